@@ -1,0 +1,1 @@
+"""Adapters: persistence, crypto, HTTP, CLI — everything that touches the world."""

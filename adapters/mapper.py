@@ -1,0 +1,69 @@
+"""A mapper that seals each event's personal attributes with its subject's key.
+
+Event classes name their personal attributes (`personal_fields`); those are taken out of
+the stored state, transcoded, and stored as one AES-GCM token bound (as associated data)
+to the event's originator id and version, so a token cannot be moved to another event.
+Once the subject is shredded, readers get each attribute's erased stand-in instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic
+
+from adapters.keystore import KeyRing
+from domain.personal_data import erased_value
+
+SEALED = "_sealed"
+
+
+class SealingMapper(Mapper[UUID]):
+    def __init__(self, transcoder: Transcoder, keyring: KeyRing, **kwargs: Any) -> None:
+        super().__init__(transcoder, **kwargs)
+        self.keyring = keyring
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        personal = getattr(type(domain_event), "personal_fields", None)
+        if not personal:
+            return super().to_stored_event(domain_event)
+        state = dict(vars(domain_event))
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        secrets = {name: state.pop(name) for name in personal}
+        aad = _aad(originator_id, originator_version)
+        state[SEALED] = self.keyring.seal(originator_id, aad, self.transcoder.encode(secrets))
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        stored_state = self.transcoder.encode(state)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=get_topic(type(domain_event)),
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        domain_event = super().to_domain_event(stored_event)
+        state = domain_event.__dict__
+        token = state.pop(SEALED, None)
+        if token is not None:
+            subject = domain_event.originator_id
+            plaintext = self.keyring.open(subject, _aad(subject, domain_event.originator_version), token)
+            if plaintext is None:
+                personal = type(domain_event).personal_fields
+                state.update({name: erased_value(kind) for name, kind in personal.items()})
+            else:
+                state.update(self.transcoder.decode(plaintext))
+        return domain_event
+
+
+def _aad(originator_id: UUID, originator_version: int) -> bytes:
+    return f"{originator_id}:{originator_version}".encode()

@@ -1,0 +1,216 @@
+"""Event recorders that also keep the key index and the subject keys, in the same transaction.
+
+`Application.save(..., key_claims=[...])` passes its keyword arguments down to
+`insert_events`; here they become rows written in the very transaction that inserts the
+events, so a contact and its key claim commit (or fail) together, and a second writer
+claiming the same key gets an IntegrityError and re-runs its command. Subject keys of
+new data subjects are inserted the same way, so no event is ever sealed with a key the
+database does not hold.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+Claim = tuple[str, UUID, str, UUID]  # (claim|release, account id, digest, contact id)
+
+SQLITE_TABLES = (
+    "CREATE TABLE IF NOT EXISTS ledger_contact_keys ("
+    " account_id TEXT NOT NULL, digest TEXT NOT NULL, contact_id TEXT NOT NULL,"
+    " PRIMARY KEY (account_id, digest))",
+    "CREATE TABLE IF NOT EXISTS ledger_subject_keys ("
+    " subject_id TEXT PRIMARY KEY, key BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_shredded_subjects ("
+    " subject_id TEXT PRIMARY KEY, shredded_at TEXT NOT NULL)",
+)
+
+
+class SqliteLedgerRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *SQLITE_TABLES]
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        for subject_id, key in (kwargs.get("subject_keys") or {}).items():
+            c.execute("INSERT INTO ledger_subject_keys VALUES (?, ?)", (subject_id.hex, key))
+        for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
+            if op == "claim":
+                c.execute(
+                    "INSERT INTO ledger_contact_keys VALUES (?, ?, ?)",
+                    (account_id.hex, digest, contact_id.hex),
+                )
+            else:
+                c.execute(
+                    "DELETE FROM ledger_contact_keys "
+                    "WHERE account_id = ? AND digest = ? AND contact_id = ?",
+                    (account_id.hex, digest, contact_id.hex),
+                )
+        return returning
+
+    def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT contact_id FROM ledger_contact_keys WHERE account_id = ? AND digest = ?",
+                (account_id.hex, digest),
+            )
+            row = c.fetchone()
+        return UUID(row[0]) if row else None
+
+    def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
+        ids = [s.hex for s in subject_ids]
+        marks = ",".join("?" * len(ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT subject_id, key FROM ledger_subject_keys WHERE subject_id IN ({marks})", ids)
+            keys = {UUID(row[0]): bytes(row[1]) for row in c.fetchall()}
+            c.execute(
+                f"SELECT subject_id FROM ledger_shredded_subjects WHERE subject_id IN ({marks})", ids
+            )
+            shredded = {UUID(row[0]) for row in c.fetchall()}
+        return keys, shredded
+
+    def shred_subjects(self, subject_ids: Iterable[UUID], at: datetime) -> None:
+        ids = [s.hex for s in subject_ids]
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany("DELETE FROM ledger_subject_keys WHERE subject_id = ?", [(i,) for i in ids])
+            c.executemany(
+                "INSERT OR IGNORE INTO ledger_shredded_subjects VALUES (?, ?)",
+                [(i, at.isoformat()) for i in ids],
+            )
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(self.datastore.schema)
+        self.keys_table = SQL("{}.ledger_contact_keys").format(schema)
+        self.subjects_table = SQL("{}.ledger_subject_keys").format(schema)
+        self.shredded_table = SQL("{}.ledger_shredded_subjects").format(schema)
+        self.sql_create_statements.extend(
+            [
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (account_id uuid NOT NULL, digest text NOT NULL,"
+                    " contact_id uuid NOT NULL, PRIMARY KEY (account_id, digest))"
+                ).format(self.keys_table),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (subject_id uuid PRIMARY KEY, key bytea NOT NULL)"
+                ).format(self.subjects_table),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (subject_id uuid PRIMARY KEY,"
+                    " shredded_at timestamptz NOT NULL)"
+                ).format(self.shredded_table),
+            ]
+        )
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # Same order as the library (lock, notify, insert) with our rows after the lock,
+        # so that concurrent claimers queue on the lock instead of deadlocking.
+        self._lock_table(curs)
+        for subject_id, key in (kwargs.get("subject_keys") or {}).items():
+            curs.execute(SQL("INSERT INTO {} VALUES (%s, %s)").format(self.subjects_table), (subject_id, key))
+        for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
+            if op == "claim":
+                statement = SQL("INSERT INTO {} VALUES (%s, %s, %s)")
+            else:
+                statement = SQL(
+                    "DELETE FROM {} WHERE account_id = %s AND digest = %s AND contact_id = %s"
+                )
+            curs.execute(statement.format(self.keys_table), (account_id, digest, contact_id))
+        self._notify_channel(curs)
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
+
+    def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT contact_id FROM {} WHERE account_id = %s AND digest = %s").format(
+                    self.keys_table
+                ),
+                (account_id, digest),
+                prepare=True,
+            )
+            row = curs.fetchone()
+        return row["contact_id"] if row else None
+
+    def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
+        ids = list(subject_ids)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT subject_id, key FROM {} WHERE subject_id = ANY(%s)").format(
+                    self.subjects_table
+                ),
+                (ids,),
+            )
+            keys = {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
+            curs.execute(
+                SQL("SELECT subject_id FROM {} WHERE subject_id = ANY(%s)").format(self.shredded_table),
+                (ids,),
+            )
+            shredded = {row["subject_id"] for row in curs.fetchall()}
+        return keys, shredded
+
+    def shred_subjects(self, subject_ids: Iterable[UUID], at: datetime) -> None:
+        ids = list(subject_ids)
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE subject_id = ANY(%s)").format(self.subjects_table), (ids,)
+            )
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} SELECT unnest(%s::uuid[]), %s ON CONFLICT DO NOTHING"
+                ).format(self.shredded_table),
+                (ids, at),
+            )
+
+
+class MemoryLedgerRecorder(POPOApplicationRecorder):
+    """In-memory twin for unit tests: the same claim and key semantics, one lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contact_keys: dict[tuple[UUID, str], UUID] = {}
+        self.keys: dict[UUID, bytes] = {}
+        self.shredded: dict[UUID, datetime] = {}
+        self._ledger_lock = threading.Lock()
+
+    def _insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        with self._ledger_lock:
+            contact_keys = dict(self.contact_keys)
+            for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
+                _apply_claim(contact_keys, op, (account_id, digest), contact_id)
+            returning = super()._insert_events(stored_events, **kwargs)
+            self.contact_keys = contact_keys
+            self.keys.update(kwargs.get("subject_keys") or {})
+            return returning
+
+    def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
+        return self.contact_keys.get((account_id, digest))
+
+    def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
+        ids = set(subject_ids)
+        return {s: self.keys[s] for s in ids if s in self.keys}, ids & set(self.shredded)
+
+    def shred_subjects(self, subject_ids: Iterable[UUID], at: datetime) -> None:
+        with self._ledger_lock:
+            for subject_id in subject_ids:
+                self.keys.pop(subject_id, None)
+                self.shredded.setdefault(subject_id, at.astimezone(UTC))
+
+
+def _apply_claim(table: dict[tuple[UUID, str], UUID], op: str, key: tuple[UUID, str], contact_id: UUID) -> None:
+    if op == "claim":
+        if key in table:
+            raise IntegrityError(f"key already claimed by contact {table[key]}")
+        table[key] = contact_id
+    elif table.get(key) == contact_id:
+        del table[key]

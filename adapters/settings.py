@@ -1,0 +1,131 @@
+"""Settings, read once from the environment into a frozen object (tests pass their own)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_DATA_DIR = "./data"
+
+
+class SettingsError(ValueError):
+    """Raised when an environment variable has a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where everything is stored: `memory`, one SQLite file, or a PostgreSQL schema."""
+
+    kind: str  # "memory", "sqlite" or "postgres"
+    path: str = ""
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = ""
+    name: str = "postgres"
+    schema: str = "public"
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        parts = urlsplit(url)
+        if parts.scheme == "memory":
+            return cls("memory")
+        if parts.scheme == "sqlite":
+            path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+            if not path:
+                raise SettingsError("DATABASE_URL sqlite:///PATH needs a file path")
+            return cls("sqlite", path=path)
+        if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            schema = parse_qs(parts.query).get("schema", ["public"])[0]
+            return cls(
+                "postgres",
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 5432,
+                user=unquote(parts.username or "postgres"),
+                password=unquote(parts.password or ""),
+                name=(parts.path or "/postgres")[1:] or "postgres",
+                schema=schema,
+            )
+        raise SettingsError(
+            f"DATABASE_URL scheme {parts.scheme!r} is not supported "
+            "(use sqlite:///PATH, postgresql://USER@HOST:PORT/DB or memory://)"
+        )
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        if self.kind == "memory":
+            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        if self.kind == "sqlite":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": self.path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.name,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "20",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+
+    def sqlalchemy_url(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.path}"
+        if self.kind == "memory":
+            return "sqlite://"
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Database = field(default_factory=lambda: Database("sqlite", "./data/ledger.sqlite"))
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    key_index_secret: bytes = b""
+    key_cache_seconds: float = 60.0
+    read_wait_seconds: float = 5.0
+    max_body_bytes: int = 1_000_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("LEDGER_DATA_DIR", DEFAULT_DATA_DIR))
+        url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'ledger.sqlite'}"
+        return cls(
+            database=Database.from_url(url),
+            data_dir=data_dir,
+            key_index_secret=_secret(env.get("LEDGER_SECRET"), data_dir),
+            key_cache_seconds=_number(env, "LEDGER_KEY_CACHE_SECONDS", 60.0),
+            read_wait_seconds=_number(env, "LEDGER_READ_WAIT_SECONDS", 5.0),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        return float(env.get(name, default))
+    except ValueError:
+        raise SettingsError(f"{name} must be a number") from None
+
+
+def _secret(value: str | None, data_dir: Path) -> bytes:
+    """LEDGER_SECRET, or a secret generated once into DATA_DIR/secret.key (mode 0600)."""
+    if value:
+        if len(value) < 32:
+            raise SettingsError("LEDGER_SECRET must be at least 32 characters")
+        return value.encode()
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()

@@ -1,0 +1,200 @@
+"""The account (tenant): uniqueness key, sync modes, account fields, restore window (F1, F2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.aggregate import LedgerAggregate
+from domain.fields import (
+    IDENTITY_FIELDS,
+    FieldCatalogue,
+    FieldDefinition,
+    FieldDefinitionError,
+    UnknownFieldError,
+)
+from domain.keys import DEFAULT_KEY
+from domain.meta import Meta
+
+DEFAULT_RESTORE_WINDOW_MONTHS = 2
+MAX_KEY_FIELDS = 5
+
+
+class SyncMode(StrEnum):
+    OFF = "off"
+    UP = "up"
+    UP_AND_PROPAGATE = "up_and_propagate"
+
+
+class KeyChangeRefusedError(Exception):
+    """Raised when the uniqueness key would change while contacts exist."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the uniqueness key cannot change once contacts exist; "
+            "changing it would silently split or merge people (re-key explicitly instead)"
+        )
+
+
+class SettingsError(ValueError):
+    """Raised when account settings are not valid; says which and why."""
+
+
+class FieldAlreadyDefinedError(Exception):
+    """Raised when a field name is already taken by another definition."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"field {name!r} is already defined differently")
+        self.name = name
+
+
+class Account(LedgerAggregate):
+    def __init__(self) -> None:
+        self.name = ""
+        self.uniqueness_key: tuple[str, ...] = DEFAULT_KEY
+        self.sync: dict[str, SyncMode] = {}
+        self.restore_window_months = DEFAULT_RESTORE_WINDOW_MONTHS
+        self.field_definitions: dict[str, FieldDefinition] = {}
+        self.organiser_event_ids: list[UUID] = []
+        self.has_contacts = False
+
+    @classmethod
+    def open(cls, name: str, at: datetime, meta: Meta) -> Account:
+        if not name.strip() or len(name) > 200:
+            raise SettingsError("an account name is 1 to 200 characters")
+        return cls._create(cls.Opened, id=uuid4(), timestamp=at, meta=meta, name=name.strip())
+
+    @property
+    def catalogue(self) -> FieldCatalogue:
+        """Identity fields and account fields: what a contact can hold."""
+        return FieldCatalogue({**IDENTITY_FIELDS, **self.field_definitions})
+
+    def mode_of(self, field_name: str) -> SyncMode:
+        return self.sync.get(field_name, SyncMode.OFF)
+
+    @property
+    def up_fields(self) -> frozenset[str]:
+        """Fields whose participant values go up to the contact (key fields always do)."""
+        synced = {name for name, mode in self.sync.items() if mode is not SyncMode.OFF}
+        return frozenset(synced | set(self.uniqueness_key))
+
+    @property
+    def propagated_fields(self) -> frozenset[str]:
+        return frozenset(n for n, m in self.sync.items() if m is SyncMode.UP_AND_PROPAGATE)
+
+    def change_settings(
+        self,
+        uniqueness_key: Sequence[str],
+        sync: Mapping[str, str],
+        restore_window_months: int,
+        at: datetime,
+        meta: Meta,
+    ) -> None:
+        key = self._checked_key(uniqueness_key)
+        modes = self._checked_sync(sync)
+        if not 1 <= restore_window_months <= 24:
+            raise SettingsError("restore_window_months must be between 1 and 24")
+        if (key, modes, restore_window_months) == (
+            self.uniqueness_key,
+            self.sync,
+            self.restore_window_months,
+        ):
+            return
+        if key != self.uniqueness_key and self.has_contacts:
+            raise KeyChangeRefusedError()
+        self.record(
+            self.SettingsChanged,
+            at,
+            meta,
+            uniqueness_key=list(key),
+            sync={name: mode.value for name, mode in sorted(modes.items())},
+            restore_window_months=restore_window_months,
+        )
+
+    def define_field(self, definition: FieldDefinition, at: datetime, meta: Meta) -> None:
+        if definition.name in IDENTITY_FIELDS:
+            raise FieldAlreadyDefinedError(definition.name)
+        existing = self.field_definitions.get(definition.name)
+        if existing == definition:
+            return
+        if existing is not None:
+            raise FieldAlreadyDefinedError(definition.name)
+        self.record(self.FieldDefined, at, meta, definition=definition.as_dict())
+
+    def add_organiser_event(self, organiser_event_id: UUID, at: datetime, meta: Meta) -> None:
+        self.record(self.OrganiserEventAdded, at, meta, organiser_event_id=organiser_event_id)
+
+    def note_first_contact(self, at: datetime, meta: Meta) -> None:
+        """Record, once, that contacts exist: from then on the key is fixed."""
+        if not self.has_contacts:
+            self.record(self.ContactsStarted, at, meta)
+
+    def _checked_key(self, uniqueness_key: Sequence[str]) -> tuple[str, ...]:
+        key = tuple(uniqueness_key)
+        if not key or len(key) > MAX_KEY_FIELDS or len(set(key)) != len(key):
+            raise SettingsError(
+                f"uniqueness_key must list 1 to {MAX_KEY_FIELDS} distinct field names"
+            )
+        for name in key:
+            if name not in self.catalogue:
+                raise UnknownFieldError(name)
+        return key
+
+    def _checked_sync(self, sync: Mapping[str, str]) -> dict[str, SyncMode]:
+        modes = {}
+        for name, mode in sync.items():
+            if name not in self.catalogue:
+                raise UnknownFieldError(name)
+            try:
+                modes[name] = SyncMode(mode)
+            except ValueError:
+                raise SettingsError(
+                    f"sync mode of {name!r} must be off, up or up_and_propagate"
+                ) from None
+        return {name: mode for name, mode in modes.items() if mode is not SyncMode.OFF}
+
+    class Opened(LedgerAggregate.Created):
+        name: str
+
+        def apply(self, account: Account) -> None:
+            account.name = self.name
+
+    class SettingsChanged(LedgerAggregate.Event):
+        uniqueness_key: list[str]
+        sync: dict[str, str]
+        restore_window_months: int
+
+        def apply(self, account: Account) -> None:
+            account.uniqueness_key = tuple(self.uniqueness_key)
+            account.sync = {name: SyncMode(mode) for name, mode in self.sync.items()}
+            account.restore_window_months = self.restore_window_months
+
+    class FieldDefined(LedgerAggregate.Event):
+        definition: dict[str, Any]
+
+        def apply(self, account: Account) -> None:
+            definition = FieldDefinition.from_dict(self.definition)
+            account.field_definitions[definition.name] = definition
+
+    class OrganiserEventAdded(LedgerAggregate.Event):
+        organiser_event_id: UUID
+
+        def apply(self, account: Account) -> None:
+            account.organiser_event_ids.append(self.organiser_event_id)
+
+    class ContactsStarted(LedgerAggregate.Event):
+        def apply(self, account: Account) -> None:
+            account.has_contacts = True
+
+
+__all__ = [
+    "Account",
+    "FieldAlreadyDefinedError",
+    "FieldDefinitionError",
+    "KeyChangeRefusedError",
+    "SettingsError",
+    "SyncMode",
+]

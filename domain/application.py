@@ -1,0 +1,466 @@
+"""The ledger application: one method per command, each run in a unit of work.
+
+A command loads what it needs, decides through the aggregates and the sync engine, and
+saves everything it touched in one transaction. If another writer got there first (a
+version or key-index conflict), the whole command runs again on fresh state.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain.accounts import Account
+from domain.aggregate import LedgerAggregate
+from domain.commands import (
+    BackfillSync,
+    ChangeContactFields,
+    ChangeParticipantFields,
+    ChangeParticipantStatus,
+    ChangeSettings,
+    ChangeSync,
+    CreateOrganiserEvent,
+    DefineField,
+    DeleteParticipant,
+    RegisterParticipant,
+)
+from domain.contacts import Contact, ContactKeyIndex
+from domain.fields import FieldDefinition, FieldType
+from domain.keys import KeyHasher
+from domain.meta import Meta
+from domain.organiser_events import OrganiserEvent
+from domain.participants import Participant
+from domain.segments import Segment, SegmentError, parse_segment
+from domain.sync import ContactSync
+
+T = TypeVar("T", bound=LedgerAggregate)
+MAX_ATTEMPTS = 25
+BACKFILL_BATCH = 200
+
+
+class NotFoundError(Exception):
+    """Raised when a resource does not exist in the caller's account."""
+
+    def __init__(self, kind: str, resource_id: UUID) -> None:
+        super().__init__(f"{kind} {resource_id} not found")
+        self.kind = kind
+        self.resource_id = resource_id
+
+
+class VersionMismatchError(Exception):
+    """Raised when the caller's expected version (If-Match) is not the current one."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"expected version {expected} but the current version is {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class BusyError(Exception):
+    """Raised when a command kept losing races with other writers and gave up."""
+
+
+class InvalidInputError(ValueError):
+    """Raised when a command's own shape is invalid (not a field value)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a write answers: the resource, its version, and the log position."""
+
+    id: UUID
+    version: int
+    position: int | None
+    detail: Any = None
+
+
+KIND_NAMES: dict[type[LedgerAggregate], str] = {
+    Account: "account",
+    OrganiserEvent: "event",
+    Participant: "participant",
+    Contact: "contact",
+}
+
+
+class MetaAsDict(Transcoding):
+    type = Meta
+    name = "meta"
+
+    def encode(self, obj: Meta) -> dict[str, Any]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        return Meta.from_dict(data)
+
+
+class UnitOfWork:
+    """An identity map of the aggregates one command touches, and its key claims."""
+
+    def __init__(self, app: ContactLedger) -> None:
+        self.app = app
+        self.aggregates: dict[UUID, LedgerAggregate] = {}
+        self.claims: list[tuple[str, UUID, str, UUID]] = []
+        self.overlay: dict[tuple[UUID, str], UUID | None] = {}
+
+    def get(self, cls: type[T], account_id: UUID | None, aggregate_id: UUID) -> T:
+        aggregate = self.aggregates.get(aggregate_id)
+        if aggregate is None:
+            try:
+                aggregate = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                raise NotFoundError(KIND_NAMES[cls], aggregate_id) from None
+            self.aggregates[aggregate_id] = aggregate
+        owner = aggregate.id if isinstance(aggregate, Account) else aggregate.account_id  # type: ignore[attr-defined]
+        if not isinstance(aggregate, cls) or (account_id is not None and owner != account_id):
+            raise NotFoundError(KIND_NAMES[cls], aggregate_id)
+        return aggregate
+
+    def account(self, account_id: UUID) -> Account:
+        return self.get(Account, account_id, account_id)
+
+    def organiser_event(self, account_id: UUID, organiser_event_id: UUID) -> OrganiserEvent:
+        return self.get(OrganiserEvent, account_id, organiser_event_id)
+
+    def participant(self, account_id: UUID, participant_id: UUID) -> Participant:
+        return self.get(Participant, account_id, participant_id)
+
+    def contact(self, account_id: UUID, contact_id: UUID) -> Contact:
+        return self.get(Contact, account_id, contact_id)
+
+    def add(self, aggregate: LedgerAggregate) -> None:
+        self.aggregates[aggregate.id] = aggregate
+
+    def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None:
+        if (account_id, digest) in self.overlay:
+            return self.overlay[(account_id, digest)]
+        return self.app.key_index.find_contact(account_id, digest)
+
+    def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
+        self.claims.append(("claim", account_id, digest, contact_id))
+        self.overlay[(account_id, digest)] = contact_id
+
+    def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
+        self.claims.append(("release", account_id, digest, contact_id))
+        self.overlay[(account_id, digest)] = None
+
+    def commit(self) -> int | None:
+        recordings = self.app.save(*self.aggregates.values(), key_claims=self.claims)
+        return recordings[-1].notification.id if recordings else None
+
+
+class ContactLedger(Application):
+    """Commands over accounts, organiser events, participants and contacts."""
+
+    name = "ContactLedger"
+
+    def __init__(self, hasher: KeyHasher, env: dict[str, str] | None = None) -> None:
+        super().__init__(env=env)
+        self.hasher = hasher
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(MetaAsDict())
+
+    @property
+    def key_index(self) -> ContactKeyIndex:
+        return cast(ContactKeyIndex, self.recorder)
+
+    # --- running commands -----------------------------------------------------------
+
+    def run(self, decide: Callable[[UnitOfWork], Any]) -> tuple[Any, int | None]:
+        """Run `decide` in a fresh unit of work and commit; again if a writer raced us."""
+        for attempt in range(MAX_ATTEMPTS):
+            work = UnitOfWork(self)
+            result = decide(work)
+            try:
+                return result, work.commit()
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise BusyError("too many concurrent changes to the same records; try again")
+
+    def _write(self, decide: Callable[[UnitOfWork], LedgerAggregate]) -> Outcome:
+        target, position = self.run(decide)
+        if position is None:
+            position = self.recorder.max_notification_id()
+        return Outcome(target.id, target.version, position)
+
+    # --- accounts -------------------------------------------------------------------
+
+    def open_account(self, name: str, at: datetime, meta: Meta) -> Outcome:
+        """Open a new account with default settings."""
+        return self._write(lambda work: _added(work, Account.open(name, at, meta)))
+
+    def change_settings(self, cmd: ChangeSettings, at: datetime, meta: Meta) -> Outcome:
+        """Change the uniqueness key, sync modes and restore window."""
+
+        def decide(work: UnitOfWork) -> Account:
+            account = work.account(cmd.account_id)
+            account.change_settings(
+                cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
+            )
+            return account
+
+        return self._write(decide)
+
+    def define_field(self, cmd: DefineField, at: datetime, meta: Meta) -> Outcome:
+        """Define an account field, or a local field of one organiser event."""
+        definition = _definition(cmd)
+
+        def decide(work: UnitOfWork) -> LedgerAggregate:
+            account = work.account(cmd.account_id)
+            if cmd.organiser_event_id is None:
+                account.define_field(definition, at, meta)
+                return account
+            event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
+            event.define_local_field(definition, account.catalogue, at, meta)
+            return event
+
+        return self._write(decide)
+
+    # --- organiser events -------------------------------------------------------------
+
+    def create_organiser_event(
+        self, cmd: CreateOrganiserEvent, at: datetime, meta: Meta
+    ) -> Outcome:
+        """Create an event or community in the account."""
+
+        def decide(work: UnitOfWork) -> OrganiserEvent:
+            account = work.account(cmd.account_id)
+            event = OrganiserEvent.create(
+                account.id, cmd.name, cmd.kind, cmd.starts_on, at, meta
+            )
+            account.add_organiser_event(event.id, at, meta)
+            return _added(work, event)
+
+        return self._write(decide)
+
+    def change_sync(self, cmd: ChangeSync, at: datetime, meta: Meta) -> Outcome:
+        """Turn contact sync on or off for an event, for everyone or a segment."""
+
+        def decide(work: UnitOfWork) -> OrganiserEvent:
+            event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
+            event.change_sync(cmd.enabled, cmd.scope, cmd.segment, at, meta)
+            return event
+
+        return self._write(decide)
+
+    def backfill_sync(self, cmd: BackfillSync, at: datetime, meta: Meta) -> Outcome:
+        """Sync the event's existing participants (optionally one segment) to contacts."""
+        segment = _segment(cmd.segment)
+        event = self._read(OrganiserEvent, cmd.account_id, cmd.organiser_event_id)
+        joined, position = 0, None
+        for batch in _batches(self.participant_ids(event.id), BACKFILL_BATCH):
+            count, batch_position = self.run(
+                lambda work, ids=batch: self._backfill(work, cmd, ids, segment, at, meta)  # type: ignore[misc]
+            )
+            joined, position = joined + count, batch_position or position
+        return Outcome(event.id, event.version, position or self.recorder.max_notification_id(), joined)
+
+    def _backfill(
+        self,
+        work: UnitOfWork,
+        cmd: BackfillSync,
+        ids: list[UUID],
+        segment: Segment | None,
+        at: datetime,
+        meta: Meta,
+    ) -> int:
+        sync = ContactSync(work, self.hasher, at, meta)
+        joined = 0
+        for participant_id in ids:
+            participant = work.participant(cmd.account_id, participant_id)
+            wanted = segment is None or segment.matches(participant.record_for_filters)
+            if wanted and not participant.deleted and participant.contact_id is None:
+                sync.join(participant, "backfill")
+                joined += 1
+        return joined
+
+    def participant_ids(self, organiser_event_id: UUID) -> Iterator[UUID]:
+        """Every participant ever registered to the event, in log order."""
+        topic = f"{Participant.Registered.__module__}:{Participant.Registered.__qualname__}"
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=1000, topics=[topic])
+            for notification in page:
+                registered = self.mapper.to_domain_event(notification)
+                if registered.organiser_event_id == organiser_event_id:  # type: ignore[attr-defined]
+                    yield registered.originator_id  # type: ignore[misc]
+            if len(page) < 1000:
+                return
+            start = page[-1].id + 1
+
+    # --- participants ---------------------------------------------------------------
+
+    def register_participant(self, cmd: RegisterParticipant, at: datetime, meta: Meta) -> Outcome:
+        """Register a person to an event; derive or link their contact if sync is on."""
+        return self._write(lambda work: self._register(work, cmd, at, meta))
+
+    def register_participants(
+        self, cmds: list[RegisterParticipant], at: datetime, meta: Meta
+    ) -> list[Outcome]:
+        """Register many people in one transaction (imports, bulk intake)."""
+
+        def decide(work: UnitOfWork) -> list[Participant]:
+            return [self._register(work, cmd, at, meta) for cmd in cmds]
+
+        participants, position = self.run(decide)
+        return [Outcome(p.id, p.version, position) for p in participants]
+
+    def _register(
+        self, work: UnitOfWork, cmd: RegisterParticipant, at: datetime, meta: Meta
+    ) -> Participant:
+        account = work.account(cmd.account_id)
+        event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
+        values = event.catalogue(account.catalogue).validate(cmd.fields)
+        participant = Participant.register(
+            account.id, event.id, values, cmd.status, cmd.source, at, meta
+        )
+        work.add(participant)
+        ContactSync(work, self.hasher, at, meta).registered(participant, event)
+        return participant
+
+    def change_participant_fields(
+        self, cmd: ChangeParticipantFields, at: datetime, meta: Meta
+    ) -> Outcome:
+        """Edit a participant's fields; synced fields go up, propagated ones come down."""
+
+        def decide(work: UnitOfWork) -> Participant:
+            participant, event = self._participant(work, cmd)
+            account = work.account(cmd.account_id)
+            values = event.catalogue(account.catalogue).validate(cmd.fields)
+            admitted_before = event.admits(participant.record_for_filters)
+            changed = participant.change_fields(values, at, meta)
+            if changed:
+                sync = ContactSync(work, self.hasher, at, meta)
+                sync.participant_changed(participant, event, changed, admitted_before)
+            return participant
+
+        return self._write(decide)
+
+    def change_participant_status(
+        self, cmd: ChangeParticipantStatus, at: datetime, meta: Meta
+    ) -> Outcome:
+        """Move a participant along the status machine (F7)."""
+
+        def decide(work: UnitOfWork) -> Participant:
+            participant, event = self._participant(work, cmd)
+            admitted_before = event.admits(participant.record_for_filters)
+            version_before = participant.version
+            participant.change_status(cmd.status, at, meta)
+            if participant.version != version_before:
+                sync = ContactSync(work, self.hasher, at, meta)
+                sync.participant_changed(participant, event, (), admitted_before)
+            return participant
+
+        return self._write(decide)
+
+    def delete_participant(self, cmd: DeleteParticipant, at: datetime, meta: Meta) -> Outcome:
+        """Delete one participant (this event only); it leaves its contact."""
+
+        def decide(work: UnitOfWork) -> Participant:
+            participant = work.participant(cmd.account_id, cmd.participant_id)
+            _check_event(participant, cmd.organiser_event_id)
+            _check_version(participant, cmd.expected_version)
+            if participant.contact_id is not None:
+                contact = work.contact(cmd.account_id, participant.contact_id)
+                contact.unlink(participant.id, at, meta)
+            participant.delete(at, meta)
+            return participant
+
+        return self._write(decide)
+
+    @staticmethod
+    def _participant(
+        work: UnitOfWork, cmd: ChangeParticipantFields | ChangeParticipantStatus
+    ) -> tuple[Participant, OrganiserEvent]:
+        participant = work.participant(cmd.account_id, cmd.participant_id)
+        _check_event(participant, cmd.organiser_event_id)
+        _check_version(participant, cmd.expected_version)
+        return participant, work.organiser_event(cmd.account_id, cmd.organiser_event_id)
+
+    # --- contacts -------------------------------------------------------------------
+
+    def change_contact_fields(self, cmd: ChangeContactFields, at: datetime, meta: Meta) -> Outcome:
+        """Edit a contact; only up_and_propagate fields flow down to its participants."""
+
+        def decide(work: UnitOfWork) -> Contact:
+            contact = work.contact(cmd.account_id, cmd.contact_id)
+            _check_version(contact, cmd.expected_version)
+            values = work.account(cmd.account_id).catalogue.validate(cmd.fields)
+            ContactSync(work, self.hasher, at, meta).contact_edited(contact, values)
+            return contact
+
+        return self._write(decide)
+
+    # --- reads ----------------------------------------------------------------------
+
+    def _read(self, cls: type[T], account_id: UUID, aggregate_id: UUID) -> T:
+        return UnitOfWork(self).get(cls, account_id, aggregate_id)
+
+    def account(self, account_id: UUID) -> Account:
+        return self._read(Account, account_id, account_id)
+
+    def organiser_event(self, account_id: UUID, organiser_event_id: UUID) -> OrganiserEvent:
+        return self._read(OrganiserEvent, account_id, organiser_event_id)
+
+    def participant(
+        self, account_id: UUID, organiser_event_id: UUID, participant_id: UUID
+    ) -> Participant:
+        participant = self._read(Participant, account_id, participant_id)
+        _check_event(participant, organiser_event_id)
+        return participant
+
+    def contact(self, account_id: UUID, contact_id: UUID) -> Contact:
+        return self._read(Contact, account_id, contact_id)
+
+
+def _added(work: UnitOfWork, aggregate: T) -> T:
+    work.add(aggregate)
+    return aggregate
+
+
+def _check_event(participant: Participant, organiser_event_id: UUID) -> None:
+    if participant.organiser_event_id != organiser_event_id:
+        raise NotFoundError("participant", participant.id)
+
+
+def _check_version(aggregate: LedgerAggregate, expected: int | None) -> None:
+    if expected is not None and aggregate.version != expected:
+        raise VersionMismatchError(expected, aggregate.version)
+
+
+def _definition(cmd: DefineField) -> FieldDefinition:
+    try:
+        kind = FieldType(cmd.type)
+    except ValueError:
+        kinds = ", ".join(t.value for t in FieldType)
+        raise InvalidInputError(f"type must be one of {kinds}") from None
+    return FieldDefinition(cmd.name, kind, cmd.label, cmd.options, cmd.group, cmd.help)
+
+
+def _segment(data: dict[str, Any] | None) -> Segment | None:
+    if data is None:
+        return None
+    try:
+        return parse_segment(data)
+    except SegmentError as error:
+        raise InvalidInputError(f"segment: {error}") from None
+
+
+def _batches(items: Iterator[UUID], size: int) -> Iterator[list[UUID]]:
+    batch: list[UUID] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

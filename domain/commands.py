@@ -1,0 +1,95 @@
+"""Commands: what callers ask the ledger to do. Validated shapes, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class ChangeSettings:
+    account_id: UUID
+    uniqueness_key: tuple[str, ...]
+    sync: dict[str, str]
+    restore_window_months: int
+
+
+@dataclass(frozen=True)
+class DefineField:
+    account_id: UUID
+    name: str
+    type: str
+    label: str
+    options: tuple[str, ...] = ()
+    group: str | None = None
+    help: str | None = None
+    organiser_event_id: UUID | None = None  # None: an account field
+
+
+@dataclass(frozen=True)
+class CreateOrganiserEvent:
+    account_id: UUID
+    name: str
+    kind: str
+    starts_on: date | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSync:
+    account_id: UUID
+    organiser_event_id: UUID
+    enabled: bool
+    scope: str = "all"
+    segment: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BackfillSync:
+    account_id: UUID
+    organiser_event_id: UUID
+    segment: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RegisterParticipant:
+    account_id: UUID
+    organiser_event_id: UUID
+    fields: dict[str, Any]
+    status: str = "registered"
+    source: str = "api"
+
+
+@dataclass(frozen=True)
+class ChangeParticipantFields:
+    account_id: UUID
+    organiser_event_id: UUID
+    participant_id: UUID
+    fields: dict[str, Any]
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeParticipantStatus:
+    account_id: UUID
+    organiser_event_id: UUID
+    participant_id: UUID
+    status: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class DeleteParticipant:
+    account_id: UUID
+    organiser_event_id: UUID
+    participant_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeContactFields:
+    account_id: UUID
+    contact_id: UUID
+    fields: dict[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None

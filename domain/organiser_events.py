@@ -1,0 +1,155 @@
+"""The events people attend (kind event or community), their local fields and sync activation (F4)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.aggregate import LedgerAggregate
+from domain.fields import FieldCatalogue, FieldDefinition
+from domain.meta import Meta
+from domain.segments import Segment, SegmentError, parse_segment
+
+
+class EventKind(StrEnum):
+    EVENT = "event"
+    COMMUNITY = "community"
+
+
+class SyncScope(StrEnum):
+    ALL = "all"
+    SEGMENT = "segment"
+
+
+class OrganiserEventError(ValueError):
+    """Raised when an organiser event's definition or sync activation is not valid."""
+
+
+class LocalFieldClashError(Exception):
+    """Raised when an event-local field would shadow an account or identity field."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"field {name!r} already exists at account level or in this event")
+        self.name = name
+
+
+class OrganiserEvent(LedgerAggregate):
+    def __init__(self) -> None:
+        self.account_id: UUID | None = None
+        self.name = ""
+        self.kind = EventKind.EVENT
+        self.starts_on: date | None = None
+        self.local_fields: dict[str, FieldDefinition] = {}
+        self.sync_enabled = False
+        self.sync_scope = SyncScope.ALL
+        self.sync_segment: Segment | None = None
+        self.sync_activated_at: datetime | None = None
+
+    @classmethod
+    def create(
+        cls,
+        account_id: UUID,
+        name: str,
+        kind: str,
+        starts_on: date | None,
+        at: datetime,
+        meta: Meta,
+    ) -> OrganiserEvent:
+        if not name.strip() or len(name) > 200:
+            raise OrganiserEventError("an event name is 1 to 200 characters")
+        try:
+            event_kind = EventKind(kind)
+        except ValueError:
+            raise OrganiserEventError("kind must be 'event' or 'community'") from None
+        return cls._create(
+            cls.Created,
+            id=uuid4(),
+            timestamp=at,
+            meta=meta,
+            account_id=account_id,
+            name=name.strip(),
+            kind=event_kind.value,
+            starts_on=starts_on.isoformat() if starts_on else None,
+        )
+
+    def catalogue(self, account_catalogue: FieldCatalogue) -> FieldCatalogue:
+        """What a participant of this event can hold: account catalogue plus local fields."""
+        return account_catalogue.extended(self.local_fields)
+
+    def define_local_field(
+        self, definition: FieldDefinition, account_catalogue: FieldCatalogue, at: datetime, meta: Meta
+    ) -> None:
+        if self.local_fields.get(definition.name) == definition:
+            return
+        if definition.name in account_catalogue or definition.name in self.local_fields:
+            raise LocalFieldClashError(definition.name)
+        self.record(self.LocalFieldDefined, at, meta, definition=definition.as_dict())
+
+    def change_sync(
+        self, enabled: bool, scope: str, segment: Any, at: datetime, meta: Meta
+    ) -> None:
+        try:
+            sync_scope = SyncScope(scope)
+        except ValueError:
+            raise OrganiserEventError("scope must be 'all' or 'segment'") from None
+        parsed = self._checked_segment(sync_scope, segment)
+        as_json = parsed.as_json() if parsed else None
+        current = self.sync_segment.as_json() if self.sync_segment else None
+        if (enabled, sync_scope, as_json) == (self.sync_enabled, self.sync_scope, current):
+            return
+        self.record(
+            self.SyncChanged, at, meta, enabled=enabled, scope=sync_scope.value, segment=as_json
+        )
+
+    def admits(self, record: dict[str, Any]) -> bool:
+        """Whether sync is on and a participant with this record falls in its scope."""
+        if not self.sync_enabled:
+            return False
+        return self.sync_segment is None or self.sync_segment.matches(record)
+
+    @staticmethod
+    def _checked_segment(scope: SyncScope, segment: Any) -> Segment | None:
+        if scope is SyncScope.ALL:
+            if segment is not None:
+                raise OrganiserEventError("a segment is only given with scope 'segment'")
+            return None
+        if segment is None:
+            raise OrganiserEventError("scope 'segment' needs a segment")
+        try:
+            return parse_segment(segment)
+        except SegmentError as error:
+            raise OrganiserEventError(f"segment: {error}") from None
+
+    class Created(LedgerAggregate.Created):
+        account_id: UUID
+        name: str
+        kind: str
+        starts_on: str | None
+
+        def apply(self, event: OrganiserEvent) -> None:
+            event.account_id = self.account_id
+            event.name = self.name
+            event.kind = EventKind(self.kind)
+            event.starts_on = date.fromisoformat(self.starts_on) if self.starts_on else None
+
+    class LocalFieldDefined(LedgerAggregate.Event):
+        definition: dict[str, Any]
+
+        def apply(self, event: OrganiserEvent) -> None:
+            definition = FieldDefinition.from_dict(self.definition)
+            event.local_fields[definition.name] = definition
+
+    class SyncChanged(LedgerAggregate.Event):
+        enabled: bool
+        scope: str
+        segment: dict[str, Any] | None
+
+        def apply(self, event: OrganiserEvent) -> None:
+            was_enabled = event.sync_enabled
+            event.sync_enabled = self.enabled
+            event.sync_scope = SyncScope(self.scope)
+            event.sync_segment = parse_segment(self.segment) if self.segment else None
+            if self.enabled and not was_enabled:
+                event.sync_activated_at = self.timestamp

@@ -1,0 +1,150 @@
+"""Segments: participant filters (F4, F16), parsed from JSON and evaluated in memory.
+
+The same tree is compiled to SQL by the read side; this evaluator is its oracle.
+JSON form:
+  {"field": "company", "op": "eq", "value": "Acme"}       ops: eq ne contains in range empty not_empty
+  {"field": "status", "op": "in", "value": ["registered", "attended"]}
+  {"all": [...]}, {"any": [...]}, {"not": {...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+OPS = ("eq", "ne", "contains", "in", "range", "empty", "not_empty")
+MAX_DEPTH = 8
+
+
+class SegmentError(ValueError):
+    """Raised when a filter is not well formed; says where."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str
+    value: Any = None
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        actual = record.get(self.field)
+        if self.op == "empty":
+            return _is_empty(actual)
+        if self.op == "not_empty":
+            return not _is_empty(actual)
+        if self.op == "ne":
+            return not _any(actual, lambda v: _fold(v) == _fold(self.value))
+        return _any(actual, self._test)
+
+    def _test(self, value: Any) -> bool:
+        if self.op == "eq":
+            return _fold(value) == _fold(self.value)
+        if self.op == "contains":
+            return isinstance(value, str) and _fold(self.value) in _fold(value)
+        if self.op == "in":
+            return _fold(value) in {_fold(v) for v in self.value}
+        low, high = self.value.get("gte"), self.value.get("lte")
+        return _comparable(value, low, high) and (low is None or value >= low) and (
+            high is None or value <= high
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {"field": self.field, "op": self.op, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Combination:
+    kind: str  # "all", "any" or "not"
+    parts: tuple[Segment, ...]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        if self.kind == "all":
+            return all(part.matches(record) for part in self.parts)
+        if self.kind == "any":
+            return any(part.matches(record) for part in self.parts)
+        return not self.parts[0].matches(record)
+
+    def as_json(self) -> dict[str, Any]:
+        if self.kind == "not":
+            return {"not": self.parts[0].as_json()}
+        return {self.kind: [part.as_json() for part in self.parts]}
+
+
+Segment = Condition | Combination
+
+
+def parse_segment(data: Any, depth: int = 0) -> Segment:
+    """Parse the JSON form, raising SegmentError naming what is wrong."""
+    if depth > MAX_DEPTH:
+        raise SegmentError(f"filter nests deeper than {MAX_DEPTH} levels")
+    if not isinstance(data, dict):
+        raise SegmentError("a filter must be an object")
+    for kind in ("all", "any"):
+        if kind in data:
+            return Combination(kind, _parse_parts(data, kind, depth))
+    if "not" in data:
+        _only_keys(data, {"not"})
+        return Combination("not", (parse_segment(data["not"], depth + 1),))
+    return _parse_condition(data)
+
+
+def _parse_parts(data: dict[str, Any], kind: str, depth: int) -> tuple[Segment, ...]:
+    _only_keys(data, {kind})
+    parts = data[kind]
+    if not isinstance(parts, list) or not parts:
+        raise SegmentError(f"{kind!r} takes a non-empty list of filters")
+    return tuple(parse_segment(part, depth + 1) for part in parts)
+
+
+def _parse_condition(data: dict[str, Any]) -> Condition:
+    _only_keys(data, {"field", "op", "value"})
+    name, op, value = data.get("field"), data.get("op"), data.get("value")
+    if not isinstance(name, str) or not name:
+        raise SegmentError("a condition needs a 'field' name")
+    if op not in OPS:
+        raise SegmentError(f"unknown op {op!r}; expected one of {', '.join(OPS)}")
+    _check_value(op, value)
+    return Condition(name, op, value)
+
+
+def _check_value(op: str, value: Any) -> None:
+    if op in ("empty", "not_empty"):
+        if value is not None:
+            raise SegmentError(f"{op!r} takes no value")
+    elif op == "in":
+        if not isinstance(value, list) or not value:
+            raise SegmentError("'in' takes a non-empty list")
+    elif op == "range":
+        if not isinstance(value, dict) or not set(value) <= {"gte", "lte"} or not value:
+            raise SegmentError("'range' takes {\"gte\": …, \"lte\": …}")
+    elif op == "contains":
+        if not isinstance(value, str):
+            raise SegmentError("'contains' takes a string")
+    elif isinstance(value, dict | list) or value is None:
+        raise SegmentError(f"{op!r} takes a single value")
+
+
+def _only_keys(data: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = set(data) - allowed
+    if extra:
+        raise SegmentError(f"unexpected keys in filter: {', '.join(sorted(extra))}")
+
+
+def _any(actual: Any, test: Any) -> bool:
+    values: Sequence[Any] = actual if isinstance(actual, list) else [actual]
+    return any(v is not None and test(v) for v in values)
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _comparable(value: Any, *bounds: Any) -> bool:
+    kinds = {(int, float) if isinstance(b, int | float) else type(b) for b in bounds}
+    kinds.discard(type(None))
+    return all(isinstance(value, kind) and not isinstance(value, bool) for kind in kinds)

@@ -1,0 +1,191 @@
+"""Contact derivation and propagation (F4–F6), run inside one unit of work.
+
+Everything a command changes — the participant, its contact, the key index entry and
+every other participant a propagated value flows down to — is saved in ONE transaction,
+so there is no half-applied propagation and no loop: propagated writes never re-enter
+this engine. Concurrent writers are settled by optimistic versions and the key index's
+unique constraint; the loser re-runs its command on fresh state. The latest edit wins
+by its edit time (ties: the one saved later, i.e. later in the log).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.accounts import Account
+from domain.contacts import Contact, KeyTakenError
+from domain.fields import FieldValueError
+from domain.keys import KeyHasher, key_values
+from domain.meta import Meta, Origin
+from domain.organiser_events import OrganiserEvent
+from domain.participants import Participant
+
+
+class Workspace(Protocol):
+    """What the engine needs from a unit of work: loaded aggregates and key claims."""
+
+    def account(self, account_id: UUID) -> Account: ...
+    def organiser_event(self, account_id: UUID, organiser_event_id: UUID) -> OrganiserEvent: ...
+    def participant(self, account_id: UUID, participant_id: UUID) -> Participant: ...
+    def contact(self, account_id: UUID, contact_id: UUID) -> Contact: ...
+    def add(self, aggregate: Any) -> None: ...
+    def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None: ...
+    def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None: ...
+    def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None: ...
+
+
+class ContactSync:
+    def __init__(self, work: Workspace, hasher: KeyHasher, at: datetime, meta: Meta) -> None:
+        self.work = work
+        self.hasher = hasher
+        self.at = at
+        self.meta = meta
+
+    # --- entry points -------------------------------------------------------------
+
+    def registered(self, participant: Participant, event: OrganiserEvent) -> None:
+        if event.admits(participant.record_for_filters):
+            self.join(participant, "registration")
+
+    def participant_changed(
+        self,
+        participant: Participant,
+        event: OrganiserEvent,
+        changed: Iterable[str],
+        admitted_before: bool,
+    ) -> None:
+        """After a user edit (fields or status): join, relink or reconcile."""
+        names = set(changed)
+        if not participant.syncing:
+            if not admitted_before and event.admits(participant.record_for_filters):
+                self.join(participant, "segment")
+            return
+        account = self.work.account(participant.account_id)  # type: ignore[arg-type]
+        if names & set(account.uniqueness_key) or participant.contact_id is None:
+            self.relink(participant)
+        else:
+            contact = self.work.contact(account.id, participant.contact_id)
+            self.reconcile(participant, contact, names)
+
+    def contact_edited(self, contact: Contact, values: Mapping[str, Any]) -> None:
+        account = self.work.account(contact.account_id)  # type: ignore[arg-type]
+        old_digest = self._digest(account, contact.fields)
+        changed = contact.take_values(values, self.at, self.at, self.meta)
+        if set(changed) & set(account.uniqueness_key):
+            self._move_claim(account, contact, old_digest)
+        self._push_down(contact, set(changed), via={"contact_id": str(contact.id)})
+
+    def join(self, participant: Participant, reason: str) -> None:
+        participant.start_sync(reason, self.at, self.meta)
+        self.relink(participant)
+
+    # --- derivation -----------------------------------------------------------------
+
+    def relink(self, participant: Participant) -> None:
+        """Link the participant to the contact of its current key (creating it if new)."""
+        account = self.work.account(participant.account_id)  # type: ignore[arg-type]
+        digest = self._digest(account, participant.fields)
+        target_id = None if digest is None else self.work.contact_for_key(account.id, digest)
+        if participant.contact_id is not None and participant.contact_id != target_id:
+            self._unlink(participant)
+        if digest is None:
+            return
+        if target_id is None:
+            contact = self._new_contact(account, digest)
+        else:
+            contact = self.work.contact(account.id, target_id)
+        contact.link(participant.id, participant.organiser_event_id, self.at, self.meta)  # type: ignore[arg-type]
+        participant.link(contact.id, self.at, self.meta)
+        self.reconcile(participant, contact, set(participant.fields))
+
+    def _new_contact(self, account: Account, digest: str) -> Contact:
+        contact = Contact.create(account.id, self.at, self.meta)
+        account.note_first_contact(self.at, self.meta)
+        self.work.add(contact)
+        self.work.claim(account.id, digest, contact.id)
+        return contact
+
+    def _unlink(self, participant: Participant) -> None:
+        old = self.work.contact(participant.account_id, participant.contact_id)  # type: ignore[arg-type]
+        old.unlink(participant.id, self.at, self.meta)
+        participant.unlink(self.at, self.meta)
+
+    def _move_claim(self, account: Account, contact: Contact, old_digest: str | None) -> None:
+        new_digest = self._digest(account, contact.fields)
+        if new_digest is None:
+            missing = [n for n in account.uniqueness_key if not contact.fields.get(n)]
+            raise FieldValueError(missing[0], "is part of the uniqueness key: it cannot be empty")
+        holder = self.work.contact_for_key(account.id, new_digest)
+        if holder is not None and holder != contact.id:
+            raise KeyTakenError(holder)
+        if old_digest is not None and old_digest != new_digest:
+            self.work.release(account.id, old_digest, contact.id)
+        if holder is None:
+            self.work.claim(account.id, new_digest, contact.id)
+
+    def _digest(self, account: Account, fields: Mapping[str, Any]) -> str | None:
+        values = key_values(account.uniqueness_key, fields)
+        return None if values is None else self.hasher.digest(account.id, values)
+
+    # --- propagation ----------------------------------------------------------------
+
+    def reconcile(self, participant: Participant, contact: Contact, names: set[str]) -> None:
+        """Send the participant's newer values up, then bring every participant in line."""
+        account = self.work.account(contact.account_id)  # type: ignore[arg-type]
+        event = self.work.organiser_event(account.id, participant.organiser_event_id)  # type: ignore[arg-type]
+        going_up = (names & account.up_fields) - set(event.local_fields)
+        via = {"participant_id": str(participant.id), "organiser_event_id": str(event.id)}
+        changed: set[str] = set()
+        for edited_at, values in _by_stamp(participant, going_up).items():
+            changed |= set(contact.take_values(values, edited_at, self.at, self.meta, via))
+        self._bring_in_line(participant, contact, account.propagated_fields, via)
+        self._push_down(contact, changed, via, skip=participant.id)
+
+    def _push_down(
+        self,
+        contact: Contact,
+        changed: set[str],
+        via: dict[str, str],
+        skip: UUID | None = None,
+    ) -> None:
+        account = self.work.account(contact.account_id)  # type: ignore[arg-type]
+        flowing = changed & account.propagated_fields
+        if not flowing:
+            return
+        for participant_id in sorted(contact.participants, key=str):
+            if participant_id != skip:
+                other = self.work.participant(account.id, participant_id)
+                self._bring_in_line(other, contact, flowing, via)
+
+    def _bring_in_line(
+        self, participant: Participant, contact: Contact, names: Iterable[str], via: dict[str, str]
+    ) -> None:
+        if participant.deleted:
+            return
+        event = self.work.organiser_event(contact.account_id, participant.organiser_event_id)  # type: ignore[arg-type]
+        stale: dict[datetime, dict[str, Any]] = defaultdict(dict)
+        for name in names:
+            if name in contact.fields and name not in event.local_fields:
+                if participant.fields.get(name) != contact.fields[name]:
+                    stale[contact.stamps[name]][name] = contact.fields[name]
+        meta = self.meta.caused_by(_cause(via), Origin.PROPAGATION)
+        for edited_at, values in sorted(stale.items()):
+            participant.change_fields(values, self.at, meta, edited_at, propagated_from=via)
+
+
+def _by_stamp(participant: Participant, names: set[str]) -> dict[datetime, dict[str, Any]]:
+    groups: dict[datetime, dict[str, Any]] = defaultdict(dict)
+    for name in sorted(names):
+        if name in participant.fields:
+            groups[participant.stamps[name]][name] = participant.fields[name]
+    return dict(sorted(groups.items()))
+
+
+def _cause(via: Mapping[str, str]) -> str:
+    if "participant_id" in via:
+        return f"participant:{via['participant_id']}"
+    return f"contact:{via['contact_id']}"
