@@ -1,0 +1,124 @@
+"""The `contact-ledger` command line."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from uuid import UUID, uuid4
+
+import click
+
+from adapters.clock import utc_now
+from adapters.demo import load_demo
+from adapters.settings import Settings, SettingsError
+from adapters.tokens import TokenError
+from domain.application import NotFoundError
+from domain.meta import Meta, Origin
+
+DEMO_TOKEN_FILE = "demo-admin-token"
+
+
+def _system() -> Any:
+    """The system built by the composition root, which `app.run_cli` hands us."""
+    build = click.get_current_context().find_root().obj
+    try:
+        return build(Settings.from_env())
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _cli_meta() -> Meta:
+    return Meta(os.environ.get("USER", "cli"), "admin", Origin.CLI.value, str(uuid4()))
+
+
+@click.group()
+def main() -> None:
+    """Contact Ledger: event-sourced contacts for event organisers."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--no-demo", is_flag=True, help="Do not load the demo dataset into empty data.")
+def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
+    """Run the HTTP API (loads the demo dataset first when the data is empty)."""
+    import uvicorn
+
+    system = _system()
+    if not no_demo and system.ledger.recorder.max_notification_id() is None:
+        _load_demo(system)
+    system.close()
+    uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo dataset (a new account) and print its admin token."""
+    system = _system()
+    try:
+        _load_demo(system)
+    finally:
+        system.close()
+
+
+def _load_demo(system: Any) -> None:
+    click.echo("Loading the demo dataset…", err=True)
+    loaded = load_demo(system.ledger, utc_now())
+    token = system.tokens.create(loaded.account_id, "admin", "demo-admin", utc_now())
+    path = system.settings.data_dir / DEMO_TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    click.echo(f"Demo account {loaded.account_id}: {loaded.participants} participants in "
+               f"{len(loaded.event_ids)} events.")
+    click.echo(f"Admin token (also in {path}): {token}")
+
+
+@main.group()
+def accounts() -> None:
+    """Manage accounts."""
+
+
+@accounts.command("create")
+@click.argument("name")
+def accounts_create(name: str) -> None:
+    """Open an account; prints its id."""
+    system = _system()
+    try:
+        outcome = system.ledger.open_account(name, utc_now(), _cli_meta())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        system.close()
+    click.echo(str(outcome.id))
+
+
+@main.group()
+def tokens() -> None:
+    """Manage API tokens."""
+
+
+@tokens.command("create")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--role", required=True, help="admin, editor, analyst, compliance or service.")
+@click.option("--actor", default="api", show_default=True, help="Name recorded in the audit trail.")
+def tokens_create(account_id: str, role: str, actor: str) -> None:
+    """Create a bearer token for one account and role; prints it (only now)."""
+    try:
+        account = UUID(account_id)
+    except ValueError:
+        raise click.BadParameter("must be an account id (a UUID)", param_hint="--account") from None
+    system = _system()
+    try:
+        system.ledger.account(account)
+        click.echo(system.tokens.create(account, role, actor, utc_now()))
+    except TokenError as error:
+        raise click.ClickException(str(error)) from None
+    except NotFoundError:
+        raise click.ClickException(f"no account {account}") from None
+    finally:
+        system.close()
+

@@ -1,0 +1,204 @@
+"""The route machinery: auth, role check, path and body parsing, read-your-writes, errors.
+
+A route is declared once as an `Endpoint`; the same declaration drives the Starlette
+route and the OpenAPI document, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from adapters.http.errors import HttpProblem, domain_problem, problem
+from adapters.tokens import Principal, TokenStore
+from domain.application import ContactLedger, Outcome
+from domain.meta import Meta, Origin, Role
+
+ALL_ROLES = frozenset(Role)
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: Any
+    status: int = 200
+    outcome: Outcome | None = None
+
+
+@dataclass
+class Context:
+    """Everything a route handler gets: who, when, what they sent."""
+
+    ledger: ContactLedger
+    principal: Principal
+    meta: Meta
+    at: datetime
+    path: dict[str, UUID]
+    body: Any
+    query: dict[str, str]
+    expected_version: int | None
+
+    @property
+    def account_id(self) -> UUID:
+        return self.principal.account_id
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[[Context], Reply]
+    summary: str
+    roles: frozenset[Role] = ALL_ROLES
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    query: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET"
+
+
+@dataclass
+class Runtime:
+    """Process-wide collaborators the endpoints use."""
+
+    ledger: ContactLedger
+    tokens: TokenStore
+    clock: Callable[[], datetime]
+    max_body_bytes: int = 1_000_000
+    read_wait_seconds: float = 5.0
+
+
+def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
+    async def serve(request: Request) -> Response:
+        try:
+            context = await _context(endpoint, runtime, request)
+            if not endpoint.writes:
+                await _wait_for(runtime, request.query_params.get("after"))
+            reply = await run_in_threadpool(endpoint.handler, context)
+        except HttpProblem as error:
+            return problem(error.status, error.detail, **error.extra)
+        except Exception as error:
+            answer = domain_problem(error)
+            if answer is None:
+                raise
+            return answer
+        return _response(reply, endpoint)
+
+    return serve
+
+
+async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Context:
+    principal = _authenticate(runtime.tokens, request)
+    if principal.role not in endpoint.roles:
+        raise HttpProblem(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
+    body = await _body(endpoint, runtime, request) if endpoint.body else None
+    correlation = request.headers.get("x-request-id", "")
+    return Context(
+        ledger=runtime.ledger,
+        principal=principal,
+        meta=Meta(
+            actor=principal.actor,
+            role=principal.role.value,
+            origin=Origin.HTTP.value,
+            correlation_id=correlation if REQUEST_ID.match(correlation) else str(uuid4()),
+        ),
+        at=runtime.clock(),
+        path={name: _uuid(name, value) for name, value in request.path_params.items()},
+        body=body,
+        query=dict(request.query_params),
+        expected_version=_if_match(request.headers.get("if-match")),
+    )
+
+
+def _authenticate(tokens: TokenStore, request: Request) -> Principal:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    principal = tokens.principal(token.strip()) if scheme.lower() == "bearer" and token else None
+    if principal is None:
+        raise HttpProblem(
+            401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseModel:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > runtime.max_body_bytes:
+        raise HttpProblem(413, f"the body is larger than {runtime.max_body_bytes} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > runtime.max_body_bytes:
+            raise HttpProblem(413, f"the body is larger than {runtime.max_body_bytes} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise HttpProblem(422, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise HttpProblem(422, "the body must be a JSON object")
+    assert endpoint.body is not None
+    try:
+        return endpoint.body.model_validate(data)
+    except ValidationError as error:
+        errors = [
+            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()
+        ]
+        first = errors[0]
+        raise HttpProblem(
+            422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors
+        ) from None
+
+
+async def _wait_for(runtime: Runtime, after: str | None) -> None:
+    """Read-your-writes: wait until the read side has reached `after`, or 504."""
+    if after is None:
+        return
+    if not after.isdigit():
+        raise HttpProblem(422, "after must be a non-negative integer log position")
+    wanted = int(after)
+    deadline = time.monotonic() + runtime.read_wait_seconds
+    while (await run_in_threadpool(runtime.ledger.recorder.max_notification_id) or 0) < wanted:
+        if time.monotonic() >= deadline:
+            raise HttpProblem(504, f"the read side has not reached position {wanted} yet")
+        await asyncio.sleep(0.02)
+
+
+def _uuid(name: str, value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise HttpProblem(422, f"{name} must be a UUID") from None
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = VERSION_TAG.match(value.strip())
+    if match is None:
+        raise HttpProblem(422, 'If-Match must be a version, e.g. "3"')
+    return int(match.group(1))
+
+
+def _response(reply: Reply, endpoint: Endpoint) -> Response:
+    body = reply.body.model_dump(mode="json") if isinstance(reply.body, BaseModel) else reply.body
+    headers = {}
+    if reply.outcome is not None:
+        if reply.outcome.position is not None:
+            headers["X-Position"] = str(reply.outcome.position)
+        headers["ETag"] = f'"{reply.outcome.version}"'
+    return JSONResponse(body, reply.status or endpoint.status, headers=headers)

@@ -1,0 +1,93 @@
+"""One table from domain errors to HTTP statuses; every error is application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from domain.accounts import FieldAlreadyDefinedError, KeyChangeRefusedError, SettingsError
+from domain.application import BusyError, InvalidInputError, NotFoundError, VersionMismatchError
+from domain.contacts import KeyTakenError
+from domain.fields import FieldDefinitionError, FieldValueError
+from domain.organiser_events import LocalFieldClashError, OrganiserEventError
+from domain.participants import (
+    IllegalTransitionError,
+    ParticipantDeletedError,
+    ParticipantInputError,
+)
+from domain.segments import SegmentError
+
+log = logging.getLogger("contact_ledger.http")
+
+STATUS_OF: dict[type[Exception], int] = {
+    NotFoundError: 404,
+    FieldValueError: 422,
+    FieldDefinitionError: 422,
+    SettingsError: 422,
+    OrganiserEventError: 422,
+    ParticipantInputError: 422,
+    InvalidInputError: 422,
+    SegmentError: 422,
+    KeyChangeRefusedError: 409,
+    FieldAlreadyDefinedError: 409,
+    LocalFieldClashError: 409,
+    IllegalTransitionError: 409,
+    ParticipantDeletedError: 409,
+    KeyTakenError: 409,
+    VersionMismatchError: 412,
+    BusyError: 503,
+}
+
+
+class HttpProblem(Exception):
+    """Raised by the HTTP layer itself (auth, parsing, waiting) with its status."""
+
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.extra = extra
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
+
+
+def domain_problem(error: Exception) -> Response | None:
+    """The problem response for a known domain error, or None if it is not one."""
+    for kind, status in STATUS_OF.items():
+        if isinstance(error, kind):
+            return problem(status, str(error), **_extra(error))
+    return None
+
+
+def _extra(error: Exception) -> dict[str, Any]:
+    if isinstance(error, FieldValueError):
+        return {"field": error.field_name}
+    if isinstance(error, IllegalTransitionError):
+        return {"current_status": error.current.value}
+    if isinstance(error, BusyError):
+        return {"headers": {"Retry-After": "1"}}
+    return {}
+
+
+async def handle_http_problem(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, HttpProblem)
+    return problem(error.status, error.detail, **error.extra)
+
+
+async def handle_unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal error; it has been logged")
+
+
+async def handle_starlette_http(_request: Request, error: Exception) -> Response:
+    status = getattr(error, "status_code", 500)
+    return problem(status, str(getattr(error, "detail", "")) or HTTPStatus(status).phrase)

@@ -1,0 +1,117 @@
+"""OpenAPI 3.1, generated from the endpoint declarations and their pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from adapters.http import schemas
+from adapters.http.endpoint import Endpoint
+
+REF = "#/components/schemas/{model}"
+PARAM = re.compile(r"{(\w+)}")
+ERRORS = {
+    "401": "No or bad bearer token",
+    "403": "The token's role may not do this",
+    "404": "Not found in this account",
+    "422": "Invalid input (problem names the field and reason)",
+}
+WRITE_ERRORS = {
+    "409": "Conflicts with the current state",
+    "412": "If-Match version is not current",
+    "413": "Body too large",
+    "503": "Too many concurrent changes; retry",
+}
+
+
+def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
+    models = {m for e in endpoints for m in (e.body, e.response) if m} | {
+        schemas.Problem,
+        schemas.Health,
+    }
+    _, defs = models_json_schema(
+        [(m, "validation" if _is_input(m, endpoints) else "serialization") for m in models],
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    paths["/health"] = {"get": _health()}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Contact Ledger", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "description": "Roles: " + ", ".join(sorted(r.value for r in endpoint.roles)),
+        "parameters": _parameters(endpoint),
+        "responses": _responses(endpoint),
+    }
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(endpoint.body)}},
+        }
+    return operation
+
+
+def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+        for n in PARAM.findall(endpoint.path)
+    ]
+    if endpoint.writes:
+        if endpoint.method in ("PATCH", "DELETE", "POST") and "{" in endpoint.path:
+            params.append({"name": "If-Match", "in": "header", "required": False,
+                           "schema": {"type": "string"}, "description": 'Expected version, e.g. "3"'})
+    else:
+        params.append({"name": "after", "in": "query", "required": False,
+                       "schema": {"type": "integer", "minimum": 0},
+                       "description": "Wait until the read side has reached this log position"})
+    return params
+
+
+def _responses(endpoint: Endpoint) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": "OK"}
+    if endpoint.response is not None:
+        success["content"] = {"application/json": {"schema": _ref(endpoint.response)}}
+    if endpoint.writes:
+        success["headers"] = {
+            "X-Position": {"schema": {"type": "integer"}, "description": "Log position of the write"}
+        }
+    problems = dict(ERRORS, **(WRITE_ERRORS if endpoint.writes else {"504": "Read side too far behind"}))
+    responses = {str(endpoint.status): success}
+    for code, text in problems.items():
+        responses[code] = {
+            "description": text,
+            "content": {"application/problem+json": {"schema": _ref(schemas.Problem)}},
+        }
+    return responses
+
+
+def _health() -> dict[str, Any]:
+    return {
+        "summary": "Liveness, with projection lag",
+        "security": [],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _ref(schemas.Health)}}}},
+    }
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _is_input(model: type[BaseModel], endpoints: tuple[Endpoint, ...]) -> bool:
+    return any(e.body is model for e in endpoints)

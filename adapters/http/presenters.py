@@ -1,0 +1,89 @@
+"""Aggregates to response bodies."""
+
+from __future__ import annotations
+
+from domain.accounts import Account
+from domain.application import ContactLedger
+from domain.contacts import Contact
+from domain.fields import IDENTITY_FIELDS, FieldDefinition
+from domain.organiser_events import OrganiserEvent
+from domain.participants import Participant
+
+from adapters.http import schemas
+
+
+def settings_out(account: Account) -> schemas.SettingsOut:
+    return schemas.SettingsOut(
+        account_id=account.id,
+        name=account.name,
+        version=account.version,
+        uniqueness_key=list(account.uniqueness_key),
+        sync={name: mode.value for name, mode in account.sync.items()},
+        restore_window_months=account.restore_window_months,
+    )
+
+
+def field_out(definition: FieldDefinition, scope: str) -> schemas.FieldOut:
+    return schemas.FieldOut(scope=scope, **definition.as_dict())  # type: ignore[arg-type]
+
+
+def account_fields(account: Account) -> schemas.FieldList:
+    identity = [field_out(d, "identity") for d in IDENTITY_FIELDS.values()]
+    defined = [field_out(d, "account") for d in account.field_definitions.values()]
+    return schemas.FieldList(items=identity + defined)
+
+
+def event_out(event: OrganiserEvent) -> schemas.EventOut:
+    return schemas.EventOut(
+        id=event.id,
+        version=event.version,
+        name=event.name,
+        kind=event.kind.value,
+        starts_on=event.starts_on,
+        sync=schemas.SyncOut(
+            enabled=event.sync_enabled,
+            scope=event.sync_scope.value,
+            segment=event.sync_segment.as_json() if event.sync_segment else None,
+            activated_at=event.sync_activated_at,
+        ),
+        fields=[field_out(d, "event") for d in event.local_fields.values()],
+    )
+
+
+def participant_out(participant: Participant) -> schemas.ParticipantOut:
+    return schemas.ParticipantOut(
+        id=participant.id,
+        event_id=participant.organiser_event_id,
+        version=participant.version,
+        status=participant.status.value,
+        source=participant.source.value,
+        fields=participant.fields,
+        contact_id=participant.contact_id,
+        deleted=participant.deleted,
+        created_at=participant.created_on,
+        updated_at=participant.modified_on,
+    )
+
+
+def contact_out(ledger: ContactLedger, contact: Contact) -> schemas.ContactOut:
+    assert contact.account_id is not None
+    members = [
+        ledger.participant(contact.account_id, event_id, participant_id)
+        for participant_id, event_id in contact.participants.items()
+    ]
+    linked = [
+        schemas.ContactParticipant(id=p.id, event_id=p.organiser_event_id, status=p.status.value)  # type: ignore[arg-type]
+        for p in members
+    ]
+    events = {p.event_id: p.status for p in linked}
+    return schemas.ContactOut(
+        id=contact.id,
+        version=contact.version,
+        fields=contact.fields,
+        events=[schemas.Participation(event_id=e, status=s) for e, s in events.items()],
+        n_events=len(events),
+        processing_status="new",
+        created_at=contact.created_on,
+        updated_at=contact.modified_on,
+        participants=linked,
+    )

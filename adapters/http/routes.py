@@ -1,0 +1,191 @@
+"""The routes of SPEC §8 that exist so far: parse, call one ledger method, serialise."""
+
+from __future__ import annotations
+
+from adapters.http import presenters, schemas
+from adapters.http.endpoint import Context, Endpoint, Reply
+from domain import commands
+from domain.meta import Role
+
+ADMIN = frozenset({Role.ADMIN})
+EDITORS = frozenset({Role.ADMIN, Role.EDITOR})
+INTAKE = frozenset({Role.ADMIN, Role.EDITOR, Role.SERVICE})
+READERS = frozenset({Role.ADMIN, Role.EDITOR, Role.ANALYST, Role.COMPLIANCE})
+PARTICIPANT_READERS = READERS | {Role.SERVICE}
+
+
+def get_settings(ctx: Context) -> Reply:
+    return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)))
+
+
+def put_settings(ctx: Context) -> Reply:
+    body: schemas.SettingsIn = ctx.body
+    cmd = commands.ChangeSettings(
+        ctx.account_id, tuple(body.uniqueness_key), dict(body.sync), body.restore_window_months
+    )
+    outcome = ctx.ledger.change_settings(cmd, ctx.at, ctx.meta)
+    return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)), outcome=outcome)
+
+
+def post_field(ctx: Context) -> Reply:
+    body: schemas.FieldIn = ctx.body
+    cmd = commands.DefineField(
+        ctx.account_id,
+        body.name,
+        body.type,
+        body.label,
+        tuple(body.options or ()),
+        body.group,
+        body.help,
+        ctx.path.get("event_id"),
+    )
+    outcome = ctx.ledger.define_field(cmd, ctx.at, ctx.meta)
+    return Reply({"id": str(outcome.id), "version": outcome.version, "name": body.name}, 201, outcome)
+
+
+def get_fields(ctx: Context) -> Reply:
+    return Reply(presenters.account_fields(ctx.ledger.account(ctx.account_id)))
+
+
+def post_event(ctx: Context) -> Reply:
+    body: schemas.EventIn = ctx.body
+    cmd = commands.CreateOrganiserEvent(ctx.account_id, body.name, body.kind, body.starts_on)
+    outcome = ctx.ledger.create_organiser_event(cmd, ctx.at, ctx.meta)
+    event = ctx.ledger.organiser_event(ctx.account_id, outcome.id)
+    return Reply(presenters.event_out(event), 201, outcome)
+
+
+def get_events(ctx: Context) -> Reply:
+    account = ctx.ledger.account(ctx.account_id)
+    events = [ctx.ledger.organiser_event(account.id, i) for i in account.organiser_event_ids]
+    return Reply(schemas.EventList(items=[presenters.event_out(e) for e in events]))
+
+
+def get_event(ctx: Context) -> Reply:
+    event = ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])
+    return Reply(presenters.event_out(event))
+
+
+def put_sync(ctx: Context) -> Reply:
+    body: schemas.SyncIn = ctx.body
+    cmd = commands.ChangeSync(
+        ctx.account_id, ctx.path["event_id"], body.enabled, body.scope, body.segment
+    )
+    outcome = ctx.ledger.change_sync(cmd, ctx.at, ctx.meta)
+    event = ctx.ledger.organiser_event(ctx.account_id, outcome.id)
+    return Reply(presenters.event_out(event), outcome=outcome)
+
+
+def post_backfill(ctx: Context) -> Reply:
+    body: schemas.BackfillIn = ctx.body
+    cmd = commands.BackfillSync(ctx.account_id, ctx.path["event_id"], body.segment)
+    outcome = ctx.ledger.backfill_sync(cmd, ctx.at, ctx.meta)
+    out = schemas.BackfillOut(id=outcome.id, version=outcome.version, joined=outcome.detail)
+    return Reply(out, outcome=outcome)
+
+
+def post_participant(ctx: Context) -> Reply:
+    body: schemas.RegisterIn = ctx.body
+    cmd = commands.RegisterParticipant(
+        ctx.account_id, ctx.path["event_id"], body.fields, body.status, body.source
+    )
+    outcome = ctx.ledger.register_participant(cmd, ctx.at, ctx.meta)
+    return _participant_reply(ctx, outcome, 201)
+
+
+def get_participant(ctx: Context) -> Reply:
+    participant = ctx.ledger.participant(
+        ctx.account_id, ctx.path["event_id"], ctx.path["participant_id"]
+    )
+    return Reply(presenters.participant_out(participant))
+
+
+def patch_participant(ctx: Context) -> Reply:
+    body: schemas.FieldsIn = ctx.body
+    cmd = commands.ChangeParticipantFields(
+        ctx.account_id,
+        ctx.path["event_id"],
+        ctx.path["participant_id"],
+        body.fields,
+        ctx.expected_version,
+    )
+    return _participant_reply(ctx, ctx.ledger.change_participant_fields(cmd, ctx.at, ctx.meta))
+
+
+def post_status(ctx: Context) -> Reply:
+    body: schemas.StatusIn = ctx.body
+    cmd = commands.ChangeParticipantStatus(
+        ctx.account_id,
+        ctx.path["event_id"],
+        ctx.path["participant_id"],
+        body.status,
+        ctx.expected_version,
+    )
+    return _participant_reply(ctx, ctx.ledger.change_participant_status(cmd, ctx.at, ctx.meta))
+
+
+def delete_participant(ctx: Context) -> Reply:
+    cmd = commands.DeleteParticipant(
+        ctx.account_id, ctx.path["event_id"], ctx.path["participant_id"], ctx.expected_version
+    )
+    return _participant_reply(ctx, ctx.ledger.delete_participant(cmd, ctx.at, ctx.meta))
+
+
+def _participant_reply(ctx: Context, outcome: object, status: int = 200) -> Reply:
+    participant = ctx.ledger.participant(ctx.account_id, ctx.path["event_id"], outcome.id)  # type: ignore[attr-defined]
+    return Reply(presenters.participant_out(participant), status, outcome)  # type: ignore[arg-type]
+
+
+def get_contact(ctx: Context) -> Reply:
+    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
+    return Reply(presenters.contact_out(ctx.ledger, contact))
+
+
+def patch_contact(ctx: Context) -> Reply:
+    body: schemas.FieldsIn = ctx.body
+    cmd = commands.ChangeContactFields(
+        ctx.account_id, ctx.path["contact_id"], body.fields, ctx.expected_version
+    )
+    outcome = ctx.ledger.change_contact_fields(cmd, ctx.at, ctx.meta)
+    contact = ctx.ledger.contact(ctx.account_id, outcome.id)
+    return Reply(presenters.contact_out(ctx.ledger, contact), outcome=outcome)
+
+
+EVENT = "/v1/events/{event_id}"
+PARTICIPANT = EVENT + "/participants/{participant_id}"
+
+ENDPOINTS = (
+    Endpoint("GET", "/v1/settings", get_settings, "Read account settings", READERS,
+             response=schemas.SettingsOut),
+    Endpoint("PUT", "/v1/settings", put_settings, "Change account settings", ADMIN,
+             schemas.SettingsIn, schemas.SettingsOut),
+    Endpoint("POST", "/v1/fields", post_field, "Define an account field", ADMIN,
+             schemas.FieldIn, schemas.Written, 201),
+    Endpoint("GET", "/v1/fields", get_fields, "List identity and account fields",
+             response=schemas.FieldList),
+    Endpoint("POST", "/v1/events", post_event, "Create an event or community", ADMIN,
+             schemas.EventIn, schemas.EventOut, 201),
+    Endpoint("GET", "/v1/events", get_events, "List events", response=schemas.EventList),
+    Endpoint("GET", EVENT, get_event, "Read an event", response=schemas.EventOut),
+    Endpoint("POST", EVENT + "/fields", post_field, "Define an event-local field", ADMIN,
+             schemas.FieldIn, schemas.Written, 201),
+    Endpoint("PUT", EVENT + "/sync", put_sync, "Change contact sync of an event", ADMIN,
+             schemas.SyncIn, schemas.EventOut),
+    Endpoint("POST", EVENT + "/sync/backfill", post_backfill,
+             "Sync existing participants to contacts", EDITORS,
+             schemas.BackfillIn, schemas.BackfillOut),
+    Endpoint("POST", EVENT + "/participants", post_participant, "Register a participant",
+             INTAKE, schemas.RegisterIn, schemas.ParticipantOut, 201),
+    Endpoint("GET", PARTICIPANT, get_participant, "Read a participant", PARTICIPANT_READERS,
+             response=schemas.ParticipantOut),
+    Endpoint("PATCH", PARTICIPANT, patch_participant, "Edit a participant's fields", INTAKE,
+             schemas.FieldsIn, schemas.ParticipantOut),
+    Endpoint("DELETE", PARTICIPANT, delete_participant, "Delete a participant", EDITORS,
+             response=schemas.ParticipantOut),
+    Endpoint("POST", PARTICIPANT + "/status", post_status, "Change a participant's status",
+             INTAKE, schemas.StatusIn, schemas.ParticipantOut),
+    Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
+             response=schemas.ContactOut),
+    Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,
+             schemas.FieldsIn, schemas.ContactOut),
+)

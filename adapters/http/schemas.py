@@ -1,0 +1,169 @@
+"""Request and response bodies (pydantic): the HTTP contract and the OpenAPI schemas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SettingsIn(Body):
+    uniqueness_key: list[str] = Field(default=["email"], examples=[["email"]])
+    sync: dict[str, Literal["off", "up", "up_and_propagate"]] = Field(
+        default_factory=dict, examples=[{"company": "up_and_propagate", "phone_mobile": "up"}]
+    )
+    restore_window_months: int = 2
+
+
+class FieldIn(Body):
+    name: str = Field(examples=["diet"])
+    type: str = Field(examples=["single_choice"])
+    label: str = Field(examples=["Diet"])
+    options: list[str] | None = Field(default=None, examples=[["none", "vegetarian", "vegan"]])
+    group: str | None = None
+    help: str | None = None
+
+
+class EventIn(Body):
+    name: str = Field(examples=["Salon 2025"])
+    kind: Literal["event", "community"] = "event"
+    starts_on: date | None = None
+
+
+class SyncIn(Body):
+    enabled: bool
+    scope: Literal["all", "segment"] = "all"
+    segment: dict[str, Any] | None = Field(
+        default=None, examples=[{"field": "company", "op": "not_empty"}]
+    )
+
+
+class BackfillIn(Body):
+    segment: dict[str, Any] | None = None
+
+
+class RegisterIn(Body):
+    fields: dict[str, Any] = Field(examples=[{"email": "ada@example.org", "first_name": "Ada"}])
+    status: str = "registered"
+    source: str = "api"
+
+
+class FieldsIn(Body):
+    fields: dict[str, Any]
+
+
+class StatusIn(Body):
+    status: str = Field(examples=["attended"])
+
+
+class Written(BaseModel):
+    id: UUID
+    version: int
+
+
+class SettingsOut(BaseModel):
+    account_id: UUID
+    name: str
+    version: int
+    uniqueness_key: list[str]
+    sync: dict[str, str]
+    restore_window_months: int
+
+
+class FieldOut(BaseModel):
+    name: str
+    type: str
+    label: str
+    options: list[str]
+    group: str | None
+    help: str | None
+    scope: Literal["identity", "account", "event"]
+
+
+class FieldList(BaseModel):
+    items: list[FieldOut]
+
+
+class SyncOut(BaseModel):
+    enabled: bool
+    scope: str
+    segment: dict[str, Any] | None
+    activated_at: datetime | None
+
+
+class EventOut(BaseModel):
+    id: UUID
+    version: int
+    name: str
+    kind: str
+    starts_on: date | None
+    sync: SyncOut
+    fields: list[FieldOut]
+
+
+class EventList(BaseModel):
+    items: list[EventOut]
+
+
+class ParticipantOut(BaseModel):
+    id: UUID
+    event_id: UUID
+    version: int
+    status: str
+    source: str
+    fields: dict[str, Any]
+    contact_id: UUID | None
+    deleted: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Participation(BaseModel):
+    event_id: UUID
+    status: str
+
+
+class ContactParticipant(BaseModel):
+    id: UUID
+    event_id: UUID
+    status: str
+
+
+class ContactOut(BaseModel):
+    id: UUID
+    version: int
+    fields: dict[str, Any]
+    events: list[Participation]
+    n_events: int
+    processing_status: str
+    created_at: datetime
+    updated_at: datetime
+    participants: list[ContactParticipant]
+
+
+class BackfillOut(BaseModel):
+    id: UUID
+    version: int
+    joined: int
+
+
+class Health(BaseModel):
+    status: str
+    position: int | None
+    projections: dict[str, Any]
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    current_status: str | None = None
+    errors: list[dict[str, Any]] | None = None

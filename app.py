@@ -1,0 +1,59 @@
+"""Composition root: builds the whole application from settings. Nothing runs at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.applications import Starlette
+
+from adapters.clock import utc_now
+from adapters.http.asgi import create_http_app
+from adapters.http.endpoint import Runtime
+from adapters.ledger import SealedContactLedger, build_ledger
+from adapters.settings import Settings
+from adapters.sql.engine import make_engine
+from adapters.tokens import TokenStore
+
+
+@dataclass
+class ContactLedgerSystem:
+    """Everything one process runs: the ledger, the token store and the HTTP app."""
+
+    settings: Settings
+    ledger: SealedContactLedger
+    tokens: TokenStore
+    http: Starlette
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.tokens.engine.dispose()
+
+
+def build_system(
+    settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
+) -> ContactLedgerSystem:
+    settings = settings or Settings.from_env()
+    ledger = build_ledger(settings)
+    tokens = TokenStore(make_engine(settings.database))
+    runtime = Runtime(
+        ledger=ledger,
+        tokens=tokens,
+        clock=clock,
+        max_body_bytes=settings.max_body_bytes,
+        read_wait_seconds=settings.read_wait_seconds,
+    )
+    return ContactLedgerSystem(settings, ledger, tokens, create_http_app(runtime))
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI app (for `uvicorn app:create_app --factory`)."""
+    return build_system(settings).http
+
+
+def run_cli() -> None:
+    """The `contact-ledger` console script: the CLI, given this composition root."""
+    from adapters.cli import main
+
+    main(obj=build_system)
