@@ -8,6 +8,7 @@ from datetime import datetime
 
 from starlette.applications import Starlette
 
+from adapters.cli import main
 from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
@@ -54,6 +55,4 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def run_cli() -> None:
     """The `contact-ledger` console script: the CLI, given this composition root."""
-    from adapters.cli import main
-
     main(obj=build_system)

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import click
+import uvicorn
 
 from adapters.clock import utc_now
 from adapters.demo import load_demo
@@ -43,14 +44,13 @@ def main() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not load the demo dataset into empty data.")
 def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
     """Run the HTTP API (loads the demo dataset first when the data is empty)."""
-    import uvicorn
-
     system = _system()
     if not no_demo and system.ledger.recorder.max_notification_id() is None:
         _load_demo(system)
     system.close()
-    uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+    uvicorn.run(
+        "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
 
 
 @main.command()
@@ -72,8 +72,10 @@ def _load_demo(system: Any) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
-    click.echo(f"Demo account {loaded.account_id}: {loaded.participants} participants in "
-               f"{len(loaded.event_ids)} events.")
+    click.echo(
+        f"Demo account {loaded.account_id}: {loaded.participants} participants in "
+        f"{len(loaded.event_ids)} events."
+    )
     click.echo(f"Admin token (also in {path}): {token}")
 
 
@@ -121,4 +123,3 @@ def tokens_create(account_id: str, role: str, actor: str) -> None:
         raise click.ClickException(f"no account {account}") from None
     finally:
         system.close()
-

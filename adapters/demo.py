@@ -21,16 +21,87 @@ from domain.commands import (
 )
 from domain.meta import Meta, Origin
 
-FIRST = ["Camille", "Léa", "Hugo", "Chloé", "Louis", "Inès", "Jules", "Manon", "Lucas", "Zoé",
-         "Gabriel", "Élodie", "Arthur", "Sarah", "Nathan", "Clémence", "Théo", "Anaïs", "Raphaël",
-         "Margaux", "Noé", "Juliette", "Maël", "Océane", "Baptiste", "Amélie", "Étienne", "Lina"]
-LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
-        "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
-        "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet"]
-COMPANIES = ["Atelier Lumière", "Bois & Co", "Cimes Conseil", "Delta Logistique", "Éole Énergie",
-             "Fromagerie Alpine", "Groupe Horizon", "Innov'Santé", "Juste Bio", "Kappa Systèmes"]
-JOBS = ["Directrice commerciale", "Chef de projet", "Acheteur", "Responsable marketing",
-        "Ingénieure", "Gérant", "Chargée de communication", "Consultant"]
+FIRST = [
+    "Camille",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Louis",
+    "Inès",
+    "Jules",
+    "Manon",
+    "Lucas",
+    "Zoé",
+    "Gabriel",
+    "Élodie",
+    "Arthur",
+    "Sarah",
+    "Nathan",
+    "Clémence",
+    "Théo",
+    "Anaïs",
+    "Raphaël",
+    "Margaux",
+    "Noé",
+    "Juliette",
+    "Maël",
+    "Océane",
+    "Baptiste",
+    "Amélie",
+    "Étienne",
+    "Lina",
+]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+]
+COMPANIES = [
+    "Atelier Lumière",
+    "Bois & Co",
+    "Cimes Conseil",
+    "Delta Logistique",
+    "Éole Énergie",
+    "Fromagerie Alpine",
+    "Groupe Horizon",
+    "Innov'Santé",
+    "Juste Bio",
+    "Kappa Systèmes",
+]
+JOBS = [
+    "Directrice commerciale",
+    "Chef de projet",
+    "Acheteur",
+    "Responsable marketing",
+    "Ingénieure",
+    "Gérant",
+    "Chargée de communication",
+    "Consultant",
+]
 SECTORS = ["agrifood", "energy", "health", "industry", "services"]
 
 
@@ -47,22 +118,26 @@ def load_demo(ledger: ContactLedger, now: datetime, seed: int = 2024) -> DemoAcc
     meta = Meta("demo-loader", "admin", Origin.CLI.value, str(uuid4()))
     start = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
     account_id = ledger.open_account("Salon Expo Organisation", start, meta).id
-    ledger.change_settings(
-        ChangeSettings(account_id, ("email",), {}, 2), start, meta
-    )
+    ledger.change_settings(ChangeSettings(account_id, ("email",), {}, 2), start, meta)
     ledger.define_field(
         DefineField(account_id, "sector", "single_choice", "Sector", tuple(SECTORS), "company"),
-        start, meta,
+        start,
+        meta,
     )
     ledger.change_settings(
         ChangeSettings(
             account_id,
             ("email",),
-            {"company": "up_and_propagate", "job_title": "up", "phone_mobile": "up_and_propagate",
-             "sector": "up"},
+            {
+                "company": "up_and_propagate",
+                "job_title": "up",
+                "phone_mobile": "up_and_propagate",
+                "sector": "up",
+            },
             2,
         ),
-        start, meta,
+        start,
+        meta,
     )
     events = {
         name: ledger.create_organiser_event(
@@ -75,26 +150,39 @@ def load_demo(ledger: ContactLedger, now: datetime, seed: int = 2024) -> DemoAcc
         )
     }
     ledger.define_field(
-        DefineField(account_id, "stand_number", "text", "Stand", (), None, None,
-                    events["Salon Expo 2025"]),
-        start, meta,
+        DefineField(
+            account_id, "stand_number", "text", "Stand", (), None, None, events["Salon Expo 2025"]
+        ),
+        start,
+        meta,
     )
     people = [_person(rng, i) for i in range(160)]
     ledger.change_sync(ChangeSync(account_id, events["Salon Expo 2024"], True), start, meta)
-    count = _edition(ledger, rng, account_id, events["Salon Expo 2024"], people[:110],
-                     start + timedelta(days=20), meta, returning=False)
+    count = _edition(
+        ledger,
+        rng,
+        account_id,
+        events["Salon Expo 2024"],
+        people[:110],
+        start + timedelta(days=20),
+        meta,
+        returning=False,
+    )
     later = start + timedelta(days=400)
-    count += _edition(ledger, rng, account_id, events["Salon Expo 2025"], people[50:],
-                      later, meta, returning=True)
+    count += _edition(
+        ledger, rng, account_id, events["Salon Expo 2025"], people[50:], later, meta, returning=True
+    )
     ledger.change_sync(ChangeSync(account_id, events["Salon Expo 2025"], True), later, meta)
     ledger.backfill_sync(BackfillSync(account_id, events["Salon Expo 2025"]), later, meta)
     club = events["Club des exposants"]
     ledger.change_sync(
         ChangeSync(account_id, club, True, "segment", {"field": "company", "op": "not_empty"}),
-        later, meta,
+        later,
+        meta,
     )
-    count += _edition(ledger, rng, account_id, club, people[::4], later + timedelta(days=5), meta,
-                      returning=True)
+    count += _edition(
+        ledger, rng, account_id, club, people[::4], later + timedelta(days=5), meta, returning=True
+    )
     return DemoAccount(account_id, events, count)
 
 
@@ -111,7 +199,8 @@ def _person(rng: random.Random, index: int) -> dict[str, Any]:
         person["job_title"] = rng.choice(JOBS)
         person["sector"] = rng.choice(SECTORS)
     if rng.random() < 0.6:
-        person["phone_mobile"] = f"+33 6 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+        pairs = " ".join(str(rng.randint(10, 99)) for _ in range(4))
+        person["phone_mobile"] = f"+33 6 {pairs}"
     return person
 
 
@@ -139,12 +228,14 @@ def _edition(
         if cmd.status == "registered" and rng.random() < 0.7:
             ledger.change_participant_status(
                 ChangeParticipantStatus(account_id, event_id, outcome.id, "attended"),
-                at + timedelta(days=60), meta,
+                at + timedelta(days=60),
+                meta,
             )
         elif rng.random() < 0.05:
             ledger.change_participant_fields(
                 ChangeParticipantFields(account_id, event_id, outcome.id, {"city": "Lyon"}),
-                at + timedelta(days=3), meta,
+                at + timedelta(days=3),
+                meta,
             )
     return len(commands)
 

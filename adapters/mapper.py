@@ -56,7 +56,9 @@ class SealingMapper(Mapper[UUID]):
         token = state.pop(SEALED, None)
         if token is not None:
             subject = domain_event.originator_id
-            plaintext = self.keyring.open(subject, _aad(subject, domain_event.originator_version), token)
+            plaintext = self.keyring.open(
+                subject, _aad(subject, domain_event.originator_version), token
+            )
             if plaintext is None:
                 personal = type(domain_event).personal_fields
                 state.update({name: erased_value(kind) for name, kind in personal.items()})

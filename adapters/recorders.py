@@ -70,10 +70,14 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
         ids = [s.hex for s in subject_ids]
         marks = ",".join("?" * len(ids))
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT subject_id, key FROM ledger_subject_keys WHERE subject_id IN ({marks})", ids)
+            c.execute(
+                f"SELECT subject_id, key FROM ledger_subject_keys WHERE subject_id IN ({marks})",
+                ids,
+            )
             keys = {UUID(row[0]): bytes(row[1]) for row in c.fetchall()}
             c.execute(
-                f"SELECT subject_id FROM ledger_shredded_subjects WHERE subject_id IN ({marks})", ids
+                f"SELECT subject_id FROM ledger_shredded_subjects WHERE subject_id IN ({marks})",
+                ids,
             )
             shredded = {UUID(row[0]) for row in c.fetchall()}
         return keys, shredded
@@ -81,7 +85,9 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
     def shred_subjects(self, subject_ids: Iterable[UUID], at: datetime) -> None:
         ids = [s.hex for s in subject_ids]
         with self.datastore.transaction(commit=True) as c:
-            c.executemany("DELETE FROM ledger_subject_keys WHERE subject_id = ?", [(i,) for i in ids])
+            c.executemany(
+                "DELETE FROM ledger_subject_keys WHERE subject_id = ?", [(i,) for i in ids]
+            )
             c.executemany(
                 "INSERT OR IGNORE INTO ledger_shredded_subjects VALUES (?, ?)",
                 [(i, at.isoformat()) for i in ids],
@@ -102,7 +108,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                     " contact_id uuid NOT NULL, PRIMARY KEY (account_id, digest))"
                 ).format(self.keys_table),
                 SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (subject_id uuid PRIMARY KEY, key bytea NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS {}"
+                    " (subject_id uuid PRIMARY KEY, key bytea NOT NULL)"
                 ).format(self.subjects_table),
                 SQL(
                     "CREATE TABLE IF NOT EXISTS {} (subject_id uuid PRIMARY KEY,"
@@ -118,7 +125,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         # so that concurrent claimers queue on the lock instead of deadlocking.
         self._lock_table(curs)
         for subject_id, key in (kwargs.get("subject_keys") or {}).items():
-            curs.execute(SQL("INSERT INTO {} VALUES (%s, %s)").format(self.subjects_table), (subject_id, key))
+            curs.execute(
+                SQL("INSERT INTO {} VALUES (%s, %s)").format(self.subjects_table), (subject_id, key)
+            )
         for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
             if op == "claim":
                 statement = SQL("INSERT INTO {} VALUES (%s, %s, %s)")
@@ -153,7 +162,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             )
             keys = {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
             curs.execute(
-                SQL("SELECT subject_id FROM {} WHERE subject_id = ANY(%s)").format(self.shredded_table),
+                SQL("SELECT subject_id FROM {} WHERE subject_id = ANY(%s)").format(
+                    self.shredded_table
+                ),
                 (ids,),
             )
             shredded = {row["subject_id"] for row in curs.fetchall()}
@@ -166,9 +177,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 SQL("DELETE FROM {} WHERE subject_id = ANY(%s)").format(self.subjects_table), (ids,)
             )
             curs.execute(
-                SQL(
-                    "INSERT INTO {} SELECT unnest(%s::uuid[]), %s ON CONFLICT DO NOTHING"
-                ).format(self.shredded_table),
+                SQL("INSERT INTO {} SELECT unnest(%s::uuid[]), %s ON CONFLICT DO NOTHING").format(
+                    self.shredded_table
+                ),
                 (ids, at),
             )
 
@@ -207,7 +218,9 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
                 self.shredded.setdefault(subject_id, at.astimezone(UTC))
 
 
-def _apply_claim(table: dict[tuple[UUID, str], UUID], op: str, key: tuple[UUID, str], contact_id: UUID) -> None:
+def _apply_claim(
+    table: dict[tuple[UUID, str], UUID], op: str, key: tuple[UUID, str], contact_id: UUID
+) -> None:
     if op == "claim":
         if key in table:
             raise IntegrityError(f"key already claimed by contact {table[key]}")

@@ -156,7 +156,7 @@ class UnitOfWork:
         return recordings[-1].notification.id if recordings else None
 
 
-class ContactLedger(Application):
+class ContactLedger(Application[UUID]):
     """Commands over accounts, organiser events, participants and contacts."""
 
     name = "ContactLedger"
@@ -234,9 +234,7 @@ class ContactLedger(Application):
 
         def decide(work: UnitOfWork) -> OrganiserEvent:
             account = work.account(cmd.account_id)
-            event = OrganiserEvent.create(
-                account.id, cmd.name, cmd.kind, cmd.starts_on, at, meta
-            )
+            event = OrganiserEvent.create(account.id, cmd.name, cmd.kind, cmd.starts_on, at, meta)
             account.add_organiser_event(event.id, at, meta)
             return _added(work, event)
 
@@ -262,7 +260,9 @@ class ContactLedger(Application):
                 lambda work, ids=batch: self._backfill(work, cmd, ids, segment, at, meta)  # type: ignore[misc]
             )
             joined, position = joined + count, batch_position or position
-        return Outcome(event.id, event.version, position or self.recorder.max_notification_id(), joined)
+        return Outcome(
+            event.id, event.version, position or self.recorder.max_notification_id(), joined
+        )
 
     def _backfill(
         self,
@@ -292,7 +292,7 @@ class ContactLedger(Application):
             for notification in page:
                 registered = self.mapper.to_domain_event(notification)
                 if registered.organiser_event_id == organiser_event_id:  # type: ignore[attr-defined]
-                    yield registered.originator_id  # type: ignore[misc]
+                    yield registered.originator_id
             if len(page) < 1000:
                 return
             start = page[-1].id + 1

@@ -71,7 +71,9 @@ class Contact(LedgerAggregate):
             self.record(self.FieldsChanged, at, meta, fields=taken, edited_at=edited_at, via=via)
         return taken
 
-    def link(self, participant_id: UUID, organiser_event_id: UUID, at: datetime, meta: Meta) -> None:
+    def link(
+        self, participant_id: UUID, organiser_event_id: UUID, at: datetime, meta: Meta
+    ) -> None:
         if participant_id not in self.participants:
             self.record(
                 self.ParticipantLinked,

@@ -1,4 +1,4 @@
-"""The events people attend (kind event or community), their local fields and sync activation (F4)."""
+"""The events people attend (event or community): local fields, sync activation (F4)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,11 @@ class OrganiserEvent(LedgerAggregate):
         return account_catalogue.extended(self.local_fields)
 
     def define_local_field(
-        self, definition: FieldDefinition, account_catalogue: FieldCatalogue, at: datetime, meta: Meta
+        self,
+        definition: FieldDefinition,
+        account_catalogue: FieldCatalogue,
+        at: datetime,
+        meta: Meta,
     ) -> None:
         if self.local_fields.get(definition.name) == definition:
             return

@@ -1,8 +1,9 @@
-"""Segments: participant filters (F4, F16), parsed from JSON and evaluated in memory.
+"""Segments: participant filters (F4, F16), parsed from JSON, evaluated in memory.
 
 The same tree is compiled to SQL by the read side; this evaluator is its oracle.
 JSON form:
-  {"field": "company", "op": "eq", "value": "Acme"}       ops: eq ne contains in range empty not_empty
+  {"field": "company", "op": "eq", "value": "Acme"}
+      ops: eq ne contains in range empty not_empty
   {"field": "status", "op": "in", "value": ["registered", "attended"]}
   {"all": [...]}, {"any": [...]}, {"not": {...}}
 """
@@ -39,14 +40,16 @@ class Condition:
 
     def _test(self, value: Any) -> bool:
         if self.op == "eq":
-            return _fold(value) == _fold(self.value)
+            return bool(_fold(value) == _fold(self.value))
         if self.op == "contains":
             return isinstance(value, str) and _fold(self.value) in _fold(value)
         if self.op == "in":
             return _fold(value) in {_fold(v) for v in self.value}
         low, high = self.value.get("gte"), self.value.get("lte")
-        return _comparable(value, low, high) and (low is None or value >= low) and (
-            high is None or value <= high
+        return (
+            _comparable(value, low, high)
+            and (low is None or value >= low)
+            and (high is None or value <= high)
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -117,7 +120,7 @@ def _check_value(op: str, value: Any) -> None:
             raise SegmentError("'in' takes a non-empty list")
     elif op == "range":
         if not isinstance(value, dict) or not set(value) <= {"gte", "lte"} or not value:
-            raise SegmentError("'range' takes {\"gte\": …, \"lte\": …}")
+            raise SegmentError('\'range\' takes {"gte": …, "lte": …}')
     elif op == "contains":
         if not isinstance(value, str):
             raise SegmentError("'contains' takes a string")
@@ -141,7 +144,7 @@ def _fold(value: Any) -> Any:
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
+    return value is None or value in ("", [])
 
 
 def _comparable(value: Any, *bounds: Any) -> bool:

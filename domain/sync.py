@@ -74,7 +74,8 @@ class ContactSync:
     def contact_edited(self, contact: Contact, values: Mapping[str, Any]) -> None:
         account = self.work.account(contact.account_id)  # type: ignore[arg-type]
         old_digest = self._digest(account, contact.fields)
-        changed = contact.take_values(values, self.at, self.at, self.meta)
+        edits = {n: v for n, v in values.items() if contact.fields.get(n) != v}
+        changed = contact.take_values(edits, self.at, self.at, self.meta)
         if set(changed) & set(account.uniqueness_key):
             self._move_claim(account, contact, old_digest)
         self._push_down(contact, set(changed), via={"contact_id": str(contact.id)})
@@ -169,9 +170,13 @@ class ContactSync:
         event = self.work.organiser_event(contact.account_id, participant.organiser_event_id)  # type: ignore[arg-type]
         stale: dict[datetime, dict[str, Any]] = defaultdict(dict)
         for name in names:
-            if name in contact.fields and name not in event.local_fields:
-                if participant.fields.get(name) != contact.fields[name]:
-                    stale[contact.stamps[name]][name] = contact.fields[name]
+            local = name in event.local_fields
+            if (
+                name in contact.fields
+                and not local
+                and participant.fields.get(name) != contact.fields[name]
+            ):
+                stale[contact.stamps[name]][name] = contact.fields[name]
         meta = self.meta.caused_by(_cause(via), Origin.PROPAGATION)
         for edited_at, values in sorted(stale.items()):
             participant.change_fields(values, self.at, meta, edited_at, propagated_from=via)

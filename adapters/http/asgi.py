@@ -12,7 +12,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.http.endpoint import Endpoint, Runtime, asgi_endpoint
-from adapters.http.errors import HttpProblem, handle_http_problem, handle_starlette_http, handle_unexpected
+from adapters.http.errors import (
+    HttpError,
+    handle_http_problem,
+    handle_starlette_http,
+    handle_unexpected,
+)
 from adapters.http.openapi import openapi_document
 from adapters.http.routes import ENDPOINTS
 
@@ -31,11 +36,13 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
     by_path: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = asgi_endpoint(endpoint, runtime)
-    routes += [Route(path, _dispatch(methods), methods=list(methods)) for path, methods in by_path.items()]
+    routes += [
+        Route(path, _dispatch(methods), methods=list(methods)) for path, methods in by_path.items()
+    ]
     return Starlette(
         routes=routes,
         exception_handlers={
-            HttpProblem: handle_http_problem,
+            HttpError: handle_http_problem,
             HTTPException: handle_starlette_http,
             Exception: handle_unexpected,
         },

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from adapters.http.errors import HttpProblem, domain_problem, problem
+from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.tokens import Principal, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
@@ -91,7 +91,7 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
             if not endpoint.writes:
                 await _wait_for(runtime, request.query_params.get("after"))
             reply = await run_in_threadpool(endpoint.handler, context)
-        except HttpProblem as error:
+        except HttpError as error:
             return problem(error.status, error.detail, **error.extra)
         except Exception as error:
             answer = domain_problem(error)
@@ -106,7 +106,7 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
 async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Context:
     principal = _authenticate(runtime.tokens, request)
     if principal.role not in endpoint.roles:
-        raise HttpProblem(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
+        raise HttpError(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
     body = await _body(endpoint, runtime, request) if endpoint.body else None
     correlation = request.headers.get("x-request-id", "")
     return Context(
@@ -130,7 +130,7 @@ def _authenticate(tokens: TokenStore, request: Request) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     principal = tokens.principal(token.strip()) if scheme.lower() == "bearer" and token else None
     if principal is None:
-        raise HttpProblem(
+        raise HttpError(
             401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
     return principal
@@ -139,18 +139,18 @@ def _authenticate(tokens: TokenStore, request: Request) -> Principal:
 async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseModel:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > runtime.max_body_bytes:
-        raise HttpProblem(413, f"the body is larger than {runtime.max_body_bytes} bytes")
+        raise HttpError(413, f"the body is larger than {runtime.max_body_bytes} bytes")
     raw = b""
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > runtime.max_body_bytes:
-            raise HttpProblem(413, f"the body is larger than {runtime.max_body_bytes} bytes")
+            raise HttpError(413, f"the body is larger than {runtime.max_body_bytes} bytes")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise HttpProblem(422, "the body is not valid JSON") from None
+        raise HttpError(422, "the body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise HttpProblem(422, "the body must be a JSON object")
+        raise HttpError(422, "the body must be a JSON object")
     assert endpoint.body is not None
     try:
         return endpoint.body.model_validate(data)
@@ -159,9 +159,7 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseM
             {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()
         ]
         first = errors[0]
-        raise HttpProblem(
-            422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors
-        ) from None
+        raise HttpError(422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors) from None
 
 
 async def _wait_for(runtime: Runtime, after: str | None) -> None:
@@ -169,12 +167,12 @@ async def _wait_for(runtime: Runtime, after: str | None) -> None:
     if after is None:
         return
     if not after.isdigit():
-        raise HttpProblem(422, "after must be a non-negative integer log position")
+        raise HttpError(422, "after must be a non-negative integer log position")
     wanted = int(after)
     deadline = time.monotonic() + runtime.read_wait_seconds
     while (await run_in_threadpool(runtime.ledger.recorder.max_notification_id) or 0) < wanted:
         if time.monotonic() >= deadline:
-            raise HttpProblem(504, f"the read side has not reached position {wanted} yet")
+            raise HttpError(504, f"the read side has not reached position {wanted} yet")
         await asyncio.sleep(0.02)
 
 
@@ -182,7 +180,7 @@ def _uuid(name: str, value: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise HttpProblem(422, f"{name} must be a UUID") from None
+        raise HttpError(422, f"{name} must be a UUID") from None
 
 
 def _if_match(value: str | None) -> int | None:
@@ -190,7 +188,7 @@ def _if_match(value: str | None) -> int | None:
         return None
     match = VERSION_TAG.match(value.strip())
     if match is None:
-        raise HttpProblem(422, 'If-Match must be a version, e.g. "3"')
+        raise HttpError(422, 'If-Match must be a version, e.g. "3"')
     return int(match.group(1))
 
 

@@ -43,7 +43,7 @@ STATUS_OF: dict[type[Exception], int] = {
 }
 
 
-class HttpProblem(Exception):
+class HttpError(Exception):
     """Raised by the HTTP layer itself (auth, parsing, waiting) with its status."""
 
     def __init__(self, status: int, detail: str, **extra: Any) -> None:
@@ -53,7 +53,9 @@ class HttpProblem(Exception):
         self.extra = extra
 
 
-def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
     body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
@@ -79,7 +81,7 @@ def _extra(error: Exception) -> dict[str, Any]:
 
 
 async def handle_http_problem(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, HttpProblem)
+    assert isinstance(error, HttpError)
     return problem(error.status, error.detail, **error.extra)
 
 

@@ -74,12 +74,25 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     ]
     if endpoint.writes:
         if endpoint.method in ("PATCH", "DELETE", "POST") and "{" in endpoint.path:
-            params.append({"name": "If-Match", "in": "header", "required": False,
-                           "schema": {"type": "string"}, "description": 'Expected version, e.g. "3"'})
+            params.append(
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": 'Expected version, e.g. "3"',
+                }
+            )
     else:
-        params.append({"name": "after", "in": "query", "required": False,
-                       "schema": {"type": "integer", "minimum": 0},
-                       "description": "Wait until the read side has reached this log position"})
+        params.append(
+            {
+                "name": "after",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "Wait until the read side has reached this log position",
+            }
+        )
     return params
 
 
@@ -89,9 +102,14 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
         success["content"] = {"application/json": {"schema": _ref(endpoint.response)}}
     if endpoint.writes:
         success["headers"] = {
-            "X-Position": {"schema": {"type": "integer"}, "description": "Log position of the write"}
+            "X-Position": {
+                "schema": {"type": "integer"},
+                "description": "Log position of the write",
+            }
         }
-    problems = dict(ERRORS, **(WRITE_ERRORS if endpoint.writes else {"504": "Read side too far behind"}))
+    problems = dict(
+        ERRORS, **(WRITE_ERRORS if endpoint.writes else {"504": "Read side too far behind"})
+    )
     responses = {str(endpoint.status): success}
     for code, text in problems.items():
         responses[code] = {
@@ -105,7 +123,12 @@ def _health() -> dict[str, Any]:
     return {
         "summary": "Liveness, with projection lag",
         "security": [],
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _ref(schemas.Health)}}}},
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {"application/json": {"schema": _ref(schemas.Health)}},
+            }
+        },
     }
 
 

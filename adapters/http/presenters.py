@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from adapters.http import schemas
 from domain.accounts import Account
 from domain.application import ContactLedger
 from domain.contacts import Contact
 from domain.fields import IDENTITY_FIELDS, FieldDefinition
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
-
-from adapters.http import schemas
 
 
 def settings_out(account: Account) -> schemas.SettingsOut:

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from domain.segments import SegmentError, parse_segment
+
+ADA = {"company": "Acme Corp", "status": "registered", "size": 12, "tags": ["vip", "press"]}
+
+
+@pytest.mark.parametrize(
+    ("segment", "expected"),
+    [
+        ({"field": "company", "op": "eq", "value": "acme corp"}, True),
+        ({"field": "company", "op": "ne", "value": "Acme Corp"}, False),
+        ({"field": "company", "op": "contains", "value": "ACME"}, True),
+        ({"field": "status", "op": "in", "value": ["attended", "registered"]}, True),
+        ({"field": "size", "op": "range", "value": {"gte": 10, "lte": 20}}, True),
+        ({"field": "size", "op": "range", "value": {"gte": "a"}}, False),
+        ({"field": "city", "op": "empty"}, True),
+        ({"field": "company", "op": "not_empty"}, True),
+        ({"field": "tags", "op": "eq", "value": "vip"}, True),
+        ({"all": [{"field": "company", "op": "not_empty"}, {"field": "city", "op": "empty"}]}, True),
+        ({"any": [{"field": "city", "op": "not_empty"}, {"field": "size", "op": "eq", "value": 3}]}, False),
+        ({"not": {"field": "city", "op": "not_empty"}}, True),
+    ],
+)
+def test_evaluates_each_operator(segment: dict[str, Any], expected: bool) -> None:
+    assert parse_segment(segment).matches(ADA) is expected
+
+
+@pytest.mark.parametrize(
+    ("segment", "message"),
+    [
+        ([], "must be an object"),
+        ({"field": "x", "op": "like", "value": 1}, "unknown op"),
+        ({"field": "x", "op": "in", "value": []}, "non-empty list"),
+        ({"field": "x", "op": "range", "value": {"from": 1}}, "range"),
+        ({"field": "x", "op": "empty", "value": 1}, "takes no value"),
+        ({"all": []}, "non-empty list"),
+        ({"all": [{"field": "x", "op": "empty"}], "any": []}, "unexpected keys"),
+        ({"op": "eq", "value": 1}, "needs a 'field'"),
+    ],
+)
+def test_refuses_a_malformed_filter_and_says_why(segment: Any, message: str) -> None:
+    with pytest.raises(SegmentError, match=message):
+        parse_segment(segment)
+
+
+def test_refuses_filters_nested_too_deep() -> None:
+    segment: dict[str, Any] = {"field": "x", "op": "empty"}
+    for _ in range(10):
+        segment = {"not": segment}
+    with pytest.raises(SegmentError, match="deeper"):
+        parse_segment(segment)
+
+
+def test_the_json_form_round_trips() -> None:
+    data = {"all": [{"field": "x", "op": "eq", "value": 1}, {"not": {"field": "y", "op": "empty", "value": None}}]}
+    assert parse_segment(parse_segment(data).as_json()).as_json() == parse_segment(data).as_json()
