@@ -22,6 +22,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicatio
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+SCHEMA_LOCK = 0x6C6564676572  # advisory lock id ("ledger") serialising schema creation
 Claim = tuple[str, UUID, str, UUID]  # (claim|release, account id, digest, contact id)
 
 SQLITE_TABLES = (
@@ -117,6 +118,16 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 ).format(self.shredded_table),
             ]
         )
+
+    def create_table(self) -> None:
+        # Concurrent CREATE ... IF NOT EXISTS races in PostgreSQL's catalogue ("tuple
+        # concurrently updated") when several workers start at once: take turns.
+        with self.datastore.get_connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
     def _insert_stored_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

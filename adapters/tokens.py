@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, insert, select
 
+from adapters.sql.engine import create_tables
 from domain.meta import Role
 
 TOKEN_PREFIX = "clt_"
@@ -43,7 +44,7 @@ class TokenStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cache: dict[str, Principal] = {}
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def create(self, account_id: UUID, role: str, actor: str, at: datetime) -> str:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 
 from adapters.settings import Database
@@ -36,3 +36,14 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def create_tables(metadata: MetaData, engine: Engine) -> None:
+    """Create missing tables; on PostgreSQL one process at a time (catalogue races)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        metadata.create_all(connection)
+
+
+SCHEMA_LOCK = 0x6C6564676572
