@@ -17,17 +17,21 @@ from tests.support.backends import backend_settings
 from tests.support.world import World
 
 WRITERS = 6
+PEOPLE = [f"Person{n}@Example.org" for n in range(20)]
 META = Meta("race", "service", "http", "corr")
 
 
 def _register_when_released(
-    settings: Settings, account: str, event: str, email: str, gate: Any, results: Any
+    settings: Settings, account: str, event: str, gate: Any, results: Any
 ) -> None:
     ledger = build_ledger(settings)
     try:
-        gate.wait(timeout=60)
-        cmd = commands.RegisterParticipant(UUID(account), UUID(event), {"email": email})
-        results.put(str(ledger.register_participant(cmd, datetime.now(UTC), META).id))
+        registered = []
+        for email in PEOPLE:  # every writer starts on each person at the same moment
+            gate.wait(timeout=60)
+            cmd = commands.RegisterParticipant(UUID(account), UUID(event), {"email": email})
+            registered.append(str(ledger.register_participant(cmd, datetime.now(UTC), META).id))
+        results.put(registered)
     finally:
         ledger.close()
 
@@ -55,17 +59,18 @@ def test_processes_racing_make_one_contact(tmp_path: Path, db_kind: str) -> None
         writers = [
             context.Process(
                 target=_register_when_released,
-                args=(settings, str(account_id), str(e), "Same@Example.org", gate, queue),
+                args=(settings, str(account_id), str(e), gate, queue),
             )
             for e in events
         ]
         for writer in writers:
             writer.start()
-        results = [queue.get(timeout=120) for _ in writers]
+        per_writer = [queue.get(timeout=120) for _ in writers]
         for writer in writers:
             writer.join(timeout=60)
             assert writer.exitcode == 0
-        _assert_one_contact(world, account_id, results)
+        for person in range(len(PEOPLE)):
+            _assert_one_contact(world, account_id, [ids[person] for ids in per_writer])
         world.ledger.close()
 
 
