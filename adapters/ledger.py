@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import threading
+import time
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper
@@ -14,17 +18,72 @@ from adapters.keystore import KeyRing
 from adapters.mapper import SealingMapper
 from adapters.recorders import MemoryLedgerRecorder, PostgresLedgerRecorder, SqliteLedgerRecorder
 from adapters.settings import Settings
+from domain.accounts import Account
+from domain.aggregate import LedgerAggregate
 from domain.application import ContactLedger
 from domain.keys import KeyHasher
+from domain.organiser_events import OrganiserEvent
+
+
+class SettledCache:
+    """Accounts and organiser events change rarely and are read by every command.
+
+    Each process keeps them for `ttl` seconds. A command that modifies a stale copy loses
+    its optimistic-concurrency race, the cache is cleared and the command re-runs; a
+    command that only reads one may see settings up to `ttl` seconds old.
+    """
+
+    KINDS = (Account, OrganiserEvent)
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._items: dict[UUID, tuple[LedgerAggregate, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        """A shared instance: callers must not modify it (the unit of work checks)."""
+        with self._lock:
+            item = self._items.get(aggregate_id)
+        if item is None or item[1] < time.monotonic():
+            return None
+        return item[0]
+
+    def put(self, aggregate: LedgerAggregate) -> None:
+        if isinstance(aggregate, self.KINDS) and self.ttl > 0 and not aggregate.pending_events:
+            with self._lock:
+                self._items[aggregate.id] = (copy.deepcopy(aggregate), time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 class SealedContactLedger(ContactLedger):
     name = "ContactLedger"
 
-    def __init__(self, hasher: KeyHasher, keyring: KeyRing, env: dict[str, str]) -> None:
+    def __init__(
+        self, hasher: KeyHasher, keyring: KeyRing, env: dict[str, str], settled_ttl: float = 2.0
+    ) -> None:
         self.keyring = keyring
+        self.settled = SettledCache(ttl=settled_ttl)
         super().__init__(hasher, env=env)
         keyring.bind(self.recorder)  # type: ignore[arg-type]
+
+    def load(self, aggregate_id: UUID, for_update: bool = True) -> LedgerAggregate:
+        if not for_update:
+            cached = self.settled.get(aggregate_id)
+            if cached is not None:
+                return cached
+        aggregate = super().load(aggregate_id, for_update)
+        self.settled.put(aggregate)
+        return aggregate
+
+    def committed(self, aggregates: list[LedgerAggregate]) -> None:
+        for aggregate in aggregates:
+            self.settled.put(aggregate)
+
+    def conflicted(self) -> None:
+        self.settled.clear()
 
     def construct_mapper(self) -> Mapper[Any]:
         return SealingMapper(self.construct_transcoder(), self.keyring)
@@ -70,4 +129,6 @@ def build_ledger(settings: Settings) -> SealedContactLedger:
     keyring = KeyRing(ttl=settings.key_cache_seconds)
     if settings.database.kind == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SealedContactLedger(hasher, keyring, settings.database.eventsourcing_env())
+    return SealedContactLedger(
+        hasher, keyring, settings.database.eventsourcing_env(), settings.settled_cache_seconds
+    )

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
@@ -59,13 +59,18 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
         return returning
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
+        return self.find_contacts(account_id, [digest]).get(digest)
+
+    def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]:
+        wanted = list(digests)
+        marks = ",".join("?" * len(wanted))
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT contact_id FROM ledger_contact_keys WHERE account_id = ? AND digest = ?",
-                (account_id.hex, digest),
+                "SELECT digest, contact_id FROM ledger_contact_keys"
+                f" WHERE account_id = ? AND digest IN ({marks})",
+                (account_id.hex, *wanted),
             )
-            row = c.fetchone()
-        return UUID(row[0]) if row else None
+            return {row[0]: UUID(row[1]) for row in c.fetchall()}
 
     def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
         ids = [s.hex for s in subject_ids]
@@ -132,39 +137,52 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        # Same order as the library (lock, notify, insert) with our rows after the lock,
-        # so that concurrent claimers queue on the lock instead of deadlocking.
-        self._lock_table(curs)
-        for subject_id, key in (kwargs.get("subject_keys") or {}).items():
-            curs.execute(
-                SQL("INSERT INTO {} VALUES (%s, %s)").format(self.subjects_table), (subject_id, key)
-            )
-        for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
-            if op == "claim":
-                statement = SQL("INSERT INTO {} VALUES (%s, %s, %s)")
-            else:
-                statement = SQL(
-                    "DELETE FROM {} WHERE account_id = %s AND digest = %s AND contact_id = %s"
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        # Our rows go last and on another cursor (the library reads the notification
+        # ids off `curs`). Last, because in pipeline mode a failed statement makes the
+        # server skip the rest, and psycopg would then believe that skipped statements
+        # it meant to prepare exist; ours are never prepared for the same reason.
+        with curs.connection.cursor() as extra:
+            keys = kwargs.get("subject_keys") or {}
+            if keys:
+                extra.execute(
+                    SQL("INSERT INTO {} SELECT * FROM unnest(%s::uuid[], %s::bytea[])").format(
+                        self.subjects_table
+                    ),
+                    (list(keys), list(keys.values())),
+                    prepare=False,
                 )
-            curs.execute(statement.format(self.keys_table), (account_id, digest, contact_id))
-        self._notify_channel(curs)
-        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
+            for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
+                if op == "claim":
+                    statement = SQL("INSERT INTO {} VALUES (%s, %s, %s)")
+                else:
+                    statement = SQL(
+                        "DELETE FROM {} WHERE account_id = %s AND digest = %s AND contact_id = %s"
+                    )
+                extra.execute(
+                    statement.format(self.keys_table),
+                    (account_id, digest, contact_id),
+                    prepare=False,
+                )
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
-        with self.datastore.transaction(commit=False) as curs:
+        return self.find_contacts(account_id, [digest]).get(digest)
+
+    def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]:
+        # The pool's connections are in autocommit mode: one round trip, no BEGIN.
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
             curs.execute(
-                SQL("SELECT contact_id FROM {} WHERE account_id = %s AND digest = %s").format(
-                    self.keys_table
-                ),
-                (account_id, digest),
+                SQL(
+                    "SELECT digest, contact_id FROM {} WHERE account_id = %s AND digest = ANY(%s)"
+                ).format(self.keys_table),
+                (account_id, list(digests)),
                 prepare=True,
             )
-            row = curs.fetchone()
-        return row["contact_id"] if row else None
+            return {row["digest"]: row["contact_id"] for row in curs.fetchall()}
 
     def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
         ids = list(subject_ids)
-        with self.datastore.transaction(commit=False) as curs:
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
             curs.execute(
                 SQL("SELECT subject_id, key FROM {} WHERE subject_id = ANY(%s)").format(
                     self.subjects_table
@@ -217,6 +235,10 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.contact_keys.get((account_id, digest))
+
+    def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]:
+        table = self.contact_keys
+        return {d: table[(account_id, d)] for d in digests if (account_id, d) in table}
 
     def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
         ids = set(subject_ids)

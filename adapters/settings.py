@@ -92,6 +92,7 @@ class Settings:
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     key_index_secret: bytes = b""
     key_cache_seconds: float = 60.0
+    settled_cache_seconds: float = 2.0
     read_wait_seconds: float = 5.0
     max_body_bytes: int = 1_000_000
 
@@ -105,6 +106,7 @@ class Settings:
             data_dir=data_dir,
             key_index_secret=_secret(env.get("LEDGER_SECRET"), data_dir),
             key_cache_seconds=_number(env, "LEDGER_KEY_CACHE_SECONDS", 60.0),
+            settled_cache_seconds=_number(env, "LEDGER_SETTINGS_CACHE_SECONDS", 2.0),
             read_wait_seconds=_number(env, "LEDGER_READ_WAIT_SECONDS", 5.0),
         )
 

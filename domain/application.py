@@ -34,7 +34,7 @@ from domain.commands import (
 )
 from domain.contacts import Contact, ContactKeyIndex
 from domain.fields import FieldDefinition, FieldType
-from domain.keys import KeyHasher
+from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
@@ -109,25 +109,36 @@ class UnitOfWork:
         self.aggregates: dict[UUID, LedgerAggregate] = {}
         self.claims: list[tuple[str, UUID, str, UUID]] = []
         self.overlay: dict[tuple[UUID, str], UUID | None] = {}
+        self.looked_up: dict[tuple[UUID, str], UUID | None] = {}
+        self.shared: set[UUID] = set()
 
-    def get(self, cls: type[T], account_id: UUID | None, aggregate_id: UUID) -> T:
+    def get(
+        self, cls: type[T], account_id: UUID | None, aggregate_id: UUID, for_update: bool = True
+    ) -> T:
+        """Load once per unit of work; `for_update=False` may return a shared read-only copy."""
         aggregate = self.aggregates.get(aggregate_id)
-        if aggregate is None:
+        if aggregate is None or (for_update and aggregate_id in self.shared):
             try:
-                aggregate = self.app.repository.get(aggregate_id)
+                aggregate = self.app.load(aggregate_id, for_update)
             except AggregateNotFoundError:
                 raise NotFoundError(KIND_NAMES[cls], aggregate_id) from None
             self.aggregates[aggregate_id] = aggregate
+            if for_update:
+                self.shared.discard(aggregate_id)
+            else:
+                self.shared.add(aggregate_id)
         owner = aggregate.id if isinstance(aggregate, Account) else aggregate.account_id  # type: ignore[attr-defined]
         if not isinstance(aggregate, cls) or (account_id is not None and owner != account_id):
             raise NotFoundError(KIND_NAMES[cls], aggregate_id)
         return aggregate
 
-    def account(self, account_id: UUID) -> Account:
-        return self.get(Account, account_id, account_id)
+    def account(self, account_id: UUID, for_update: bool = False) -> Account:
+        return self.get(Account, account_id, account_id, for_update)
 
-    def organiser_event(self, account_id: UUID, organiser_event_id: UUID) -> OrganiserEvent:
-        return self.get(OrganiserEvent, account_id, organiser_event_id)
+    def organiser_event(
+        self, account_id: UUID, organiser_event_id: UUID, for_update: bool = False
+    ) -> OrganiserEvent:
+        return self.get(OrganiserEvent, account_id, organiser_event_id, for_update)
 
     def participant(self, account_id: UUID, participant_id: UUID) -> Participant:
         return self.get(Participant, account_id, participant_id)
@@ -138,10 +149,18 @@ class UnitOfWork:
     def add(self, aggregate: LedgerAggregate) -> None:
         self.aggregates[aggregate.id] = aggregate
 
+    def prefetch_keys(self, account_id: UUID, digests: set[str]) -> None:
+        found = self.app.key_index.find_contacts(account_id, digests)
+        for digest in digests:
+            self.looked_up[(account_id, digest)] = found.get(digest)
+
     def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None:
-        if (account_id, digest) in self.overlay:
-            return self.overlay[(account_id, digest)]
-        return self.app.key_index.find_contact(account_id, digest)
+        key = (account_id, digest)
+        if key in self.overlay:
+            return self.overlay[key]
+        if key not in self.looked_up:
+            self.looked_up[key] = self.app.key_index.find_contact(account_id, digest)
+        return self.looked_up[key]
 
     def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
         self.claims.append(("claim", account_id, digest, contact_id))
@@ -152,7 +171,11 @@ class UnitOfWork:
         self.overlay[(account_id, digest)] = None
 
     def commit(self) -> int | None:
+        for aggregate_id in self.shared:
+            if self.aggregates[aggregate_id].pending_events:
+                raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
         recordings = self.app.save(*self.aggregates.values(), key_claims=self.claims)
+        self.app.committed(list(self.aggregates.values()))
         return recordings[-1].notification.id if recordings else None
 
 
@@ -173,6 +196,23 @@ class ContactLedger(Application[UUID]):
     def key_index(self) -> ContactKeyIndex:
         return cast(ContactKeyIndex, self.recorder)
 
+    # --- loading (adapters may cache rarely-changing aggregates) ---------------------
+
+    def load(self, aggregate_id: UUID, for_update: bool = True) -> LedgerAggregate:
+        """The current state of an aggregate (raises AggregateNotFoundError).
+
+        With `for_update=False` the caller promises not to modify it, so a cached
+        instance shared with other commands may be returned.
+        """
+        aggregate: LedgerAggregate = self.repository.get(aggregate_id)
+        return aggregate
+
+    def committed(self, aggregates: list[LedgerAggregate]) -> None:
+        """Called after a unit of work is saved, with everything it held."""
+
+    def conflicted(self) -> None:
+        """Called when a save lost a race: anything cached may be stale."""
+
     # --- running commands -----------------------------------------------------------
 
     def run(self, decide: Callable[[UnitOfWork], Any]) -> tuple[Any, int | None]:
@@ -183,6 +223,7 @@ class ContactLedger(Application[UUID]):
             try:
                 return result, work.commit()
             except IntegrityError:
+                self.conflicted()
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise BusyError("too many concurrent changes to the same records; try again")
 
@@ -202,7 +243,7 @@ class ContactLedger(Application[UUID]):
         """Change the uniqueness key, sync modes and restore window."""
 
         def decide(work: UnitOfWork) -> Account:
-            account = work.account(cmd.account_id)
+            account = work.account(cmd.account_id, for_update=True)
             account.change_settings(
                 cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
             )
@@ -215,11 +256,11 @@ class ContactLedger(Application[UUID]):
         definition = _definition(cmd)
 
         def decide(work: UnitOfWork) -> LedgerAggregate:
-            account = work.account(cmd.account_id)
+            account = work.account(cmd.account_id, for_update=cmd.organiser_event_id is None)
             if cmd.organiser_event_id is None:
                 account.define_field(definition, at, meta)
                 return account
-            event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
+            event = work.organiser_event(cmd.account_id, cmd.organiser_event_id, for_update=True)
             event.define_local_field(definition, account.catalogue, at, meta)
             return event
 
@@ -233,7 +274,7 @@ class ContactLedger(Application[UUID]):
         """Create an event or community in the account."""
 
         def decide(work: UnitOfWork) -> OrganiserEvent:
-            account = work.account(cmd.account_id)
+            account = work.account(cmd.account_id, for_update=True)
             event = OrganiserEvent.create(account.id, cmd.name, cmd.kind, cmd.starts_on, at, meta)
             account.add_organiser_event(event.id, at, meta)
             return _added(work, event)
@@ -244,7 +285,7 @@ class ContactLedger(Application[UUID]):
         """Turn contact sync on or off for an event, for everyone or a segment."""
 
         def decide(work: UnitOfWork) -> OrganiserEvent:
-            event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
+            event = work.organiser_event(cmd.account_id, cmd.organiser_event_id, for_update=True)
             event.change_sync(cmd.enabled, cmd.scope, cmd.segment, at, meta)
             return event
 
@@ -309,10 +350,19 @@ class ContactLedger(Application[UUID]):
         """Register many people in one transaction (imports, bulk intake)."""
 
         def decide(work: UnitOfWork) -> list[Participant]:
+            self._prefetch_keys(work, cmds)
             return [self._register(work, cmd, at, meta) for cmd in cmds]
 
         participants, position = self.run(decide)
         return [Outcome(p.id, p.version, position) for p in participants]
+
+    def _prefetch_keys(self, work: UnitOfWork, cmds: list[RegisterParticipant]) -> None:
+        """One query for the key index entries of a whole batch."""
+        for account_id in {cmd.account_id for cmd in cmds}:
+            key = work.account(account_id).uniqueness_key
+            found = [key_values(key, c.fields) for c in cmds if c.account_id == account_id]
+            digests = {self.hasher.digest(account_id, values) for values in found if values}
+            work.prefetch_keys(account_id, digests)
 
     def _register(
         self, work: UnitOfWork, cmd: RegisterParticipant, at: datetime, meta: Meta
@@ -320,11 +370,19 @@ class ContactLedger(Application[UUID]):
         account = work.account(cmd.account_id)
         event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
         values = event.catalogue(account.catalogue).validate(cmd.fields)
+        admitted = event.admits({**values, "status": cmd.status})
         participant = Participant.register(
-            account.id, event.id, values, cmd.status, cmd.source, at, meta
+            account.id,
+            event.id,
+            values,
+            cmd.status,
+            cmd.source,
+            at,
+            meta,
+            sync_reason="registration" if admitted else None,
         )
         work.add(participant)
-        ContactSync(work, self.hasher, at, meta).registered(participant, event)
+        ContactSync(work, self.hasher, at, meta).registered(participant)
         return participant
 
     def change_participant_fields(

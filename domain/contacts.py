@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID, uuid4
@@ -15,6 +15,7 @@ class ContactKeyIndex(Protocol):
     """Port: which contact holds a key digest. Claims are written with the events."""
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None: ...
+    def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]: ...
 
 
 class ContactNotFoundError(Exception):

@@ -94,7 +94,9 @@ class Participant(LedgerAggregate):
         source: str,
         at: datetime,
         meta: Meta,
+        sync_reason: str | None = None,
     ) -> Participant:
+        """Register; `sync_reason` is set when contact sync admits the newcomer."""
         initial = _parse(Status, status, "status")
         if initial not in INITIAL_STATUSES:
             raise ParticipantInputError(
@@ -110,6 +112,7 @@ class Participant(LedgerAggregate):
             fields={name: value for name, value in fields.items() if value is not None},
             status=initial.value,
             source=_parse(Source, source, "source").value,
+            sync_reason=sync_reason,
         )
 
     @property
@@ -174,8 +177,10 @@ class Participant(LedgerAggregate):
         fields: dict[str, Any]
         status: str
         source: str
+        sync_reason: str | None
 
         def apply(self, participant: Participant) -> None:
+            participant.syncing = self.sync_reason is not None
             participant.account_id = self.account_id
             participant.organiser_event_id = self.organiser_event_id
             participant.fields = dict(self.fields)

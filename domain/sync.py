@@ -28,7 +28,7 @@ from domain.participants import Participant
 class Workspace(Protocol):
     """What the engine needs from a unit of work: loaded aggregates and key claims."""
 
-    def account(self, account_id: UUID) -> Account: ...
+    def account(self, account_id: UUID, for_update: bool = False) -> Account: ...
     def organiser_event(self, account_id: UUID, organiser_event_id: UUID) -> OrganiserEvent: ...
     def participant(self, account_id: UUID, participant_id: UUID) -> Participant: ...
     def contact(self, account_id: UUID, contact_id: UUID) -> Contact: ...
@@ -47,9 +47,9 @@ class ContactSync:
 
     # --- entry points -------------------------------------------------------------
 
-    def registered(self, participant: Participant, event: OrganiserEvent) -> None:
-        if event.admits(participant.record_for_filters):
-            self.join(participant, "registration")
+    def registered(self, participant: Participant) -> None:
+        if participant.syncing:
+            self.relink(participant)
 
     def participant_changed(
         self,
@@ -105,7 +105,8 @@ class ContactSync:
 
     def _new_contact(self, account: Account, digest: str) -> Contact:
         contact = Contact.create(account.id, self.at, self.meta)
-        account.note_first_contact(self.at, self.meta)
+        if not account.has_contacts:
+            self.work.account(account.id, for_update=True).note_first_contact(self.at, self.meta)
         self.work.add(contact)
         self.work.claim(account.id, digest, contact.id)
         return contact

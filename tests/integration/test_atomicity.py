@@ -12,7 +12,7 @@ from adapters.settings import Settings
 from tests.support.world import World
 
 
-class PowerCut(Exception):
+class PowerCutError(Exception):
     pass
 
 
@@ -33,17 +33,17 @@ def test_a_failure_mid_transaction_writes_nothing_and_a_retry_succeeds(
     world.register(account_id, salon, email="expo@example.org", company="Acme")
     before = world.position()
     recorder = type(ledger.recorder)
-    original = recorder._insert_events  # noqa: SLF001
+    original = recorder._insert_events
 
     def cut_after_the_events(self: Any, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("key_claims") is not None or kwargs.get("subject_keys"):
             original(self, *args, **kwargs)
-        raise PowerCut
+        raise PowerCutError
 
     monkeypatch.setattr(recorder, "_insert_events", cut_after_the_events)
     if hasattr(recorder, "_insert_stored_events"):
         monkeypatch.setattr(recorder, "_insert_stored_events", _raise_after(recorder))
-    with pytest.raises(PowerCut):
+    with pytest.raises(PowerCutError):
         world.register(account_id, club, email="expo@example.org", company="Globex")
     monkeypatch.undo()
     assert world.facts_since(before) == []
@@ -54,10 +54,10 @@ def test_a_failure_mid_transaction_writes_nothing_and_a_retry_succeeds(
 
 
 def _raise_after(recorder: type) -> Any:
-    original = recorder._insert_stored_events  # noqa: SLF001
+    original = recorder._insert_stored_events
 
     def insert_then_fail(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        raise PowerCut
+        raise PowerCutError
 
     return insert_then_fail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain import commands
 from domain.participants import (
     TRANSITIONS,
     IllegalTransitionError,
@@ -57,8 +58,6 @@ def test_the_same_status_again_records_nothing(world: World) -> None:
 
 
 def test_a_deleted_participant_cannot_be_edited(world: World) -> None:
-    from domain import commands
-
     account_id = world.account()
     event_id = world.event(account_id)
     visitor = world.register(account_id, event_id, email="v@example.org")

@@ -107,7 +107,9 @@ def test_a_contact_cannot_take_another_contacts_key(world: World) -> None:
     ada = world.register(account_id, event_id, email="ada@example.org")
     bob = world.register(account_id, event_id, email="bob@example.org")
     with pytest.raises(KeyTakenError, match="merge"):
-        world.edit_contact(account_id, world.contact_of(account_id, bob).id, email="ADA@example.org")  # type: ignore[union-attr]
+        world.edit_contact(
+            account_id, world.contact_of(account_id, bob).id, email="ADA@example.org"
+        )  # type: ignore[union-attr]
     with pytest.raises(FieldValueError, match="uniqueness key"):
         world.edit_contact(account_id, world.contact_of(account_id, ada).id, email=None)  # type: ignore[union-attr]
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from adapters.keystore import TamperedDataError
-from adapters.ledger import SealedContactLedger
+from adapters.ledger import SealedContactLedger, build_ledger
 from domain.participants import Participant, Status
+from tests.support.backends import backend_settings
 from tests.support.world import World
 
 PII = ("Ada.Lovelace@example.org", "Lovelace", "+33 6 12 34 56 78")
@@ -56,7 +57,7 @@ def test_shredding_a_subject_keeps_the_facts_and_loses_the_person(world: World) 
 
 def test_a_sealed_value_cannot_be_moved_to_another_event(ledger: SealedContactLedger) -> None:
     world = World(ledger)
-    account_id, event_id, visitor = registered_person(world)
+    _, _, visitor = registered_person(world)
     stored = ledger.recorder.select_events(visitor)
     registered, attended = stored[0], stored[-1]
     sealed = ledger.mapper.transcoder.decode(registered.state)["_sealed"]
@@ -66,16 +67,15 @@ def test_a_sealed_value_cannot_be_moved_to_another_event(ledger: SealedContactLe
         originator_id=attended.originator_id,
         originator_version=attended.originator_version,
         topic=registered.topic.replace("Registered", "FieldsChanged"),
-        state=ledger.mapper.transcoder.encode(moved_state | {"edited_at": moved_state["timestamp"], "propagated_from": None}),
+        state=ledger.mapper.transcoder.encode(
+            moved_state | {"edited_at": moved_state["timestamp"], "propagated_from": None}
+        ),
     )
     with pytest.raises(TamperedDataError):
         ledger.mapper.to_domain_event(moved)
 
 
 def test_sqlite_files_hold_no_plaintext(tmp_path: Path) -> None:
-    from adapters.ledger import build_ledger
-    from tests.support.backends import backend_settings
-
     with backend_settings("sqlite", tmp_path) as settings:
         ledger = build_ledger(settings)
         registered_person(World(ledger))

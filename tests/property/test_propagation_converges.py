@@ -9,6 +9,7 @@ edit (by edit time, ties by log position). The oracle reads that from the stored
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,14 +75,12 @@ class PropagationMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.participants)
     @rule(data=st.data(), field=fields, value=values, at=times)
     def edit_participant(self, data: st.DataObject, field: str, value: Any, at: datetime) -> None:
-        (person, event), participant_id = data.draw(st.sampled_from(sorted(self.participants.items())))
+        (_, event), participant_id = data.draw(st.sampled_from(sorted(self.participants.items())))
         cmd = commands.ChangeParticipantFields(
             self.account_id, self.event_ids[event], participant_id, {field: value}
         )
-        try:
+        with contextlib.suppress(ParticipantDeletedError):
             self.ledger.change_participant_fields(cmd, at, META)
-        except ParticipantDeletedError:
-            pass
 
     @precondition(lambda self: self.participants)
     @rule(data=st.data(), field=fields, value=values, at=times)
@@ -95,7 +94,7 @@ class PropagationMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.participants) > 1)
     @rule(data=st.data(), at=times)
     def delete_participant(self, data: st.DataObject, at: datetime) -> None:
-        (person, event), participant_id = data.draw(st.sampled_from(sorted(self.participants.items())))
+        (_, event), participant_id = data.draw(st.sampled_from(sorted(self.participants.items())))
         cmd = commands.DeleteParticipant(self.account_id, self.event_ids[event], participant_id)
         self.ledger.delete_participant(cmd, at, META)
 
@@ -144,15 +143,15 @@ def _latest_edit(facts: list[tuple[int, Any]], contact: Contact, field: str) -> 
     edits = []
     for position, fact in facts:
         name = type(fact).__qualname__
+        if field not in getattr(fact, "fields", {}):
+            continue
         if name == "Participant.Registered" and fact.originator_id in members:
-            if field in fact.fields:
-                edits.append((fact.timestamp, position, fact.fields[field]))
+            edits.append((fact.timestamp, position, fact.fields[field]))
         elif name == "Participant.FieldsChanged" and fact.originator_id in members:
-            if field in fact.fields and fact.propagated_from is None:
+            if fact.propagated_from is None:
                 edits.append((fact.edited_at, position, fact.fields[field]))
-        elif name == "Contact.FieldsChanged" and fact.originator_id == contact.id:
-            if field in fact.fields and fact.via is None:
-                edits.append((fact.edited_at, position, fact.fields[field]))
+        elif name == "Contact.FieldsChanged" and fact.originator_id == contact.id and not fact.via:
+            edits.append((fact.edited_at, position, fact.fields[field]))
     return max(edits)[2] if edits else None
 
 
@@ -160,7 +159,8 @@ def _former_members(facts: list[tuple[int, Any]], contact_id: UUID) -> set[UUID]
     return {
         fact.participant_id
         for _, fact in facts
-        if type(fact).__qualname__ == "Contact.ParticipantLinked" and fact.originator_id == contact_id
+        if type(fact).__qualname__ == "Contact.ParticipantLinked"
+        and fact.originator_id == contact_id
     }
 
 

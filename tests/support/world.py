@@ -80,7 +80,9 @@ class World:
         cmd = commands.ChangeParticipantFields(account_id, event_id, participant_id, fields)
         return self.ledger.change_participant_fields(cmd, at or self.tick(), self.meta)
 
-    def status(self, account_id: UUID, event_id: UUID, participant_id: UUID, status: str) -> Outcome:
+    def status(
+        self, account_id: UUID, event_id: UUID, participant_id: UUID, status: str
+    ) -> Outcome:
         cmd = commands.ChangeParticipantStatus(account_id, event_id, participant_id, status)
         return self.ledger.change_participant_status(cmd, self.tick(), self.meta)
 

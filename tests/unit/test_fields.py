@@ -83,7 +83,9 @@ def test_none_clears_a_field_of_any_type() -> None:
         ("ok", FieldType.SINGLE_CHOICE, ("a", "a")),
     ],
 )
-def test_refuses_an_invalid_definition(name: str, kind: FieldType, options: tuple[str, ...]) -> None:
+def test_refuses_an_invalid_definition(
+    name: str, kind: FieldType, options: tuple[str, ...]
+) -> None:
     with pytest.raises(FieldDefinitionError):
         FieldDefinition(name, kind, "Label", options)
 

@@ -21,8 +21,19 @@ ADA = {"company": "Acme Corp", "status": "registered", "size": 12, "tags": ["vip
         ({"field": "city", "op": "empty"}, True),
         ({"field": "company", "op": "not_empty"}, True),
         ({"field": "tags", "op": "eq", "value": "vip"}, True),
-        ({"all": [{"field": "company", "op": "not_empty"}, {"field": "city", "op": "empty"}]}, True),
-        ({"any": [{"field": "city", "op": "not_empty"}, {"field": "size", "op": "eq", "value": 3}]}, False),
+        (
+            {"all": [{"field": "company", "op": "not_empty"}, {"field": "city", "op": "empty"}]},
+            True,
+        ),
+        (
+            {
+                "any": [
+                    {"field": "city", "op": "not_empty"},
+                    {"field": "size", "op": "eq", "value": 3},
+                ]
+            },
+            False,
+        ),
         ({"not": {"field": "city", "op": "not_empty"}}, True),
     ],
 )
@@ -57,5 +68,10 @@ def test_refuses_filters_nested_too_deep() -> None:
 
 
 def test_the_json_form_round_trips() -> None:
-    data = {"all": [{"field": "x", "op": "eq", "value": 1}, {"not": {"field": "y", "op": "empty", "value": None}}]}
+    data = {
+        "all": [
+            {"field": "x", "op": "eq", "value": 1},
+            {"not": {"field": "y", "op": "empty", "value": None}},
+        ]
+    }
     assert parse_segment(parse_segment(data).as_json()).as_json() == parse_segment(data).as_json()
