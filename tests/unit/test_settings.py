@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.settings import Database, Settings, SettingsError
+
+
+def test_database_urls_select_the_backend() -> None:
+    assert Database.from_url("memory://").kind == "memory"
+    assert Database.from_url("sqlite:///./data/x.sqlite").path == "./data/x.sqlite"
+    pg = Database.from_url("postgresql://me:s%40cret@db.local:6543/ledger?schema=prod")
+    assert (pg.kind, pg.user, pg.password, pg.host, pg.port, pg.name, pg.schema) == (
+        "postgres",
+        "me",
+        "s@cret",
+        "db.local",
+        6543,
+        "ledger",
+        "prod",
+    )
+
+
+@pytest.mark.parametrize("url", ["mysql://x", "sqlite://"])
+def test_unsupported_urls_are_refused_clearly(url: str) -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        Database.from_url(url)
+
+
+def test_a_secret_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    first = Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path)})
+    again = Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path)})
+    assert first.key_index_secret == again.key_index_secret
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert first.database.path == str(tmp_path / "ledger.sqlite")
+
+
+def test_a_short_or_malformed_setting_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="at least 32"):
+        Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_SECRET": "short"})
+    with pytest.raises(SettingsError, match="must be a number"):
+        Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_READ_WAIT_SECONDS": "soon"})
