@@ -16,10 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 SCHEMA_LOCK = 0x6C6564676572  # advisory lock id ("ledger") serialising schema creation
@@ -100,6 +106,35 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
             )
 
 
+# Like the library's insert path, it takes the EXCLUSIVE lock on the events table first, so
+# transactions commit in notification-id order (readers tailing the log never skip an id
+# that commits later); unlike the library's own stored function, which skips that lock.
+INSERT_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.ledger_insert_events(
+    ids uuid[], versions bigint[], topics text[], states bytea[],
+    key_ids uuid[], key_bytes bytea[],
+    claim_ops text[], claim_accounts uuid[], claim_digests text[], claim_contacts uuid[]
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+    SET LOCAL lock_timeout = '{lock_timeout}s';
+    LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
+    NOTIFY {channel};
+    INSERT INTO {subjects} SELECT * FROM unnest(key_ids, key_bytes);
+    FOR i IN 1 .. coalesce(array_length(claim_ops, 1), 0) LOOP
+        IF claim_ops[i] = 'claim' THEN
+            INSERT INTO {keys} VALUES (claim_accounts[i], claim_digests[i], claim_contacts[i]);
+        ELSE
+            DELETE FROM {keys} WHERE account_id = claim_accounts[i]
+                AND digest = claim_digests[i] AND contact_id = claim_contacts[i];
+        END IF;
+    END LOOP;
+    RETURN QUERY INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state)
+        SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id;
+END
+$$
+"""
+
+
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -107,6 +142,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         self.keys_table = SQL("{}.ledger_contact_keys").format(schema)
         self.subjects_table = SQL("{}.ledger_subject_keys").format(schema)
         self.shredded_table = SQL("{}.ledger_shredded_subjects").format(schema)
+        self.insert_function_call = SQL(
+            "SELECT notification_id FROM {}.ledger_insert_events("
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bytea[],"
+            " %s::text[], %s::uuid[], %s::text[], %s::uuid[]) AS notification_id"
+        ).format(schema)
         self.sql_create_statements.extend(
             [
                 SQL(
@@ -121,6 +161,14 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                     "CREATE TABLE IF NOT EXISTS {} (subject_id uuid PRIMARY KEY,"
                     " shredded_at timestamptz NOT NULL)"
                 ).format(self.shredded_table),
+                SQL(INSERT_FUNCTION).format(
+                    schema=schema,
+                    events=Identifier(self.events_table_name),
+                    keys=self.keys_table,
+                    subjects=self.subjects_table,
+                    channel=Identifier(self.channel_name),
+                    lock_timeout=SQL(str(int(self.datastore.lock_timeout))),
+                ),
             ]
         )
 
@@ -134,36 +182,28 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
-    def _insert_stored_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        super()._insert_stored_events(curs, stored_events, **kwargs)
-        # Our rows go last and on another cursor (the library reads the notification
-        # ids off `curs`). Last, because in pipeline mode a failed statement makes the
-        # server skip the rest, and psycopg would then believe that skipped statements
-        # it meant to prepare exist; ours are never prepared for the same reason.
-        with curs.connection.cursor() as extra:
-            keys = kwargs.get("subject_keys") or {}
-            if keys:
-                extra.execute(
-                    SQL("INSERT INTO {} SELECT * FROM unnest(%s::uuid[], %s::bytea[])").format(
-                        self.subjects_table
-                    ),
-                    (list(keys), list(keys.values())),
-                    prepare=False,
-                )
-            for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
-                if op == "claim":
-                    statement = SQL("INSERT INTO {} VALUES (%s, %s, %s)")
-                else:
-                    statement = SQL(
-                        "DELETE FROM {} WHERE account_id = %s AND digest = %s AND contact_id = %s"
-                    )
-                extra.execute(
-                    statement.format(self.keys_table),
-                    (account_id, digest, contact_id),
-                    prepare=False,
-                )
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+        """Events, subject keys and key claims in one statement: one round trip."""
+        if not stored_events:
+            return []
+        keys = kwargs.get("subject_keys") or {}
+        claims = list(kwargs.get("key_claims") or ())
+        params = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+            list(keys),
+            list(keys.values()),
+            [c[0] for c in claims],
+            [c[1] for c in claims],
+            [c[2] for c in claims],
+            [c[3] for c in claims],
+        )
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(self.insert_function_call, params, prepare=True)
+            return [row["notification_id"] for row in curs.fetchall()]
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
