@@ -45,6 +45,9 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
     """Run the HTTP API (loads the demo dataset first when the data is empty)."""
     system = _system()
+    if system.settings.database.kind == "memory":
+        system.close()
+        raise click.ClickException("memory:// cannot be served: each worker would start empty")
     if not no_demo and system.ledger.recorder.max_notification_id() is None:
         _load_demo(system)
     system.close()

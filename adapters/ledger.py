@@ -13,6 +13,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.popo import POPOFactory
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.utils import Environment, EnvType
 
 from adapters.keystore import KeyRing
 from adapters.mapper import SealingMapper
@@ -84,6 +85,12 @@ class SealedContactLedger(ContactLedger):
 
     def conflicted(self) -> None:
         self.settled.clear()
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Only our settings: the library would otherwise merge os.environ, where a stray
+        # POSTGRES_ENABLE_DB_FUNCTIONS or IS_SNAPSHOTTING_ENABLED (unsealed snapshots!)
+        # would change how personal data is stored.
+        return Environment(name, dict(env or {}))
 
     def construct_mapper(self) -> Mapper[Any]:
         return SealingMapper(self.construct_transcoder(), self.keyring)

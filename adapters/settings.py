@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 DEFAULT_DATA_DIR = "./data"
 
@@ -82,8 +82,10 @@ class Database:
             return f"sqlite:///{self.path}"
         if self.kind == "memory":
             return "sqlite://"
-        auth = self.user + (f":{self.password}" if self.password else "")
-        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.name}"
+        auth = quote(self.user, safe="") + (
+            f":{quote(self.password, safe='')}" if self.password else ""
+        )
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{quote(self.name, safe='')}"
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,13 @@ class Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("LEDGER_DATA_DIR", DEFAULT_DATA_DIR))
         url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'ledger.sqlite'}"
+        database = Database.from_url(url)
+        if database.kind == "postgres" and not env.get("LEDGER_SECRET"):
+            # Every process and host sharing the database must use the same secret, or
+            # the same person would get a different key-index entry per host.
+            raise SettingsError("LEDGER_SECRET is required with PostgreSQL (>= 32 characters)")
         return cls(
-            database=Database.from_url(url),
+            database=database,
             data_dir=data_dir,
             key_index_secret=_secret(env.get("LEDGER_SECRET"), data_dir),
             key_cache_seconds=_number(env, "LEDGER_KEY_CACHE_SECONDS", 60.0),
@@ -127,7 +134,14 @@ def _secret(value: str | None, data_dir: Path) -> bytes:
     path = data_dir / "secret.key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        draft = data_dir / f".secret.key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)  # atomic: the first process to link wins, others read it
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip().encode()

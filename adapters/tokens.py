@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -41,9 +42,10 @@ class Principal:
 
 
 class TokenStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cache_seconds: float = 30.0) -> None:
         self.engine = engine
-        self._cache: dict[str, Principal] = {}
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[Principal, float]] = {}
         create_tables(metadata, engine)
 
     def create(self, account_id: UUID, role: str, actor: str, at: datetime) -> str:
@@ -69,8 +71,8 @@ class TokenStore:
     def principal(self, token: str) -> Principal | None:
         digest = _hash(token)
         cached = self._cache.get(digest)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         with self.engine.connect() as connection:
             row = connection.execute(
                 select(api_tokens).where(api_tokens.c.token_hash == digest)
@@ -78,7 +80,7 @@ class TokenStore:
         if row is None:
             return None
         principal = Principal(UUID(row.account_id), Role(row.role), row.actor)
-        self._cache[digest] = principal
+        self._cache[digest] = (principal, time.monotonic() + self.cache_seconds)
         return principal
 
 

@@ -39,7 +39,7 @@ from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 from domain.segments import Segment, SegmentError, parse_segment
-from domain.sync import ContactSync
+from domain.sync import ContactSync, StaleSettingsError
 
 T = TypeVar("T", bound=LedgerAggregate)
 MAX_ATTEMPTS = 25
@@ -62,6 +62,15 @@ class VersionMismatchError(Exception):
         super().__init__(f"expected version {expected} but the current version is {actual}")
         self.expected = expected
         self.actual = actual
+
+
+class SyncDisabledError(Exception):
+    """Raised when a backfill is asked for an event whose contact sync is off."""
+
+    def __init__(self, organiser_event_id: UUID) -> None:
+        super().__init__(
+            f"contact sync is not enabled for event {organiser_event_id}; enable it first"
+        )
 
 
 class BusyError(Exception):
@@ -219,10 +228,10 @@ class ContactLedger(Application[UUID]):
         """Run `decide` in a fresh unit of work and commit; again if a writer raced us."""
         for attempt in range(MAX_ATTEMPTS):
             work = UnitOfWork(self)
-            result = decide(work)
             try:
+                result = decide(work)
                 return result, work.commit()
-            except IntegrityError:
+            except (IntegrityError, StaleSettingsError):
                 self.conflicted()
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise BusyError("too many concurrent changes to the same records; try again")
@@ -295,6 +304,8 @@ class ContactLedger(Application[UUID]):
         """Sync the event's existing participants (optionally one segment) to contacts."""
         segment = _segment(cmd.segment)
         event = self._read(OrganiserEvent, cmd.account_id, cmd.organiser_event_id)
+        if not event.sync_enabled:
+            raise SyncDisabledError(event.id)
         joined, position = 0, None
         for batch in _batches(self.participant_ids(event.id), BACKFILL_BATCH):
             count, batch_position = self.run(
@@ -331,9 +342,10 @@ class ContactLedger(Application[UUID]):
         while True:
             page = self.recorder.select_notifications(start=start, limit=1000, topics=[topic])
             for notification in page:
-                registered = self.mapper.to_domain_event(notification)
-                if registered.organiser_event_id == organiser_event_id:  # type: ignore[attr-defined]
-                    yield registered.originator_id
+                # The event id is a non-personal attribute: read it without unsealing.
+                state = self.mapper.transcoder.decode(notification.state)
+                if state["organiser_event_id"] == organiser_event_id:
+                    yield UUID(str(notification.originator_id))
             if len(page) < 1000:
                 return
             start = page[-1].id + 1
@@ -427,9 +439,10 @@ class ContactLedger(Application[UUID]):
             participant = work.participant(cmd.account_id, cmd.participant_id)
             _check_event(participant, cmd.organiser_event_id)
             _check_version(participant, cmd.expected_version)
-            if participant.contact_id is not None:
+            if participant.contact_id is not None and not participant.deleted:
                 contact = work.contact(cmd.account_id, participant.contact_id)
                 contact.unlink(participant.id, at, meta)
+                participant.unlink(at, meta)
             participant.delete(at, meta)
             return participant
 

@@ -25,6 +25,10 @@ from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 
 
+class StaleSettingsError(Exception):
+    """Raised when a decision used cached settings that changed meanwhile (re-run it)."""
+
+
 class Workspace(Protocol):
     """What the engine needs from a unit of work: loaded aggregates and key claims."""
 
@@ -106,7 +110,10 @@ class ContactSync:
     def _new_contact(self, account: Account, digest: str) -> Contact:
         contact = Contact.create(account.id, self.at, self.meta)
         if not account.has_contacts:
-            self.work.account(account.id, for_update=True).note_first_contact(self.at, self.meta)
+            current = self.work.account(account.id, for_update=True)
+            if current.uniqueness_key != account.uniqueness_key:
+                raise StaleSettingsError("the uniqueness key changed while deciding")
+            current.note_first_contact(self.at, self.meta)
         self.work.add(contact)
         self.work.claim(account.id, digest, contact.id)
         return contact

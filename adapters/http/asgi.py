@@ -29,7 +29,7 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
         position = await run_in_threadpool(runtime.ledger.recorder.max_notification_id)
         return JSONResponse({"status": "ok", "position": position, "projections": {}})
 
-    async def openapi(_request: Request) -> Response:
+    async def openapi(_request: Request) -> Response:  # listed in the document too
         return JSONResponse(document)
 
     routes = [Route("/health", health), Route("/openapi.json", openapi)]
@@ -51,6 +51,7 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
 
 def _dispatch(methods: dict[str, Any]) -> Any:
     async def route(request: Request) -> Response:
-        return await methods[request.method](request)  # type: ignore[no-any-return]
+        method = "GET" if request.method == "HEAD" else request.method
+        return await methods[method](request)  # type: ignore[no-any-return]
 
     return route

@@ -11,7 +11,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -66,7 +66,7 @@ class Endpoint:
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    query: tuple[tuple[str, str], ...] = field(default=())
+    conditional: bool = False  # honours If-Match
 
     @property
     def writes(self) -> bool:
@@ -122,7 +122,9 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         path={name: _uuid(name, value) for name, value in request.path_params.items()},
         body=body,
         query=dict(request.query_params),
-        expected_version=_if_match(request.headers.get("if-match")),
+        expected_version=_if_match(request.headers.get("if-match"))
+        if endpoint.conditional
+        else None,
     )
 
 
@@ -199,4 +201,6 @@ def _response(reply: Reply, endpoint: Endpoint) -> Response:
         if reply.outcome.position is not None:
             headers["X-Position"] = str(reply.outcome.position)
         headers["ETag"] = f'"{reply.outcome.version}"'
+    elif isinstance(body, dict) and isinstance(body.get("version"), int):
+        headers["ETag"] = f'"{body["version"]}"'
     return JSONResponse(body, reply.status or endpoint.status, headers=headers)

@@ -10,7 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from domain.accounts import FieldAlreadyDefinedError, KeyChangeRefusedError, SettingsError
-from domain.application import BusyError, InvalidInputError, NotFoundError, VersionMismatchError
+from domain.application import (
+    BusyError,
+    InvalidInputError,
+    NotFoundError,
+    SyncDisabledError,
+    VersionMismatchError,
+)
 from domain.contacts import KeyTakenError
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
@@ -38,6 +44,7 @@ STATUS_OF: dict[type[Exception], int] = {
     IllegalTransitionError: 409,
     ParticipantDeletedError: 409,
     KeyTakenError: 409,
+    SyncDisabledError: 409,
     VersionMismatchError: 412,
     BusyError: 503,
 }

@@ -67,6 +67,10 @@ class Written(BaseModel):
     version: int
 
 
+class FieldWritten(Written):
+    name: str
+
+
 class SettingsOut(BaseModel):
     account_id: UUID
     name: str

@@ -279,3 +279,18 @@ def test_every_schema_reference_in_openapi_resolves(api: Api) -> None:
     text = str(document)
     names = set(re.findall(r"#/components/schemas/(\w+)", text))
     assert names <= set(document["components"]["schemas"])
+
+
+def test_reads_carry_an_etag_and_head_works(api: Api) -> None:
+    event_id = an_event(api)
+    response = api.call("GET", f"/v1/events/{event_id}")
+    assert response.headers["ETag"] == f'"{response.json()["version"]}"'
+    assert api.call("HEAD", f"/v1/events/{event_id}").status_code == 200
+
+
+def test_backfill_is_refused_while_sync_is_off(api: Api) -> None:
+    event_id = an_event(api, sync=False)
+    assert (
+        "enable it first"
+        in problem(api.call("POST", f"/v1/events/{event_id}/sync/backfill", json={}), 409)["detail"]
+    )

@@ -1,14 +1,16 @@
-"""A command is all or nothing: a crash in the middle of its transaction leaves no trace."""
+"""A command is all or nothing: a failure at the end of its transaction leaves no trace."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.settings import Settings
+from tests.support.backends import PG_URL
 from tests.support.world import World
 
 
@@ -23,29 +25,19 @@ def db_ledger(db_settings: Settings) -> Iterator[SealedContactLedger]:
     app.close()
 
 
-def test_a_failure_mid_transaction_writes_nothing_and_a_retry_succeeds(
-    db_ledger: SealedContactLedger, monkeypatch: pytest.MonkeyPatch
+def test_a_failure_at_the_end_of_the_transaction_writes_nothing(
+    db_ledger: SealedContactLedger, db_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger = db_ledger
-    world = World(ledger)
+    world = World(db_ledger)
     account_id = world.account(sync={"company": "up_and_propagate"})
     salon, club = world.event(account_id), world.event(account_id)
     world.register(account_id, salon, email="expo@example.org", company="Acme")
     before = world.position()
-    recorder = type(ledger.recorder)
-    original = recorder._insert_events
-
-    def cut_after_the_events(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("key_claims") is not None or kwargs.get("subject_keys"):
-            original(self, *args, **kwargs)
-        raise PowerCutError
-
-    monkeypatch.setattr(recorder, "_insert_events", cut_after_the_events)
-    if hasattr(recorder, "_insert_stored_events"):
-        monkeypatch.setattr(recorder, "_insert_stored_events", _raise_after(recorder))
-    with pytest.raises(PowerCutError):
+    with (
+        _power_cut_after_the_last_insert(db_ledger, db_settings, monkeypatch),
+        pytest.raises(Exception, match="power cut"),
+    ):
         world.register(account_id, club, email="expo@example.org", company="Globex")
-    monkeypatch.undo()
     assert world.facts_since(before) == []
     visitor = world.register(account_id, club, email="expo@example.org", company="Globex")
     contact = world.contact_of(account_id, visitor)
@@ -53,11 +45,42 @@ def test_a_failure_mid_transaction_writes_nothing_and_a_retry_succeeds(
     assert len(contact.participants) == 2
 
 
-def _raise_after(recorder: type) -> Any:
-    original = recorder._insert_stored_events
+class _PowerCut:
+    def __init__(self, ledger: SealedContactLedger, settings: Settings, monkeypatch: Any) -> None:
+        self.ledger, self.settings, self.monkeypatch = ledger, settings, monkeypatch
 
-    def insert_then_fail(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        raise PowerCutError
+    def __enter__(self) -> None:
+        if self.settings.database.kind == "postgres":
+            self._postgres(
+                "CREATE TRIGGER power_cut AFTER INSERT ON {schema}.contactledger_events"
+                " FOR EACH STATEMENT EXECUTE FUNCTION {schema}.power_cut()"
+            )
+        else:
+            recorder = type(self.ledger.recorder)
+            original = recorder._insert_events
 
-    return insert_then_fail
+            def insert_then_fail(recorder_self: Any, *args: Any, **kwargs: Any) -> Any:
+                original(recorder_self, *args, **kwargs)
+                raise PowerCutError("power cut")
+
+            self.monkeypatch.setattr(recorder, "_insert_events", insert_then_fail)
+
+    def __exit__(self, *_: object) -> None:
+        if self.settings.database.kind == "postgres":
+            self._postgres("DROP TRIGGER power_cut ON {schema}.contactledger_events")
+        self.monkeypatch.undo()
+
+    def _postgres(self, statement: str) -> None:
+        schema = self.settings.database.schema
+        with psycopg.connect(PG_URL, autocommit=True) as connection:
+            connection.execute(
+                f"CREATE OR REPLACE FUNCTION {schema}.power_cut() RETURNS trigger"
+                " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'power cut'; END $$"
+            )
+            connection.execute(statement.format(schema=schema))
+
+
+def _power_cut_after_the_last_insert(
+    ledger: Any, settings: Settings, monkeypatch: Any
+) -> _PowerCut:
+    return _PowerCut(ledger, settings, monkeypatch)

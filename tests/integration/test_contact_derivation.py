@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from domain import commands
+from domain.application import SyncDisabledError
 from tests.support.world import World
 
 
@@ -73,6 +76,9 @@ def test_backfill_of_one_segment_syncs_only_that_segment(world: World) -> None:
     event_id = world.event(account_id, sync=False)
     press = world.register(account_id, event_id, email="p@example.org", company="Le Monde")
     visitor = world.register(account_id, event_id, email="v@example.org")
+    with pytest.raises(SyncDisabledError, match="enable it first"):
+        world.backfill(account_id, event_id)
+    world.sync(account_id, event_id, True)
     world.backfill(account_id, event_id, {"field": "company", "op": "eq", "value": "le monde"})
     assert world.contact_of(account_id, press) is not None
     assert world.contact_of(account_id, visitor) is None
@@ -124,6 +130,7 @@ def test_deleting_a_participant_takes_it_off_its_contact(world: World) -> None:
         commands.DeleteParticipant(account_id, event_id, visitor), world.tick(), world.meta
     )
     assert world.ledger.contact(account_id, contact.id).participants == {}
+    assert world.participant(account_id, visitor).contact_id is None
 
 
 def test_registrations_in_one_batch_share_contacts(world: World) -> None:

@@ -41,3 +41,15 @@ def test_a_short_or_malformed_setting_is_refused(tmp_path: Path) -> None:
         Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_SECRET": "short"})
     with pytest.raises(SettingsError, match="must be a number"):
         Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_READ_WAIT_SECONDS": "soon"})
+
+
+def test_postgresql_needs_an_explicit_shared_secret(tmp_path: Path) -> None:
+    env = {"LEDGER_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://u@h/db"}
+    with pytest.raises(SettingsError, match="LEDGER_SECRET is required"):
+        Settings.from_env(env)
+    assert Settings.from_env({**env, "LEDGER_SECRET": "s" * 32}).key_index_secret == b"s" * 32
+
+
+def test_special_characters_survive_into_the_sqlalchemy_url() -> None:
+    url = Database.from_url("postgresql://me:p%40ss%2Fw@h:5432/db").sqlalchemy_url()
+    assert url == "postgresql+psycopg://me:p%40ss%2Fw@h:5432/db"
