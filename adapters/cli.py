@@ -13,8 +13,8 @@ from adapters.clock import utc_now
 from adapters.demo import load_demo
 from adapters.settings import Settings, SettingsError
 from adapters.tokens import TokenError
-from domain.application import NotFoundError
 from domain.meta import Meta, Origin
+from domain.unit_of_work import NotFoundError
 
 DEMO_TOKEN_FILE = "demo-admin-token"
 

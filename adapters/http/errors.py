@@ -13,7 +13,6 @@ from domain.accounts import FieldAlreadyDefinedError, KeyChangeRefusedError, Set
 from domain.application import (
     BusyError,
     InvalidInputError,
-    NotFoundError,
     SyncDisabledError,
     VersionMismatchError,
 )
@@ -26,6 +25,7 @@ from domain.participants import (
     ParticipantInputError,
 )
 from domain.segments import SegmentError
+from domain.unit_of_work import NotFoundError
 
 log = logging.getLogger("contact_ledger.http")
 

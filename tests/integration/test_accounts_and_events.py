@@ -6,9 +6,10 @@ import pytest
 
 from domain import commands
 from domain.accounts import FieldAlreadyDefinedError, KeyChangeRefusedError, SettingsError
-from domain.application import InvalidInputError, NotFoundError
+from domain.application import InvalidInputError
 from domain.fields import FieldDefinitionError, UnknownFieldError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
+from domain.unit_of_work import NotFoundError
 from tests.support.world import World
 
 

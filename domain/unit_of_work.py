@@ -1,0 +1,114 @@
+"""The unit of work: the aggregates one command touches, and its key-index claims."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.accounts import Account
+from domain.aggregate import LedgerAggregate
+from domain.contacts import Contact
+from domain.organiser_events import OrganiserEvent
+from domain.participants import Participant
+
+if TYPE_CHECKING:
+    from domain.application import ContactLedger
+
+T = TypeVar("T", bound=LedgerAggregate)
+
+
+class NotFoundError(Exception):
+    """Raised when a resource does not exist in the caller's account."""
+
+    def __init__(self, kind: str, resource_id: UUID) -> None:
+        super().__init__(f"{kind} {resource_id} not found")
+        self.kind = kind
+        self.resource_id = resource_id
+
+
+KIND_NAMES: dict[type[LedgerAggregate], str] = {
+    Account: "account",
+    OrganiserEvent: "event",
+    Participant: "participant",
+    Contact: "contact",
+}
+
+
+class UnitOfWork:
+    """An identity map of the aggregates one command touches, and its key claims."""
+
+    def __init__(self, app: ContactLedger) -> None:
+        self.app = app
+        self.aggregates: dict[UUID, LedgerAggregate] = {}
+        self.claims: list[tuple[str, UUID, str, UUID]] = []
+        self.overlay: dict[tuple[UUID, str], UUID | None] = {}
+        self.looked_up: dict[tuple[UUID, str], UUID | None] = {}
+        self.shared: set[UUID] = set()
+
+    def get(
+        self, cls: type[T], account_id: UUID | None, aggregate_id: UUID, for_update: bool = True
+    ) -> T:
+        """Load once per unit of work; `for_update=False` may return a shared read-only copy."""
+        aggregate = self.aggregates.get(aggregate_id)
+        if aggregate is None or (for_update and aggregate_id in self.shared):
+            try:
+                aggregate = self.app.load(aggregate_id, for_update)
+            except AggregateNotFoundError:
+                raise NotFoundError(KIND_NAMES[cls], aggregate_id) from None
+            self.aggregates[aggregate_id] = aggregate
+            if for_update:
+                self.shared.discard(aggregate_id)
+            else:
+                self.shared.add(aggregate_id)
+        owner = aggregate.id if isinstance(aggregate, Account) else aggregate.account_id  # type: ignore[attr-defined]
+        if not isinstance(aggregate, cls) or (account_id is not None and owner != account_id):
+            raise NotFoundError(KIND_NAMES[cls], aggregate_id)
+        return aggregate
+
+    def account(self, account_id: UUID, for_update: bool = False) -> Account:
+        return self.get(Account, account_id, account_id, for_update)
+
+    def organiser_event(
+        self, account_id: UUID, organiser_event_id: UUID, for_update: bool = False
+    ) -> OrganiserEvent:
+        return self.get(OrganiserEvent, account_id, organiser_event_id, for_update)
+
+    def participant(self, account_id: UUID, participant_id: UUID) -> Participant:
+        return self.get(Participant, account_id, participant_id)
+
+    def contact(self, account_id: UUID, contact_id: UUID) -> Contact:
+        return self.get(Contact, account_id, contact_id)
+
+    def add(self, aggregate: LedgerAggregate) -> None:
+        self.aggregates[aggregate.id] = aggregate
+
+    def prefetch_keys(self, account_id: UUID, digests: set[str]) -> None:
+        found = self.app.key_index.find_contacts(account_id, digests)
+        for digest in digests:
+            self.looked_up[(account_id, digest)] = found.get(digest)
+
+    def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None:
+        key = (account_id, digest)
+        if key in self.overlay:
+            return self.overlay[key]
+        if key not in self.looked_up:
+            self.looked_up[key] = self.app.key_index.find_contact(account_id, digest)
+        return self.looked_up[key]
+
+    def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
+        self.claims.append(("claim", account_id, digest, contact_id))
+        self.overlay[(account_id, digest)] = contact_id
+
+    def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
+        self.claims.append(("release", account_id, digest, contact_id))
+        self.overlay[(account_id, digest)] = None
+
+    def commit(self) -> int | None:
+        for aggregate_id in self.shared:
+            if self.aggregates[aggregate_id].pending_events:
+                raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
+        recordings = self.app.save(*self.aggregates.values(), key_claims=self.claims)
+        self.app.committed(list(self.aggregates.values()))
+        return recordings[-1].notification.id if recordings else None
