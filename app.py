@@ -13,21 +13,27 @@ from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
 from adapters.ledger import SealedContactLedger, build_ledger
+from adapters.projector import Projector
 from adapters.settings import Settings
 from adapters.sql.engine import make_engine
+from adapters.sql.grid_queries import SqlGrid
+from adapters.sql.grid_store import SqlGridStore
 from adapters.tokens import TokenStore
 
 
 @dataclass
 class ContactLedgerSystem:
-    """Everything one process runs: the ledger, the token store and the HTTP app."""
+    """Everything one process runs: ledger, read models and projector, tokens, HTTP app."""
 
     settings: Settings
     ledger: SealedContactLedger
     tokens: TokenStore
+    projector: Projector
+    grid: SqlGrid
     http: Starlette
 
     def close(self) -> None:
+        self.projector.stop()
         self.ledger.close()
         self.tokens.engine.dispose()
 
@@ -37,15 +43,22 @@ def build_system(
 ) -> ContactLedgerSystem:
     settings = settings or Settings.from_env()
     ledger = build_ledger(settings)
-    tokens = TokenStore(make_engine(settings.database))
+    engine = make_engine(settings.database)
+    tokens = TokenStore(engine)
+    store = SqlGridStore(engine)
+    store.ensure_schema()
+    projector = Projector(ledger, store, settings.database)
+    grid = SqlGrid(engine)
     runtime = Runtime(
         ledger=ledger,
         tokens=tokens,
         clock=clock,
         max_body_bytes=settings.max_body_bytes,
         read_wait_seconds=settings.read_wait_seconds,
+        projector=projector,
+        grid=grid,
     )
-    return ContactLedgerSystem(settings, ledger, tokens, create_http_app(runtime))
+    return ContactLedgerSystem(settings, ledger, tokens, projector, grid, create_http_app(runtime))
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -71,6 +71,19 @@ class KeyRing:
             for subject_id in ids:
                 self._remember(subject_id, None)
 
+    def prefetch(self, subject_ids: Iterable[UUID]) -> None:
+        """Load the keys of many subjects in one query (projectors read in batches)."""
+        now = time.monotonic()
+        with self._lock:
+            missing = {s for s in subject_ids if (c := self._cache.get(s)) is None or c[1] <= now}
+        if not missing:
+            return
+        keys, _ = self._bound().subject_keys(missing)
+        with self._lock:
+            for subject_id in missing:
+                if subject_id in keys:
+                    self._remember(subject_id, keys[subject_id])
+
     def seal(self, subject_id: UUID, aad: bytes, plaintext: bytes) -> str:
         key = self.key_for(subject_id)
         if key is None:

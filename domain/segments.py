@@ -45,11 +45,12 @@ class Condition:
             return isinstance(value, str) and _fold(self.value) in _fold(value)
         if self.op == "in":
             return _fold(value) in {_fold(v) for v in self.value}
-        low, high = self.value.get("gte"), self.value.get("lte")
-        return (
-            _comparable(value, low, high)
-            and (low is None or value >= low)
-            and (high is None or value <= high)
+        low, high = _fold(self.value.get("gte")), _fold(self.value.get("lte"))
+        folded = _fold(value)
+        return bool(
+            _comparable(folded, low, high)
+            and (low is None or folded >= low)
+            and (high is None or folded <= high)
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Read models: rows and the pure functions that build them from domain events."""

@@ -87,3 +87,9 @@ def memory_world(tmp_path: Path) -> Iterator[World]:
         app = build_ledger(settings_)
         yield World(app)
         app.close()
+
+
+@pytest.fixture(scope="session")
+def require_postgres() -> None:
+    """For hypothesis tests on PostgreSQL (session scope: allowed with @given)."""
+    _require("postgres")

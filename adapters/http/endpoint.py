@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
+from adapters.projector import Projector
+from adapters.sql.grid_queries import SqlGrid
 from adapters.tokens import Principal, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
@@ -43,6 +45,7 @@ class Context:
     """Everything a route handler gets: who, when, what they sent."""
 
     ledger: ContactLedger
+    grid: SqlGrid | None
     principal: Principal
     meta: Meta
     at: datetime
@@ -67,6 +70,7 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     conditional: bool = False  # honours If-Match
+    projected: bool = False  # served from a projection: `?after=` waits on it
 
     @property
     def writes(self) -> bool:
@@ -82,6 +86,8 @@ class Runtime:
     clock: Callable[[], datetime]
     max_body_bytes: int = 1_000_000
     read_wait_seconds: float = 5.0
+    projector: Projector | None = None
+    grid: SqlGrid | None = None
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
@@ -89,7 +95,7 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
         try:
             context = await _context(endpoint, runtime, request)
             if not endpoint.writes:
-                await _wait_for(runtime, request.query_params.get("after"))
+                await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
             reply = await run_in_threadpool(endpoint.handler, context)
         except HttpError as error:
             return problem(error.status, error.detail, **error.extra)
@@ -111,6 +117,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
     correlation = request.headers.get("x-request-id", "")
     return Context(
         ledger=runtime.ledger,
+        grid=runtime.grid,
         principal=principal,
         meta=Meta(
             actor=principal.actor,
@@ -164,15 +171,22 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseM
         raise HttpError(422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors) from None
 
 
-async def _wait_for(runtime: Runtime, after: str | None) -> None:
-    """Read-your-writes: wait until the read side has reached `after`, or 504."""
+async def _wait_for(runtime: Runtime, after: str | None, projected: bool) -> None:
+    """Read-your-writes: wait until the read side has reached `after`, or 504.
+
+    Aggregate reads come from the event store itself; grid reads from the projection.
+    """
     if after is None:
         return
     if not after.isdigit():
         raise HttpError(422, "after must be a non-negative integer log position")
     wanted = int(after)
     deadline = time.monotonic() + runtime.read_wait_seconds
-    while (await run_in_threadpool(runtime.ledger.recorder.max_notification_id) or 0) < wanted:
+    if projected and runtime.projector is not None:
+        position = runtime.projector.store.position
+    else:
+        position = runtime.ledger.recorder.max_notification_id  # type: ignore[assignment]
+    while (await run_in_threadpool(position) or 0) < wanted:
         if time.monotonic() >= deadline:
             raise HttpError(504, f"the read side has not reached position {wanted} yet")
         await asyncio.sleep(0.02)

@@ -1,0 +1,176 @@
+"""Runs projections: catches a read model up with the event log, exactly once, in batches.
+
+Many events per transaction (rows and position commit together); resumable from the
+stored position after a crash; fail-stop: an event that cannot be applied stops the
+projector with the reason (it never skips). Follows new events by LISTEN/NOTIFY on
+PostgreSQL and by polling on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from adapters.ledger import SealedContactLedger
+from adapters.settings import Database
+from adapters.sql.grid_store import ConcurrentProjectorError, SqlGridStore
+from projections import grid
+
+log = logging.getLogger("contact_ledger.projector")
+TOPICS = frozenset(grid.TOPICS)
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+    running: bool
+    error: str | None
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "head": self.head,
+            "lag": self.lag,
+            "running": self.running,
+            "error": self.error,
+        }
+
+
+class Projector:
+    def __init__(
+        self,
+        ledger: SealedContactLedger,
+        store: SqlGridStore,
+        database: Database,
+        batch_size: int = 500,
+        poll_seconds: float = 0.05,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.database = database
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def head(self) -> int:
+        return self.ledger.recorder.max_notification_id() or 0
+
+    def status(self) -> ProjectionStatus:
+        running = self._thread is not None and self._thread.is_alive()
+        return ProjectionStatus(
+            self.store.name, self.store.position(), self.head(), running, self.error
+        )
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every event not yet applied; returns how many log entries were read."""
+        read = 0
+        while True:
+            start = self.store.position()
+            page = self.ledger.recorder.select_notifications(start=start + 1, limit=self.batch_size)
+            if not page:
+                return read
+            events = self._decode([n for n in page if n.topic in TOPICS])
+            try:
+                self.store.apply_batch(events, start, page[-1].id)
+            except ConcurrentProjectorError:
+                continue
+            read += len(page)
+            if progress is not None:
+                progress(len(page))
+
+    def _decode(self, notifications: list[Any]) -> list[Any]:
+        self.ledger.keyring.prefetch({n.originator_id for n in notifications})
+        return [self.ledger.mapper.to_domain_event(n) for n in notifications]
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drop the read model and build it again from the whole log."""
+        self.store.reset()
+        return self.catch_up(progress)
+
+    # --- following ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Follow the log in a background thread until `stop()`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.follow, name="projector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def follow(self) -> None:
+        try:
+            with self._waiter() as wait:
+                while not self._stop.is_set():
+                    if self.catch_up() == 0:
+                        wait()
+        except Exception as error:  # fail-stop: say why, never skip
+            self.error = f"{type(error).__name__}: {error}"
+            log.exception(
+                "projector %s stopped at position %s", self.store.name, self.store.position()
+            )
+
+    def _waiter(self) -> Any:
+        if self.database.kind == "postgres":
+            return _PostgresWaiter(self.database, self.poll_seconds * 20)
+        return _Sleeper(self._stop, self.poll_seconds)
+
+
+class _Sleeper:
+    def __init__(self, stop: threading.Event, seconds: float) -> None:
+        self.stop, self.seconds = stop, seconds
+
+    def __enter__(self) -> Callable[[], None]:
+        return lambda: self.stop.wait(self.seconds) and None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+class _PostgresWaiter:
+    """Wakes on the event table's NOTIFY (sent by every insert), or after `seconds`."""
+
+    def __init__(self, database: Database, seconds: float) -> None:
+        self.database, self.seconds = database, seconds
+        self.connection: psycopg.Connection[Any] | None = None
+
+    def __enter__(self) -> Callable[[], None]:
+        db = self.database
+        self.connection = psycopg.connect(
+            host=db.host,
+            port=db.port,
+            user=db.user,
+            password=db.password or None,
+            dbname=db.name,
+            autocommit=True,
+        )
+        self.connection.execute('LISTEN "contactledger_events"')
+        return self._wait
+
+    def _wait(self) -> None:
+        assert self.connection is not None
+        started = time.monotonic()
+        for _ in self.connection.notifies(timeout=self.seconds, stop_after=1):
+            break
+        if time.monotonic() - started < 0.001:
+            time.sleep(0.001)
+
+    def __exit__(self, *_: object) -> None:
+        if self.connection is not None:
+            self.connection.close()

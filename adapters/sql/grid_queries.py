@@ -1,0 +1,164 @@
+"""Grid queries in SQL: filters compiled from the segment tree, keyset pages, counts.
+
+Text is compared on case-folded copies written by the projection (`folded`, identity
+columns), so SQLite, PostgreSQL and the in-memory oracle agree whatever the collation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
+
+from adapters.sql import grid_tables as t
+from domain.segments import Combination, Condition, Segment
+from projections.folding import fold
+from projections.grid_query import GridPage, GridQuery, GridQueryError, make_cursor
+
+TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "job_title")
+
+
+class SqlGrid:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def page(self, query: GridQuery) -> GridPage:
+        table = t.contacts if query.grid == "contacts" else t.participants
+        key = table.c.contact_id if query.grid == "contacts" else table.c.participant_id
+        where = _where(query, table)
+        order = _sort_expression(query, table)
+        statement: Select[Any] = select(table, order.label("sort_value")).where(where)
+        after = query.after()
+        if after is not None:
+            beyond = (
+                tuple_(order, key) < tuple_(*after)
+                if query.descending
+                else (tuple_(order, key) > tuple_(*after))
+            )
+            statement = statement.where(beyond)
+        direction = (order.desc(), key.desc()) if query.descending else (order.asc(), key.asc())
+        statement = statement.order_by(*direction).limit(query.limit + 1)
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+            total = connection.execute(
+                select(func.count()).select_from(table).where(where)
+            ).scalar()
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        cursor = make_cursor(rows[-1].sort_value, getattr(rows[-1], key.name)) if more else None
+        return GridPage(rows, cursor, int(total or 0))
+
+    def participations(self, contact_ids: list[Any]) -> dict[Any, list[tuple[Any, str]]]:
+        """Live participations (event id, status) of the given contacts."""
+        p = t.participants
+        statement = (
+            select(p.c.contact_id, p.c.event_id, p.c.status)
+            .where(p.c.contact_id.in_(contact_ids), p.c.deleted.is_(False))
+            .order_by(p.c.created_at)
+        )
+        found: dict[Any, list[tuple[Any, str]]] = {c: [] for c in contact_ids}
+        with self.engine.connect() as connection:
+            for contact_id, event_id, status in connection.execute(statement):
+                found[contact_id].append((event_id, status))
+        return found
+
+
+def _where(query: GridQuery, table: Any) -> ColumnElement[bool]:
+    conditions = [table.c.account_id == query.account_id, table.c.deleted.is_(False)]
+    if query.grid == "participants":
+        conditions.append(table.c.event_id == query.event_id)
+    elif query.event_id is not None:
+        p = t.participants
+        conditions.append(
+            exists().where(
+                p.c.contact_id == table.c.contact_id,
+                p.c.event_id == query.event_id,
+                p.c.deleted.is_(False),
+            )
+        )
+    if query.q and query.q.strip():
+        conditions.append(table.c.search.like(_like(fold(query.q.strip())), escape="\\"))
+    if query.filter is not None:
+        conditions.append(compile_segment(query.filter, table))
+    return and_(*conditions)
+
+
+def compile_segment(segment: Segment, table: Any) -> ColumnElement[bool]:
+    if isinstance(segment, Combination):
+        parts = [compile_segment(part, table) for part in segment.parts]
+        if segment.kind == "all":
+            return and_(*parts)
+        if segment.kind == "any":
+            return or_(*parts)
+        return not_(parts[0])
+    return _condition(segment, table)
+
+
+def _condition(condition: Condition, table: Any) -> ColumnElement[bool]:
+    expression = _operand(condition.field, condition.value, table)
+    return OPERATORS[condition.op](expression, condition.value)
+
+
+def _range(expression: Any, bounds: dict[str, Any]) -> ColumnElement[bool]:
+    parts = [expression.is_not(None)]
+    if bounds.get("gte") is not None:
+        parts.append(expression >= fold(bounds["gte"]))
+    if bounds.get("lte") is not None:
+        parts.append(expression <= fold(bounds["lte"]))
+    return and_(*parts)
+
+
+OPERATORS: dict[str, Any] = {
+    "empty": lambda e, _: or_(e.is_(None), e == "", e == "[]"),
+    "not_empty": lambda e, _: and_(e.is_not(None), e != "", e != "[]"),
+    "eq": lambda e, v: and_(e.is_not(None), e == fold(v)),
+    "ne": lambda e, v: or_(e.is_(None), e != fold(v)),
+    "contains": lambda e, v: and_(e.is_not(None), e.like(_like(fold(v)), escape="\\")),
+    "in": lambda e, v: and_(e.is_not(None), e.in_([fold(x) for x in v])),
+    "range": _range,
+}
+
+
+def _operand(name: str, sample: Any, table: Any) -> Any:
+    """The SQL value a condition on `name` compares, typed after the compared value."""
+    if name in ("n_events", "n_communities") and name in table.c:
+        return table.c[name]
+    if name in ("processing_status", "status", "source") and name in table.c:
+        return table.c[name]
+    element = table.c.folded[name]
+    probe = sample.get("gte", sample.get("lte")) if isinstance(sample, dict) else sample
+    probe = probe[0] if isinstance(probe, list) and probe else probe
+    if isinstance(probe, bool):
+        return element.as_boolean()
+    if isinstance(probe, int | float):
+        return element.as_float()
+    return element.as_string()
+
+
+def _sort_expression(query: GridQuery, table: Any) -> Any:
+    column = query.sort_column
+    if column == "name":
+        return table.c.sort_name
+    if column in TEXT_COLUMNS:
+        return func.coalesce(table.c[column], "")
+    if column.startswith("fields."):
+        return func.coalesce(table.c.folded[column[7:]].as_string(), "")
+    if column in table.c:
+        return table.c[column]
+    raise GridQueryError(f"cannot sort on {column!r}")
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

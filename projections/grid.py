@@ -1,0 +1,230 @@
+"""The grid projection (F15, F16): contact, participant and event rows built from events.
+
+Pure: a batch of events names the rows it needs (`Needs`), a store loads them into a
+`Rows` set, `apply` folds each event into those rows in memory, and the store writes the
+touched rows back. The SQL view and the in-memory oracle share this logic exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.contacts import Contact
+from domain.organiser_events import OrganiserEvent
+from domain.participants import Participant
+
+NAME = "grid"
+VERSION = 1  # bump to rebuild this read model from the log (see docs/decisions)
+
+
+@dataclass
+class EventRow:
+    event_id: UUID
+    account_id: UUID
+    name: str
+    kind: str
+    starts_on: str | None
+
+
+@dataclass
+class ParticipantRow:
+    participant_id: UUID
+    account_id: UUID
+    event_id: UUID
+    status: str
+    source: str
+    fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    contact_id: UUID | None = None
+    deleted: bool = False
+
+
+@dataclass
+class ContactRow:
+    contact_id: UUID
+    account_id: UUID
+    created_at: datetime
+    updated_at: datetime
+    fields: dict[str, Any] = field(default_factory=dict)
+    # participant id (hex) -> [organiser event id (hex), kind]
+    memberships: dict[str, list[str]] = field(default_factory=dict)
+    processing_status: str = "new"
+    deleted: bool = False
+
+    @property
+    def event_ids(self) -> set[str]:
+        return {event_id for event_id, _ in self.memberships.values()}
+
+    @property
+    def n_events(self) -> int:
+        return len(self.event_ids)
+
+    @property
+    def n_communities(self) -> int:
+        return len({e for e, kind in self.memberships.values() if kind == "community"})
+
+
+@dataclass
+class Needs:
+    events: set[UUID] = field(default_factory=set)
+    participants: set[UUID] = field(default_factory=set)
+    contacts: set[UUID] = field(default_factory=set)
+
+
+@dataclass
+class Rows:
+    """The rows one batch works on; `touched` ones are written back."""
+
+    events: dict[UUID, EventRow] = field(default_factory=dict)
+    participants: dict[UUID, ParticipantRow] = field(default_factory=dict)
+    contacts: dict[UUID, ContactRow] = field(default_factory=dict)
+    touched: set[tuple[str, UUID]] = field(default_factory=set)
+
+    def touch(self, kind: str, row_id: UUID) -> None:
+        self.touched.add((kind, row_id))
+
+
+class ProjectionError(Exception):
+    """Raised when an event cannot be applied (a row it needs is missing): fail-stop."""
+
+
+TOPICS = tuple(
+    f"{cls.__module__}:{cls.__qualname__}"
+    for cls in (
+        OrganiserEvent.Created,
+        Participant.Registered,
+        Participant.FieldsChanged,
+        Participant.StatusChanged,
+        Participant.Deleted,
+        Participant.Linked,
+        Participant.Unlinked,
+        Contact.Created,
+        Contact.FieldsChanged,
+        Contact.ParticipantLinked,
+        Contact.ParticipantUnlinked,
+    )
+)
+
+
+def needs(events: Iterable[Any]) -> Needs:
+    """The rows a batch of events reads or writes."""
+    wanted = Needs()
+    for event in events:
+        if isinstance(event, OrganiserEvent.Created):
+            wanted.events.add(event.originator_id)
+        elif isinstance(event, Participant.Event):
+            wanted.participants.add(event.originator_id)
+        elif isinstance(event, Contact.Event):
+            wanted.contacts.add(event.originator_id)
+            if isinstance(event, Contact.ParticipantLinked):
+                wanted.events.add(event.organiser_event_id)
+    return wanted
+
+
+def apply(event: Any, rows: Rows) -> None:
+    """Fold one event into the rows (events of other types change nothing)."""
+    handler = HANDLERS.get(type(event))
+    if handler is not None:
+        handler(event, rows)
+
+
+def _event_created(event: OrganiserEvent.Created, rows: Rows) -> None:
+    rows.events[event.originator_id] = EventRow(
+        event.originator_id, event.account_id, event.name, event.kind, event.starts_on
+    )
+    rows.touch("event", event.originator_id)
+
+
+def _registered(event: Participant.Registered, rows: Rows) -> None:
+    rows.participants[event.originator_id] = ParticipantRow(
+        participant_id=event.originator_id,
+        account_id=event.account_id,
+        event_id=event.organiser_event_id,
+        status=event.status,
+        source=event.source,
+        fields=dict(event.fields),
+        created_at=event.timestamp,
+        updated_at=event.timestamp,
+    )
+    rows.touch("participant", event.originator_id)
+
+
+def _participant(event: Participant.Event, rows: Rows) -> ParticipantRow:
+    row = rows.participants.get(event.originator_id)
+    if row is None:
+        raise ProjectionError(f"participant {event.originator_id} has no row for {event!r}")
+    row.updated_at = event.timestamp
+    rows.touch("participant", row.participant_id)
+    return row
+
+
+def _participant_fields(event: Participant.FieldsChanged, rows: Rows) -> None:
+    _participant(event, rows).fields.update(event.fields)
+
+
+def _participant_status(event: Participant.StatusChanged, rows: Rows) -> None:
+    _participant(event, rows).status = event.status
+
+
+def _participant_deleted(event: Participant.Deleted, rows: Rows) -> None:
+    _participant(event, rows).deleted = True
+
+
+def _participant_linked(event: Participant.Linked, rows: Rows) -> None:
+    _participant(event, rows).contact_id = event.contact_id
+
+
+def _participant_unlinked(event: Participant.Unlinked, rows: Rows) -> None:
+    _participant(event, rows).contact_id = None
+
+
+def _contact_created(event: Contact.Created, rows: Rows) -> None:
+    rows.contacts[event.originator_id] = ContactRow(
+        event.originator_id, event.account_id, event.timestamp, event.timestamp
+    )
+    rows.touch("contact", event.originator_id)
+
+
+def _contact(event: Contact.Event, rows: Rows) -> ContactRow:
+    row = rows.contacts.get(event.originator_id)
+    if row is None:
+        raise ProjectionError(f"contact {event.originator_id} has no row for {event!r}")
+    row.updated_at = event.timestamp
+    rows.touch("contact", row.contact_id)
+    return row
+
+
+def _contact_fields(event: Contact.FieldsChanged, rows: Rows) -> None:
+    _contact(event, rows).fields.update(event.fields)
+
+
+def _contact_linked(event: Contact.ParticipantLinked, rows: Rows) -> None:
+    organiser_event = rows.events.get(event.organiser_event_id)
+    if organiser_event is None:
+        raise ProjectionError(f"event {event.organiser_event_id} has no row for {event!r}")
+    membership = [event.organiser_event_id.hex, organiser_event.kind]
+    _contact(event, rows).memberships[event.participant_id.hex] = membership
+
+
+def _contact_unlinked(event: Contact.ParticipantUnlinked, rows: Rows) -> None:
+    _contact(event, rows).memberships.pop(event.participant_id.hex, None)
+
+
+HANDLERS: dict[type, Any] = {
+    OrganiserEvent.Created: _event_created,
+    Participant.Registered: _registered,
+    Participant.FieldsChanged: _participant_fields,
+    Participant.StatusChanged: _participant_status,
+    Participant.Deleted: _participant_deleted,
+    Participant.Linked: _participant_linked,
+    Participant.Unlinked: _participant_unlinked,
+    Contact.Created: _contact_created,
+    Contact.FieldsChanged: _contact_fields,
+    Contact.ParticipantLinked: _contact_linked,
+    Contact.ParticipantUnlinked: _contact_unlinked,
+}

@@ -1,0 +1,195 @@
+"""Grid queries (F15, F16): the query, its page, and the in-memory evaluation (the oracle).
+
+The SQL views in the adapters must answer exactly what `evaluate` answers for the same
+rows; a property test checks that.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.segments import Segment
+from projections.folding import fold, identity
+from projections.grid import ContactRow, ParticipantRow
+
+MAX_LIMIT = 500
+COLUMNS = {
+    "contacts": (
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "company",
+        "job_title",
+        "n_events",
+        "n_communities",
+        "processing_status",
+        "created_at",
+        "updated_at",
+    ),
+    "participants": (
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "company",
+        "job_title",
+        "status",
+        "source",
+        "created_at",
+        "updated_at",
+    ),
+}
+
+
+class GridQueryError(ValueError):
+    """Raised when a grid query is not valid (sort column, cursor, limit)."""
+
+
+@dataclass(frozen=True)
+class GridQuery:
+    account_id: UUID
+    grid: str = "contacts"  # or "participants"
+    event_id: UUID | None = None  # participants: the event; contacts: participated in it
+    q: str | None = None
+    filter: Segment | None = None
+    sort: str = "name"
+    limit: int = 50
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise GridQueryError(f"limit must be between 1 and {MAX_LIMIT}")
+        column = self.sort_column
+        if column not in COLUMNS[self.grid] and not column.startswith("fields."):
+            choices = ", ".join(COLUMNS[self.grid])
+            raise GridQueryError(f"cannot sort on {column!r}; use {choices} or fields.<name>")
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    @property
+    def sort_column(self) -> str:
+        return self.sort.lstrip("-")
+
+    def after(self) -> tuple[Any, UUID] | None:
+        """The (sort value, id) the cursor points after, or None for the first page."""
+        if self.cursor is None:
+            return None
+        try:
+            value, row_id = json.loads(base64.urlsafe_b64decode(self.cursor.encode()))
+            return _cursor_value(value), UUID(row_id)
+        except (ValueError, TypeError, binascii.Error):
+            raise GridQueryError("cursor is not one this grid issued") from None
+
+
+@dataclass(frozen=True)
+class GridPage:
+    rows: list[Any]
+    next_cursor: str | None
+    total: int
+
+
+def make_cursor(sort_value: Any, row_id: UUID) -> str:
+    value = {"t": sort_value.isoformat()} if isinstance(sort_value, datetime) else sort_value
+    return base64.urlsafe_b64encode(json.dumps([value, row_id.hex]).encode()).decode()
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"t"}:
+        return datetime.fromisoformat(value["t"])
+    if isinstance(value, dict | list):
+        raise ValueError("bad cursor value")
+    return value
+
+
+# --- the oracle ---------------------------------------------------------------------
+
+
+@dataclass
+class MemoryGrid:
+    contacts: list[ContactRow] = field(default_factory=list)
+    participants: list[ParticipantRow] = field(default_factory=list)
+
+
+def evaluate(grid: MemoryGrid, query: GridQuery) -> GridPage:
+    rows = [r for r in _candidates(grid, query) if _matches(grid, query, r)]
+    rows.sort(key=lambda r: (sort_key(query.sort_column, r), _id(r)), reverse=query.descending)
+    after = query.after()
+    if after is not None:
+        rows = [r for r in rows if _beyond((sort_key(query.sort_column, r), _id(r)), after, query)]
+    page = rows[: query.limit]
+    more = len(rows) > query.limit
+    cursor = make_cursor(sort_key(query.sort_column, page[-1]), _id(page[-1])) if more else None
+    return GridPage(
+        page, cursor, len([r for r in _candidates(grid, query) if _matches(grid, query, r)])
+    )
+
+
+def sort_key(column: str, row: Any) -> Any:
+    if column.startswith("fields."):
+        value = fold(row.fields.get(column[7:]))
+        return "" if value is None or isinstance(value, list | dict) else str(value)
+    if column in ("name", "first_name", "last_name", "email", "company", "job_title"):
+        values = identity(row.fields)
+        key = "sort_name" if column == "name" else column
+        return values[key] or ""
+    return getattr(row, column)
+
+
+def _beyond(key: tuple[Any, UUID], after: tuple[Any, UUID], query: GridQuery) -> bool:
+    return key < after if query.descending else key > after
+
+
+def _id(row: Any) -> UUID:
+    return row.contact_id if isinstance(row, ContactRow) else row.participant_id
+
+
+def _candidates(grid: MemoryGrid, query: GridQuery) -> Iterable[Any]:
+    if query.grid == "participants":
+        return (
+            p
+            for p in grid.participants
+            if p.account_id == query.account_id and p.event_id == query.event_id and not p.deleted
+        )
+    return (c for c in grid.contacts if c.account_id == query.account_id and not c.deleted)
+
+
+def _matches(grid: MemoryGrid, query: GridQuery, row: Any) -> bool:
+    if query.grid == "contacts" and query.event_id is not None:
+        linked = _participations(grid, row)
+        if not any(event_id == query.event_id for event_id, _ in linked):
+            return False
+    if query.q and fold(query.q.strip()) not in identity(row.fields)["search"]:
+        return False
+    return query.filter is None or query.filter.matches(record(grid, row))
+
+
+def record(grid: MemoryGrid, row: Any) -> dict[str, Any]:
+    """What a filter sees of a row: its fields, then the grid's own columns."""
+    values = {**row.fields}
+    if isinstance(row, ContactRow):
+        values.update(
+            n_events=row.n_events,
+            n_communities=row.n_communities,
+            processing_status=row.processing_status,
+        )
+    else:
+        values.update(status=row.status, source=row.source)
+    return values
+
+
+def _participations(grid: MemoryGrid, contact: ContactRow) -> list[tuple[UUID, str]]:
+    return [
+        (p.event_id, p.status)
+        for p in grid.participants
+        if p.contact_id == contact.contact_id and not p.deleted
+    ]
