@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -42,17 +43,67 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--no-demo", is_flag=True, help="Do not load the demo dataset into empty data.")
-def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
-    """Run the HTTP API (loads the demo dataset first when the data is empty)."""
+@click.option("--no-projector", is_flag=True, help="Run projections elsewhere (`project`).")
+def serve(host: str, port: int, workers: int, no_demo: bool, no_projector: bool) -> None:
+    """Run the HTTP API; also follow the log into the read models unless told not to."""
     system = _system()
     if system.settings.database.kind == "memory":
         system.close()
         raise click.ClickException("memory:// cannot be served: each worker would start empty")
     if not no_demo and system.ledger.recorder.max_notification_id() is None:
         _load_demo(system)
-    system.close()
-    uvicorn.run(
-        "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    if not no_projector:
+        system.projector.start()  # in this (supervisor) process, whatever the worker count
+    try:
+        uvicorn.run(
+            "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        )
+    finally:
+        system.close()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Catch up and exit instead of following the log.")
+@click.option("--status", "show_status", is_flag=True, help="Print positions and lag, and exit.")
+def project(once: bool, show_status: bool) -> None:
+    """Run the projections: catch up with the event log, then follow it."""
+    system = _system()
+    try:
+        if show_status:
+            status = system.projector.status()
+            click.echo(
+                f"{status.name}: position {status.position} of {status.head}, lag {status.lag}"
+            )
+            return
+        _catch_up(system, rebuild=False)
+        if not once:
+            click.echo("Following the log (Ctrl+C to stop)…", err=True)
+            system.projector.follow()
+            if system.projector.error:
+                raise click.ClickException(f"projector stopped: {system.projector.error}")
+    finally:
+        system.close()
+
+
+@main.command()
+@click.argument("name", required=False, type=click.Choice(["grid"]))
+def rebuild(name: str | None) -> None:
+    """Rebuild read models (all, or NAME) from the whole event log."""
+    system = _system()
+    try:
+        _catch_up(system, rebuild=True)
+    finally:
+        system.close()
+
+
+def _catch_up(system: Any, rebuild: bool) -> None:
+    projector = system.projector
+    total = projector.head() if rebuild else projector.status().lag
+    label = f"{'Rebuilding' if rebuild else 'Catching up'} {projector.store.name}"
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        done = (projector.rebuild if rebuild else projector.catch_up)(bar.update)
+    click.echo(
+        f"{projector.store.name}: {done} log entries applied, position {projector.store.position()}"
     )
 
 

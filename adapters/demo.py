@@ -129,6 +129,8 @@ def load_demo(ledger: ContactLedger, now: datetime, seed: int = 2024) -> DemoAcc
             account_id,
             ("email",),
             {
+                "first_name": "up",
+                "last_name": "up",
                 "company": "up_and_propagate",
                 "job_title": "up",
                 "phone_mobile": "up_and_propagate",

@@ -81,6 +81,7 @@ class Outcome:
     version: int
     position: int | None
     detail: Any = None
+    state: Any = None  # the aggregate as the command left it (answers without a re-read)
 
 
 class MetaAsDict(Transcoding):
@@ -146,7 +147,7 @@ class ContactLedger(Application[UUID]):
         target, position = self.run(decide)
         if position is None:
             position = self.recorder.max_notification_id()
-        return Outcome(target.id, target.version, position)
+        return Outcome(target.id, target.version, position, state=target)
 
     # --- accounts -------------------------------------------------------------------
 

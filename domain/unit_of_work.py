@@ -110,5 +110,8 @@ class UnitOfWork:
             if self.aggregates[aggregate_id].pending_events:
                 raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
         recordings = self.app.save(*self.aggregates.values(), key_claims=self.claims)
-        self.app.committed(list(self.aggregates.values()))
+        # Only what this command loaded for update: re-caching a shared copy would restart
+        # its expiry on every commit and could keep stale settings forever.
+        fresh = [a for i, a in self.aggregates.items() if i not in self.shared]
+        self.app.committed(fresh)
         return recordings[-1].notification.id if recordings else None

@@ -26,6 +26,7 @@ from domain.participants import (
 )
 from domain.segments import SegmentError
 from domain.unit_of_work import NotFoundError
+from projections.grid_query import GridQueryError
 
 log = logging.getLogger("contact_ledger.http")
 
@@ -38,6 +39,7 @@ STATUS_OF: dict[type[Exception], int] = {
     ParticipantInputError: 422,
     InvalidInputError: 422,
     SegmentError: 422,
+    GridQueryError: 422,
     KeyChangeRefusedError: 409,
     FieldAlreadyDefinedError: 409,
     LocalFieldClashError: 409,

@@ -27,6 +27,16 @@ WRITE_ERRORS = {
 }
 
 
+GRID_PARAMETERS = (
+    ("q", {"type": "string"}, "Free text: name, email, company, job title"),
+    ("event_id", {"type": "string", "format": "uuid"}, "Contacts who participate in this event"),
+    ("sort", {"type": "string"}, "Column, '-' for descending: name, email, fields.<name>, …"),
+    ("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size (default 50)"),
+    ("cursor", {"type": "string"}, "next_cursor of the previous page"),
+    ("filter", {"type": "string"}, "JSON filter (see docs/api.md)"),
+)
+
+
 def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
     models = {m for e in endpoints for m in (e.body, e.response) if m} | {
         schemas.Problem,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Endpoint, Reply
+from adapters.http.grids import get_contacts, get_participants
 from domain import commands
+from domain.application import Outcome
 from domain.meta import Role
 
 ADMIN = frozenset({Role.ADMIN})
@@ -133,9 +135,8 @@ def delete_participant(ctx: Context) -> Reply:
     return _participant_reply(ctx, ctx.ledger.delete_participant(cmd, ctx.at, ctx.meta))
 
 
-def _participant_reply(ctx: Context, outcome: object, status: int = 200) -> Reply:
-    participant = ctx.ledger.participant(ctx.account_id, ctx.path["event_id"], outcome.id)  # type: ignore[attr-defined]
-    return Reply(presenters.participant_out(participant), status, outcome)  # type: ignore[arg-type]
+def _participant_reply(ctx: Context, outcome: Outcome, status: int = 200) -> Reply:
+    return Reply(presenters.participant_out(outcome.state), status, outcome)
 
 
 def get_contact(ctx: Context) -> Reply:
@@ -179,6 +180,8 @@ ENDPOINTS = (
              schemas.BackfillIn, schemas.BackfillOut),
     Endpoint("POST", EVENT + "/participants", post_participant, "Register a participant",
              INTAKE, schemas.RegisterIn, schemas.ParticipantOut, 201),
+    Endpoint("GET", EVENT + "/participants", get_participants, "Participant grid of an event",
+             READERS, response=schemas.ParticipantGrid, projected=True),
     Endpoint("GET", PARTICIPANT, get_participant, "Read a participant", PARTICIPANT_READERS,
              response=schemas.ParticipantOut),
     Endpoint("PATCH", PARTICIPANT, patch_participant, "Edit a participant's fields", INTAKE,
@@ -187,6 +190,8 @@ ENDPOINTS = (
              response=schemas.ParticipantOut, conditional=True),
     Endpoint("POST", PARTICIPANT + "/status", post_status, "Change a participant's status",
              INTAKE, schemas.StatusIn, schemas.ParticipantOut, conditional=True),
+    Endpoint("GET", "/v1/contacts", get_contacts, "Contact grid", READERS,
+             response=schemas.ContactGrid, projected=True),
     Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
              response=schemas.ContactOut),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,

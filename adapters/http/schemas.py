@@ -171,3 +171,37 @@ class Problem(BaseModel):
     field: str | None = None
     current_status: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+class ContactItem(BaseModel):
+    id: UUID
+    fields: dict[str, Any]
+    events: list[Participation]
+    n_events: int
+    n_communities: int
+    processing_status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactGrid(BaseModel):
+    items: list[ContactItem]
+    next_cursor: str | None
+    total: int
+
+
+class ParticipantItem(BaseModel):
+    id: UUID
+    event_id: UUID
+    status: str
+    source: str
+    fields: dict[str, Any]
+    contact_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ParticipantGrid(BaseModel):
+    items: list[ParticipantItem]
+    next_cursor: str | None
+    total: int

@@ -19,6 +19,7 @@ from adapters.sql.engine import create_tables
 from projections import grid
 from projections.folding import identity
 from projections.grid import ContactRow, EventRow, Needs, ParticipantRow, Rows
+from projections.grid_query import MemoryGrid
 
 CHUNK = 500
 
@@ -76,6 +77,13 @@ class SqlGridStore:
             ).rowcount
             if moved != 1:
                 raise ConcurrentProjectorError(f"{self.name} moved past {start} meanwhile")
+
+    def load_all(self) -> MemoryGrid:
+        """Every row, as the in-memory grid the oracle evaluates (tests, small exports)."""
+        with self.engine.connect() as connection:
+            participants = [_participant_row(r) for r in connection.execute(select(t.participants))]
+            contacts = [_contact_row(r) for r in connection.execute(select(t.contacts))]
+        return MemoryGrid(contacts=contacts, participants=participants)
 
     # --- rows <-> SQL ---------------------------------------------------------------
 

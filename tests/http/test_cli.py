@@ -69,3 +69,15 @@ def test_demo_loads_a_multi_event_dataset(run, tmp_path: Path) -> None:  # type:
     assert result.exit_code == 0, result.output
     assert "participants in 3 events" in result.output
     assert (tmp_path / "demo-admin-token").read_text().startswith("clt_")
+
+
+def test_project_and_rebuild_fill_the_read_models(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("demo").exit_code == 0
+    caught_up = run("project", "--once")
+    assert caught_up.exit_code == 0, caught_up.output
+    assert "log entries applied" in caught_up.output
+    status = run("project", "--status")
+    assert "lag 0" in status.output
+    rebuilt = run("rebuild", "grid")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert run("rebuild", "nonsense").exit_code != 0

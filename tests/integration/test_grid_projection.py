@@ -108,6 +108,7 @@ def run_history(kind: str, ops: list[tuple[Any, ...]], batch_sizes: list[int]) -
     with tempfile.TemporaryDirectory() as tmp, backend_settings(kind, Path(tmp)) as settings_:
         system = Projected(settings_)
         history = History(system.world)
+        history.populate(6)
         for index, op in enumerate(ops):
             history.play(op)
             system.projector.batch_size = batch_sizes[index % len(batch_sizes)]

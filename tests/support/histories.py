@@ -40,13 +40,39 @@ class History:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.account_id = world.account(sync={"company": "up_and_propagate", "job_title": "up"})
+        sync = {
+            "company": "up_and_propagate",
+            "job_title": "up",
+            "first_name": "up",
+            "last_name": "up",
+        }
+        self.account_id = world.account(sync=sync)
         self.events = [
             world.event(self.account_id),
             world.event(self.account_id, kind="community"),
             world.event(self.account_id, scope="segment", segment=SEGMENT),
         ]
         self.people: list[tuple[UUID, UUID]] = []
+
+    def populate(self, size: int = 14) -> None:
+        """A varied base population: case and accent variants, missing values, statuses."""
+        companies = ("Acme", "ACME", "Globex", "élan", None, "Acme Corp", "globex")
+        first_names = ("Zoé", "zoe", "Émile", None, "Ada", "bob")
+        last_names = ("Roux", "roux", "Lefèvre", "Lefevre", None, "Martin", "Ãlvarez")
+        for n in range(size):
+            fields = {
+                "email": None if n % 9 == 8 else f"Person{n % 11}@Example.org",
+                "company": companies[n % len(companies)],
+                "first_name": first_names[n % len(first_names)],
+                "last_name": last_names[n % len(last_names)],
+                "job_title": None if n % 3 else "Buyer",
+            }
+            present = {k: v for k, v in fields.items() if v is not None}
+            event_id = self.events[n % 2]
+            participant = self.world.register(self.account_id, event_id, **present)
+            self.people.append((event_id, participant))
+            if n % 4 == 0:
+                self.world.status(self.account_id, event_id, participant, "attended")
 
     def play(self, op: tuple[Any, ...]) -> None:
         with contextlib.suppress(*EXPECTED):

@@ -1,0 +1,108 @@
+"""Grid routes: query parameters to a GridQuery, the projection's page to JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from typing import Any
+from uuid import UUID
+
+from adapters.http import schemas
+from adapters.http.endpoint import Context, Reply
+from adapters.http.errors import HttpError
+from domain.segments import SegmentError, parse_segment
+from projections.grid_query import GridQuery, GridQueryError
+
+PARAMETERS = ("q", "event_id", "group_id", "sort", "limit", "cursor", "filter", "after")
+
+
+def get_contacts(ctx: Context) -> Reply:
+    query = _query(ctx, "contacts", _uuid_param(ctx, "event_id"))
+    page = ctx.grid.page(query)  # type: ignore[union-attr]
+    linked = ctx.grid.participations([r.contact_id for r in page.rows])  # type: ignore[union-attr]
+    items = [
+        schemas.ContactItem(
+            id=r.contact_id,
+            fields=r.fields,
+            n_events=r.n_events,
+            n_communities=r.n_communities,
+            processing_status=r.processing_status,
+            created_at=_utc(r.created_at),
+            updated_at=_utc(r.updated_at),
+            events=[schemas.Participation(event_id=e, status=s) for e, s in linked[r.contact_id]],
+        )
+        for r in page.rows
+    ]
+    return Reply(schemas.ContactGrid(items=items, next_cursor=page.next_cursor, total=page.total))
+
+
+def get_participants(ctx: Context) -> Reply:
+    ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])  # 404 if not ours
+    page = ctx.grid.page(_query(ctx, "participants", ctx.path["event_id"]))  # type: ignore[union-attr]
+    items = [
+        schemas.ParticipantItem(
+            id=r.participant_id,
+            event_id=r.event_id,
+            status=r.status,
+            source=r.source,
+            fields=r.fields,
+            contact_id=r.contact_id,
+            created_at=_utc(r.created_at),
+            updated_at=_utc(r.updated_at),
+        )
+        for r in page.rows
+    ]
+    grid = schemas.ParticipantGrid(items=items, next_cursor=page.next_cursor, total=page.total)
+    return Reply(grid)
+
+
+def _query(ctx: Context, grid: str, event_id: UUID | None) -> GridQuery:
+    params = ctx.query
+    unknown = set(params) - set(PARAMETERS)
+    if unknown:
+        raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+    if "group_id" in params:
+        raise HttpError(422, "group_id: groups are not available yet")
+    try:
+        return GridQuery(
+            account_id=ctx.account_id,
+            grid=grid,
+            event_id=event_id,
+            q=params.get("q"),
+            filter=_filter(params.get("filter")),
+            sort=params.get("sort", "name"),
+            limit=_limit(params.get("limit", "50")),
+            cursor=params.get("cursor"),
+        )
+    except GridQueryError as error:
+        raise HttpError(422, str(error)) from None
+
+
+def _filter(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return parse_segment(json.loads(raw))
+    except ValueError as error:
+        reason = error if isinstance(error, SegmentError) else "not valid JSON"
+        raise HttpError(422, f"filter: {reason}") from None
+
+
+def _limit(raw: str) -> int:
+    if not raw.isdigit():
+        raise HttpError(422, "limit must be a whole number")
+    return int(raw)
+
+
+def _uuid_param(ctx: Context, name: str) -> UUID | None:
+    raw = ctx.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise HttpError(422, f"{name} must be a UUID") from None
+
+
+def _utc(value: Any) -> Any:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,99 @@
+"""The contact and participant grids over HTTP, read-your-writes through `?after=`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.http.conftest import Api
+from tests.http.test_routes import an_event, ok, problem, register
+
+
+def people(api: Api) -> tuple[str, str, str]:
+    sync = {"company": "up_and_propagate", "last_name": "up"}
+    api.call("PUT", "/v1/settings", json={"sync": sync})
+    salon, club = an_event(api), an_event(api)
+    last = None
+    for index, (email, company, last_name) in enumerate(
+        [
+            ("ada@example.org", "Acme", "Lovelace"),
+            ("bob@example.org", "Globex", "Martin"),
+            ("cy@example.org", "Acme", "Élan"),
+            ("dee@example.org", None, "Dubois"),
+        ]
+    ):
+        fields = {
+            "email": email,
+            "last_name": last_name,
+            **({"company": company} if company else {}),
+        }
+        last = register(api, salon if index % 2 == 0 else club, **fields)
+    again = register(api, club, email="ADA@example.org")
+    return salon, club, again.headers["X-Position"] if again else last.headers["X-Position"]
+
+
+def grid(api: Api, path: str, role: str = "analyst", **params: Any) -> Any:
+    return api.call("GET", path, role, params=params)
+
+
+def test_the_contact_grid_lists_people_once_with_their_events(api: Api) -> None:
+    salon, club, position = people(api)
+    page = ok(grid(api, "/v1/contacts", after=position))
+    assert page["total"] == 4
+    ada = next(i for i in page["items"] if i["fields"]["email"].lower() == "ada@example.org")
+    assert ada["fields"]["email"] == "ADA@example.org"  # the latest registration's spelling
+    assert ada["n_events"] == 2
+    assert {e["event_id"] for e in ada["events"]} == {salon, club}
+    names = [i["fields"].get("email") for i in page["items"]]
+    assert names[0] == "dee@example.org"  # sorted by name: Dubois, Élan, Lovelace, Martin
+
+
+def test_keyset_pages_walk_the_whole_grid(api: Api) -> None:
+    _, _, position = people(api)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3, "sort": "-email", "after": position}
+        page = ok(grid(api, "/v1/contacts", **params, **({"cursor": cursor} if cursor else {})))
+        seen += [i["fields"]["email"].casefold() for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen, reverse=True)
+    assert len(seen) == 4
+
+
+def test_free_text_filters_and_event_scope(api: Api) -> None:
+    salon, _, position = people(api)
+    assert ok(grid(api, "/v1/contacts", q="ÉLAN", after=position))["total"] == 1
+    acme = json.dumps({"field": "company", "op": "eq", "value": "acme"})
+    assert ok(grid(api, "/v1/contacts", filter=acme, after=position))["total"] == 2
+    assert ok(grid(api, "/v1/contacts", event_id=salon, after=position))["total"] == 2
+    participants = ok(grid(api, f"/v1/events/{salon}/participants", after=position))
+    assert participants["total"] == 2
+    assert {p["status"] for p in participants["items"]} == {"registered"}
+
+
+def test_bad_grid_queries_are_422_naming_the_problem(api: Api) -> None:
+    event_id = an_event(api)
+    assert "cannot sort" in problem(grid(api, "/v1/contacts", sort="shoe_size"), 422)["detail"]
+    assert "cursor" in problem(grid(api, "/v1/contacts", cursor="nonsense"), 422)["detail"]
+    assert "filter" in problem(grid(api, "/v1/contacts", filter="{"), 422)["detail"]
+    bad_op = json.dumps({"field": "x", "op": "like", "value": 1})
+    assert "unknown op" in problem(grid(api, "/v1/contacts", filter=bad_op), 422)["detail"]
+    assert "limit" in problem(grid(api, "/v1/contacts", limit=0), 422)["detail"]
+    assert "unknown query" in problem(grid(api, "/v1/contacts", colour="red"), 422)["detail"]
+    assert "UUID" in problem(grid(api, "/v1/contacts", event_id="x"), 422)["detail"]
+    problem(grid(api, f"/v1/events/{event_id}/participants", "service"), 403)
+
+
+def test_another_accounts_event_grid_is_404(api: Api, other_account: Api) -> None:
+    theirs = an_event(other_account)
+    problem(grid(api, f"/v1/events/{theirs}/participants"), 404)
+
+
+def test_health_reports_projection_lag(api: Api) -> None:
+    _, _, position = people(api)
+    ok(grid(api, "/v1/contacts", after=position))
+    projection = ok(api.client.get("/health"))["projections"]["grid"]
+    assert projection["position"] >= int(position)
+    assert projection["error"] is None
