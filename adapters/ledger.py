@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -78,6 +79,18 @@ class SealedContactLedger(ContactLedger):
         aggregate = super().load(aggregate_id, for_update)
         self.settled.put(aggregate)
         return aggregate
+
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, LedgerAggregate]:
+        """Several aggregates from one query (keys prefetched in one more)."""
+        ids = list(aggregate_ids)
+        if not ids:
+            return {}
+        self.keyring.prefetch(ids)
+        loaded: dict[UUID, Any] = {}
+        for stored in self.recorder.select_events_of(ids):  # type: ignore[attr-defined]
+            event = self.mapper.to_domain_event(stored)
+            loaded[event.originator_id] = event.mutate(loaded.get(event.originator_id))
+        return loaded
 
     def committed(self, aggregates: list[LedgerAggregate]) -> None:
         for aggregate in aggregates:

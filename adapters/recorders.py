@@ -64,6 +64,23 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
                 )
         return returning
 
+    def select_events_of(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
+        """Every event of several aggregates in one query, by aggregate then version."""
+        ids = [i.hex for i in originator_ids]
+        marks = ",".join("?" * len(ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT * FROM {self.events_table_name} WHERE originator_id IN ({marks})"
+                " ORDER BY originator_id, originator_version",
+                ids,
+            )
+            return [
+                StoredEvent(
+                    UUID(r["originator_id"]), r["originator_version"], r["topic"], r["state"]
+                )
+                for r in c.fetchall()
+            ]
+
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
 
@@ -208,6 +225,24 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
 
+    def select_events_of(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
+        """Every event of several aggregates in one query, by aggregate then version."""
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT originator_id, originator_version, topic, state FROM {}.{}"
+                    " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(originator_ids),),
+                prepare=True,
+            )
+            return [
+                StoredEvent(
+                    r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                )
+                for r in curs.fetchall()
+            ]
+
     def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]:
         # The pool's connections are in autocommit mode: one round trip, no BEGIN.
         with self.datastore.get_connection() as connection, connection.cursor() as curs:
@@ -272,6 +307,9 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
             self.contact_keys = contact_keys
             self.keys.update(kwargs.get("subject_keys") or {})
             return returning
+
+    def select_events_of(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
+        return [e for i in originator_ids for e in self.select_events(i)]
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.contact_keys.get((account_id, digest))

@@ -7,15 +7,16 @@ version or key-index conflict), the whole command runs again on fresh state.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from domain.accounts import Account
@@ -123,8 +124,16 @@ class ContactLedger(Application[UUID]):
         aggregate: LedgerAggregate = self.repository.get(aggregate_id)
         return aggregate
 
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, LedgerAggregate]:
+        """Several aggregates at once (adapters do it in one query); missing ones omitted."""
+        found: dict[UUID, LedgerAggregate] = {}
+        for aggregate_id in aggregate_ids:
+            with contextlib.suppress(AggregateNotFoundError):
+                found[aggregate_id] = self.load(aggregate_id)
+        return found
+
     def committed(self, aggregates: list[LedgerAggregate]) -> None:
-        """Called after a unit of work is saved, with everything it held."""
+        """Called after a unit of work is saved, with what it loaded for update."""
 
     def conflicted(self) -> None:
         """Called when a save lost a race: anything cached may be stale."""
@@ -281,7 +290,9 @@ class ContactLedger(Application[UUID]):
             key = work.account(account_id).uniqueness_key
             found = [key_values(key, c.fields) for c in cmds if c.account_id == account_id]
             digests = {self.hasher.digest(account_id, values) for values in found if values}
-            work.prefetch_keys(account_id, digests)
+            contact_ids = work.prefetch_keys(account_id, digests)
+            contacts = work.preload(contact_ids)
+            work.preload({p for c in contacts if isinstance(c, Contact) for p in c.participants})
 
     def _register(
         self, work: UnitOfWork, cmd: RegisterParticipant, at: datetime, meta: Meta

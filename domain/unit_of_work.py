@@ -84,10 +84,19 @@ class UnitOfWork:
     def add(self, aggregate: LedgerAggregate) -> None:
         self.aggregates[aggregate.id] = aggregate
 
-    def prefetch_keys(self, account_id: UUID, digests: set[str]) -> None:
+    def prefetch_keys(self, account_id: UUID, digests: set[str]) -> set[UUID]:
+        """Look up many key digests at once; returns the contacts found."""
         found = self.app.key_index.find_contacts(account_id, digests)
         for digest in digests:
             self.looked_up[(account_id, digest)] = found.get(digest)
+        return set(found.values())
+
+    def preload(self, aggregate_ids: set[UUID]) -> list[LedgerAggregate]:
+        """Load many aggregates in one go into the identity map (batches)."""
+        missing = aggregate_ids - set(self.aggregates)
+        loaded = self.app.load_many(missing)
+        self.aggregates.update(loaded)
+        return list(loaded.values())
 
     def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None:
         key = (account_id, digest)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.contacts import Contact
@@ -18,6 +18,7 @@ from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 
 NAME = "grid"
+R = TypeVar("R", "ParticipantRow", "ContactRow")
 VERSION = 1  # bump to rebuild this read model from the log (see docs/decisions)
 
 
@@ -155,12 +156,7 @@ def _registered(event: Participant.Registered, rows: Rows) -> None:
 
 
 def _participant(event: Participant.Event, rows: Rows) -> ParticipantRow:
-    row = rows.participants.get(event.originator_id)
-    if row is None:
-        raise ProjectionError(f"participant {event.originator_id} has no row for {event!r}")
-    row.updated_at = event.timestamp
-    rows.touch("participant", row.participant_id)
-    return row
+    return _existing(rows.participants, "participant", event, rows)
 
 
 def _participant_fields(event: Participant.FieldsChanged, rows: Rows) -> None:
@@ -191,11 +187,16 @@ def _contact_created(event: Contact.Created, rows: Rows) -> None:
 
 
 def _contact(event: Contact.Event, rows: Rows) -> ContactRow:
-    row = rows.contacts.get(event.originator_id)
+    return _existing(rows.contacts, "contact", event, rows)
+
+
+def _existing(table: dict[UUID, R], kind: str, event: Any, rows: Rows) -> R:
+    """The row an event updates, marked touched and updated; missing is fail-stop."""
+    row = table.get(event.originator_id)
     if row is None:
-        raise ProjectionError(f"contact {event.originator_id} has no row for {event!r}")
+        raise ProjectionError(f"{kind} {event.originator_id} has no row for {event!r}")
     row.updated_at = event.timestamp
-    rows.touch("contact", row.contact_id)
+    rows.touch(kind, event.originator_id)
     return row
 
 

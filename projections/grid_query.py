@@ -20,32 +20,11 @@ from projections.folding import fold, identity
 from projections.grid import ContactRow, ParticipantRow
 
 MAX_LIMIT = 500
+_IDENTITY_SORTS = ("name", "first_name", "last_name", "email", "company", "job_title")
+_TIMES = ("created_at", "updated_at")
 COLUMNS = {
-    "contacts": (
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "company",
-        "job_title",
-        "n_events",
-        "n_communities",
-        "processing_status",
-        "created_at",
-        "updated_at",
-    ),
-    "participants": (
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "company",
-        "job_title",
-        "status",
-        "source",
-        "created_at",
-        "updated_at",
-    ),
+    "contacts": (*_IDENTITY_SORTS, "n_events", "n_communities", "processing_status", *_TIMES),
+    "participants": (*_IDENTITY_SORTS, "status", "source", *_TIMES),
 }
 
 

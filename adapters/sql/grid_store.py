@@ -7,9 +7,10 @@ the loser's transaction is rolled back and it re-reads from the new position.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
@@ -22,6 +23,7 @@ from projections.grid import ContactRow, EventRow, Needs, ParticipantRow, Rows
 from projections.grid_query import MemoryGrid
 
 CHUNK = 500
+T = TypeVar("T")
 
 
 class ConcurrentProjectorError(Exception):
@@ -81,8 +83,10 @@ class SqlGridStore:
     def load_all(self) -> MemoryGrid:
         """Every row, as the in-memory grid the oracle evaluates (tests, small exports)."""
         with self.engine.connect() as connection:
-            participants = [_participant_row(r) for r in connection.execute(select(t.participants))]
-            contacts = [_contact_row(r) for r in connection.execute(select(t.contacts))]
+            participants = [
+                _row(ParticipantRow, r) for r in connection.execute(select(t.participants))
+            ]
+            contacts = [_row(ContactRow, r) for r in connection.execute(select(t.contacts))]
         return MemoryGrid(contacts=contacts, participants=participants)
 
     # --- rows <-> SQL ---------------------------------------------------------------
@@ -90,15 +94,13 @@ class SqlGridStore:
     def _load(self, connection: Connection, wanted: Needs) -> Rows:
         rows = Rows()
         for record in _select(connection, t.events, t.events.c.event_id, wanted.events):
-            rows.events[record.event_id] = EventRow(
-                record.event_id, record.account_id, record.name, record.kind, record.starts_on
-            )
+            rows.events[record.event_id] = _row(EventRow, record)
         for record in _select(
             connection, t.participants, t.participants.c.participant_id, wanted.participants
         ):
-            rows.participants[record.participant_id] = _participant_row(record)
+            rows.participants[record.participant_id] = _row(ParticipantRow, record)
         for record in _select(connection, t.contacts, t.contacts.c.contact_id, wanted.contacts):
-            rows.contacts[record.contact_id] = _contact_row(record)
+            rows.contacts[record.contact_id] = _row(ContactRow, record)
         return rows
 
     def _write(self, connection: Connection, rows: Rows) -> None:
@@ -110,19 +112,19 @@ class SqlGridStore:
             connection,
             t.events,
             t.events.c.event_id,
-            [_event_values(rows.events[i]) for i in touched["event"]],
+            [_values(rows.events[i]) for i in touched["event"]],
         )
         _replace(
             connection,
             t.participants,
             t.participants.c.participant_id,
-            [_participant_values(rows.participants[i]) for i in touched["participant"]],
+            [_values(rows.participants[i]) for i in touched["participant"]],
         )
         _replace(
             connection,
             t.contacts,
             t.contacts.c.contact_id,
-            [_contact_values(rows.contacts[i]) for i in touched["contact"]],
+            [_values(rows.contacts[i]) for i in touched["contact"]],
         )
 
 
@@ -148,71 +150,23 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _event_values(row: EventRow) -> dict[str, Any]:
-    return {
-        "event_id": row.event_id,
-        "account_id": row.account_id,
-        "name": row.name,
-        "kind": row.kind,
-        "starts_on": row.starts_on,
-    }
+def _values(row: Any) -> dict[str, Any]:
+    """A row as table values: its fields, plus the folded identity columns and counts."""
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    if isinstance(row, ParticipantRow | ContactRow):
+        values.update(identity(row.fields))
+    if isinstance(row, ContactRow):
+        values.update(n_events=row.n_events, n_communities=row.n_communities)
+    return values
 
 
-def _participant_values(row: ParticipantRow) -> dict[str, Any]:
-    return {
-        "participant_id": row.participant_id,
-        "account_id": row.account_id,
-        "event_id": row.event_id,
-        "contact_id": row.contact_id,
-        "status": row.status,
-        "source": row.source,
-        "fields": row.fields,
-        **identity(row.fields),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "deleted": row.deleted,
-    }
-
-
-def _participant_row(record: Any) -> ParticipantRow:
-    return ParticipantRow(
-        participant_id=record.participant_id,
-        account_id=record.account_id,
-        event_id=record.event_id,
-        status=record.status,
-        source=record.source,
-        fields=dict(record.fields),
-        created_at=_aware(record.created_at),
-        updated_at=_aware(record.updated_at),
-        contact_id=record.contact_id,
-        deleted=record.deleted,
-    )
-
-
-def _contact_values(row: ContactRow) -> dict[str, Any]:
-    return {
-        "contact_id": row.contact_id,
-        "account_id": row.account_id,
-        "fields": row.fields,
-        "memberships": row.memberships,
-        **identity(row.fields),
-        "n_events": row.n_events,
-        "n_communities": row.n_communities,
-        "processing_status": row.processing_status,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "deleted": row.deleted,
-    }
-
-
-def _contact_row(record: Any) -> ContactRow:
-    return ContactRow(
-        contact_id=record.contact_id,
-        account_id=record.account_id,
-        created_at=_aware(record.created_at),
-        updated_at=_aware(record.updated_at),
-        fields=dict(record.fields),
-        memberships=dict(record.memberships),
-        processing_status=record.processing_status,
-        deleted=record.deleted,
-    )
+def _row(cls: type[T], record: Any) -> T:
+    """A table record as a row (SQLite hands timestamps back without their zone)."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for name in ("created_at", "updated_at"):
+        if name in values:
+            values[name] = _aware(values[name])
+    for name in ("fields", "memberships"):
+        if name in values:
+            values[name] = dict(values[name])
+    return cls(**values)
