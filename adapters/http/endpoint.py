@@ -71,6 +71,7 @@ class Endpoint:
     status: int = 200
     conditional: bool = False  # honours If-Match
     projected: bool = False  # served from a projection: `?after=` waits on it
+    media_type: str = "application/json"
 
     @property
     def writes(self) -> bool:
@@ -209,6 +210,8 @@ def _if_match(value: str | None) -> int | None:
 
 
 def _response(reply: Reply, endpoint: Endpoint) -> Response:
+    if isinstance(reply.body, Response):
+        return reply.body
     body = reply.body.model_dump(mode="json") if isinstance(reply.body, BaseModel) else reply.body
     headers = {}
     if reply.outcome is not None:

@@ -7,6 +7,9 @@ from datetime import UTC
 from typing import Any
 from uuid import UUID
 
+from starlette.responses import StreamingResponse
+
+from adapters import exporting
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
@@ -14,6 +17,11 @@ from domain.segments import SegmentError, parse_segment
 from projections.grid_query import GridQuery, GridQueryError
 
 PARAMETERS = ("q", "event_id", "group_id", "sort", "limit", "cursor", "filter", "after")
+EXPORT_PARAMETERS = ("q", "event_id", "group_id", "sort", "filter", "after")
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def get_contacts(ctx: Context) -> Reply:
@@ -56,9 +64,33 @@ def get_participants(ctx: Context) -> Reply:
     return Reply(grid)
 
 
-def _query(ctx: Context, grid: str, event_id: UUID | None) -> GridQuery:
+def export_contacts(ctx: Context, kind: str) -> Reply:
+    query = _query(ctx, "contacts", _uuid_param(ctx, "event_id"), EXPORT_PARAMETERS)
+    account = ctx.ledger.account(ctx.account_id)
+    columns, per_page = exporting.contact_columns(ctx.grid, account)  # type: ignore[arg-type]
+    rows = exporting.records(ctx.grid, query, columns, per_page)  # type: ignore[arg-type]
+    return _download(kind, "contacts", columns, rows)
+
+
+def export_participants(ctx: Context, kind: str) -> Reply:
+    event = ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])
+    query = _query(ctx, "participants", event.id, EXPORT_PARAMETERS)
+    columns = exporting.participant_columns(ctx.ledger.account(ctx.account_id), event)
+    rows = exporting.records(ctx.grid, query, columns)  # type: ignore[arg-type]
+    return _download(kind, "participants", columns, rows)
+
+
+def _download(kind: str, name: str, columns: list[Any], rows: Any) -> Reply:
+    stream = exporting.csv_stream if kind == "csv" else exporting.xlsx_stream
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{kind}"'}
+    return Reply(StreamingResponse(stream(columns, rows), media_type=MEDIA[kind], headers=headers))
+
+
+def _query(
+    ctx: Context, grid: str, event_id: UUID | None, allowed: tuple[str, ...] = PARAMETERS
+) -> GridQuery:
     params = ctx.query
-    unknown = set(params) - set(PARAMETERS)
+    unknown = set(params) - set(allowed)
     if unknown:
         raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
     if "group_id" in params:

@@ -117,6 +117,10 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "OK"}
     if endpoint.response is not None:
         success["content"] = {"application/json": {"schema": _ref(endpoint.response)}}
+    elif endpoint.media_type != "application/json":
+        success["content"] = {
+            endpoint.media_type: {"schema": {"type": "string", "format": "binary"}}
+        }
     if endpoint.writes:
         success["headers"] = {
             "X-Position": {

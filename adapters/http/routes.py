@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Endpoint, Reply
-from adapters.http.grids import get_contacts, get_participants
+from adapters.http.grids import (
+    MEDIA,
+    export_contacts,
+    export_participants,
+    get_contacts,
+    get_participants,
+)
 from domain import commands
 from domain.application import Outcome
 from domain.meta import Role
@@ -157,6 +165,14 @@ def patch_contact(ctx: Context) -> Reply:
 EVENT = "/v1/events/{event_id}"
 PARTICIPANT = EVENT + "/participants/{participant_id}"
 
+
+def _as(kind: str, export: Any) -> Any:
+    def handler(ctx: Context) -> Reply:
+        return export(ctx, kind)  # type: ignore[no-any-return]
+
+    return handler
+
+
 # fmt: off
 ENDPOINTS = (
     Endpoint("GET", "/v1/settings", get_settings, "Read account settings", READERS,
@@ -192,6 +208,12 @@ ENDPOINTS = (
              INTAKE, schemas.StatusIn, schemas.ParticipantOut, conditional=True),
     Endpoint("GET", "/v1/contacts", get_contacts, "Contact grid", READERS,
              response=schemas.ContactGrid, projected=True),
+    *(Endpoint("GET", f"/v1/exports/contacts.{kind}", _as(kind, export_contacts),
+               f"Export the contact grid as .{kind}", READERS, projected=True,
+               media_type=MEDIA[kind]) for kind in ("csv", "xlsx")),
+    *(Endpoint("GET", f"{EVENT}/participants.{kind}", _as(kind, export_participants),
+               f"Export an event's participant grid as .{kind}", READERS, projected=True,
+               media_type=MEDIA[kind]) for kind in ("csv", "xlsx")),
     Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
              response=schemas.ContactOut),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,

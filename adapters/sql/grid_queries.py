@@ -6,6 +6,8 @@ columns), so SQLite, PostgreSQL and the in-memory oracle agree whatever the coll
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +26,13 @@ from sqlalchemy import (
 from adapters.sql import grid_tables as t
 from domain.segments import Combination, Condition, Segment
 from projections.folding import fold
-from projections.grid_query import GridPage, GridQuery, GridQueryError, make_cursor
+from projections.grid_query import (
+    MAX_LIMIT,
+    GridPage,
+    GridQuery,
+    GridQueryError,
+    make_cursor,
+)
 
 TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "job_title")
 
@@ -33,7 +41,7 @@ class SqlGrid:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def page(self, query: GridQuery) -> GridPage:
+    def page(self, query: GridQuery, count: bool = True) -> GridPage:
         table = t.contacts if query.grid == "contacts" else t.participants
         key = table.c.contact_id if query.grid == "contacts" else table.c.participant_id
         where = _where(query, table)
@@ -58,6 +66,24 @@ class SqlGrid:
         rows = rows[: query.limit]
         cursor = make_cursor(rows[-1].sort_value, getattr(rows[-1], key.name)) if more else None
         return GridPage(rows, cursor, int(total or 0))
+
+    def rows(self, query: GridQuery) -> Iterator[Any]:
+        """Every row of a query, page after page (keyset): constant memory for exports."""
+        page = self.page(replace(query, limit=MAX_LIMIT, cursor=None), count=False)
+        while True:
+            yield from page.rows
+            if page.next_cursor is None:
+                return
+            page = self.page(replace(query, limit=MAX_LIMIT, cursor=page.next_cursor), count=False)
+
+    def event_names(self, account_id: Any) -> dict[Any, str]:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(t.events.c.event_id, t.events.c.name).where(
+                    t.events.c.account_id == account_id
+                )
+            )
+            return {event_id: name for event_id, name in found}
 
     def participations(self, contact_ids: list[Any]) -> dict[Any, list[tuple[Any, str]]]:
         """Live participations (event id, status) of the given contacts."""
