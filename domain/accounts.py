@@ -18,6 +18,7 @@ from domain.fields import (
 )
 from domain.keys import DEFAULT_KEY
 from domain.meta import Meta
+from domain.saved_views import SavedView, SavedViewNotFoundError
 
 DEFAULT_RESTORE_WINDOW_MONTHS = 2
 MAX_KEY_FIELDS = 5
@@ -60,6 +61,7 @@ class Account(LedgerAggregate):
         self.field_definitions: dict[str, FieldDefinition] = {}
         self.organiser_event_ids: list[UUID] = []
         self.has_contacts = False
+        self.views: dict[UUID, SavedView] = {}
 
     @classmethod
     def open(cls, name: str, at: datetime, meta: Meta) -> Account:
@@ -132,6 +134,16 @@ class Account(LedgerAggregate):
         if not self.has_contacts:
             self.record(self.ContactsStarted, at, meta)
 
+    def save_view(self, view: SavedView, at: datetime, meta: Meta) -> None:
+        """Save (or replace) a view of a grid; saving it unchanged records nothing."""
+        if self.views.get(view.view_id) != view:
+            self.record(self.ViewSaved, at, meta, view=view.as_dict())
+
+    def delete_view(self, view_id: UUID, at: datetime, meta: Meta) -> None:
+        if view_id not in self.views:
+            raise SavedViewNotFoundError(view_id)
+        self.record(self.ViewDeleted, at, meta, view_id=view_id)
+
     def _checked_key(self, uniqueness_key: Sequence[str]) -> tuple[str, ...]:
         key = tuple(uniqueness_key)
         if not key or len(key) > MAX_KEY_FIELDS or len(set(key)) != len(key):
@@ -188,6 +200,21 @@ class Account(LedgerAggregate):
     class ContactsStarted(LedgerAggregate.Event):
         def apply(self, account: Account) -> None:
             account.has_contacts = True
+
+    class ViewSaved(LedgerAggregate.Event):
+        """A saved grid view (its filter may name field values: organiser data, not sealed)."""
+
+        view: dict[str, Any]
+
+        def apply(self, account: Account) -> None:
+            view = SavedView.from_dict(self.view)
+            account.views[view.view_id] = view
+
+    class ViewDeleted(LedgerAggregate.Event):
+        view_id: UUID
+
+        def apply(self, account: Account) -> None:
+            account.views.pop(self.view_id, None)
 
 
 __all__ = [

@@ -39,6 +39,7 @@ from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
+from domain.saved_views import SavedView
 from domain.segments import Segment, SegmentError, parse_segment
 from domain.sync import ContactSync, StaleSettingsError
 from domain.unit_of_work import NotFoundError, UnitOfWork
@@ -188,6 +189,26 @@ class ContactLedger(Application[UUID]):
             event = work.organiser_event(cmd.account_id, cmd.organiser_event_id, for_update=True)
             event.define_local_field(definition, account.catalogue, at, meta)
             return event
+
+        return self._write(decide)
+
+    def save_view(self, account_id: UUID, view: SavedView, at: datetime, meta: Meta) -> Outcome:
+        """Save a grid view (filter, sort, columns) for everyone in the account."""
+
+        def decide(work: UnitOfWork) -> Account:
+            account = work.account(account_id, for_update=True)
+            account.save_view(view, at, meta)
+            return account
+
+        return self._write(decide)
+
+    def delete_view(self, account_id: UUID, view_id: UUID, at: datetime, meta: Meta) -> Outcome:
+        """Delete a saved view."""
+
+        def decide(work: UnitOfWork) -> Account:
+            account = work.account(account_id, for_update=True)
+            account.delete_view(view_id, at, meta)
+            return account
 
         return self._write(decide)
 

@@ -24,6 +24,7 @@ from domain.participants import (
     ParticipantDeletedError,
     ParticipantInputError,
 )
+from domain.saved_views import SavedViewError, SavedViewNotFoundError
 from domain.segments import SegmentError
 from domain.unit_of_work import NotFoundError
 from projections.grid_query import GridQueryError
@@ -40,6 +41,8 @@ STATUS_OF: dict[type[Exception], int] = {
     InvalidInputError: 422,
     SegmentError: 422,
     GridQueryError: 422,
+    SavedViewError: 422,
+    SavedViewNotFoundError: 404,
     KeyChangeRefusedError: 409,
     FieldAlreadyDefinedError: 409,
     LocalFieldClashError: 409,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from starlette.responses import StreamingResponse
 
@@ -13,11 +13,12 @@ from adapters import exporting
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
+from domain.saved_views import SavedView, SavedViewNotFoundError
 from domain.segments import SegmentError, parse_segment
 from projections.grid_query import GridQuery, GridQueryError
 
-PARAMETERS = ("q", "event_id", "group_id", "sort", "limit", "cursor", "filter", "after")
-EXPORT_PARAMETERS = ("q", "event_id", "group_id", "sort", "filter", "after")
+PARAMETERS = ("q", "event_id", "group_id", "sort", "limit", "cursor", "filter", "after", "view")
+EXPORT_PARAMETERS = ("q", "event_id", "group_id", "sort", "filter", "after", "view")
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -95,6 +96,7 @@ def _query(
         raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
     if "group_id" in params:
         raise HttpError(422, "group_id: groups are not available yet")
+    params = {**_saved(ctx, grid, params.get("view")), **params}
     try:
         return GridQuery(
             account_id=ctx.account_id,
@@ -108,6 +110,26 @@ def _query(
         )
     except GridQueryError as error:
         raise HttpError(422, str(error)) from None
+
+
+def _saved(ctx: Context, grid: str, raw: str | None) -> dict[str, str]:
+    """A saved view's query as parameters (those given explicitly win)."""
+    if raw is None:
+        return {}
+    try:
+        view = ctx.ledger.account(ctx.account_id).views.get(UUID(raw))
+    except ValueError:
+        raise HttpError(422, "view must be a UUID") from None
+    if view is None:
+        raise HttpError(404, f"view {raw} not found")
+    if view.grid != grid:
+        raise HttpError(422, f"view {raw} is a {view.grid} view")
+    saved = {
+        "q": view.q,
+        "sort": view.sort,
+        "filter": json.dumps(view.filter) if view.filter else None,
+    }
+    return {k: v for k, v in saved.items() if v is not None}
 
 
 def _filter(raw: str | None) -> Any:
@@ -138,3 +160,56 @@ def _uuid_param(ctx: Context, name: str) -> UUID | None:
 
 def _utc(value: Any) -> Any:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def post_view(ctx: Context) -> Reply:
+    body: schemas.ViewIn = ctx.body
+    view_id = uuid4()
+    try:
+        view = SavedView(
+            view_id,
+            body.name,
+            body.grid,
+            body.event_id,
+            body.q,
+            body.filter,
+            body.sort,
+            tuple(body.columns),
+        )
+        GridQuery(ctx.account_id, body.grid, body.event_id, body.q, None, body.sort)
+    except GridQueryError as error:
+        raise HttpError(422, str(error)) from None
+    if body.event_id is not None:
+        ctx.ledger.organiser_event(ctx.account_id, body.event_id)  # 404 if not ours
+    outcome = ctx.ledger.save_view(ctx.account_id, view, ctx.at, ctx.meta)
+    return Reply(_view_out(view), 201, outcome)
+
+
+def get_views(ctx: Context) -> Reply:
+    views = ctx.ledger.account(ctx.account_id).views.values()
+    return Reply(schemas.ViewList(items=[_view_out(v) for v in views]))
+
+
+def get_view(ctx: Context) -> Reply:
+    view = ctx.ledger.account(ctx.account_id).views.get(ctx.path["view_id"])
+    if view is None:
+        raise SavedViewNotFoundError(ctx.path["view_id"])
+    return Reply(_view_out(view))
+
+
+def delete_view(ctx: Context) -> Reply:
+    outcome = ctx.ledger.delete_view(ctx.account_id, ctx.path["view_id"], ctx.at, ctx.meta)
+    return Reply({"id": str(ctx.path["view_id"]), "deleted": True}, outcome=outcome)
+
+
+def _view_out(view: SavedView) -> schemas.ViewOut:
+    return schemas.ViewOut(
+        id=view.view_id,
+        name=view.name,
+        grid=view.grid,
+        event_id=view.event_id,
+        q=view.q,
+        filter=view.filter,
+        sort=view.sort,
+        columns=list(view.columns),
+    )

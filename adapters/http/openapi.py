@@ -34,6 +34,7 @@ GRID_PARAMETERS = (
     ("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size (default 50)"),
     ("cursor", {"type": "string"}, "next_cursor of the previous page"),
     ("filter", {"type": "string"}, "JSON filter (see docs/api.md)"),
+    ("view", {"type": "string", "format": "uuid"}, "Apply a saved view (explicit parameters win)"),
 )
 
 

@@ -8,10 +8,14 @@ from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Endpoint, Reply
 from adapters.http.grids import (
     MEDIA,
+    delete_view,
     export_contacts,
     export_participants,
     get_contacts,
     get_participants,
+    get_view,
+    get_views,
+    post_view,
 )
 from domain import commands
 from domain.application import Outcome
@@ -214,6 +218,13 @@ ENDPOINTS = (
     *(Endpoint("GET", f"{EVENT}/participants.{kind}", _as(kind, export_participants),
                f"Export an event's participant grid as .{kind}", READERS, projected=True,
                media_type=MEDIA[kind]) for kind in ("csv", "xlsx")),
+    Endpoint("POST", "/v1/views", post_view, "Save a grid view", READERS, schemas.ViewIn,
+             schemas.ViewOut, 201),
+    Endpoint("GET", "/v1/views", get_views, "List saved views", READERS,
+             response=schemas.ViewList),
+    Endpoint("GET", "/v1/views/{view_id}", get_view, "Read a saved view", READERS,
+             response=schemas.ViewOut),
+    Endpoint("DELETE", "/v1/views/{view_id}", delete_view, "Delete a saved view", READERS),
     Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
              response=schemas.ContactOut),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,

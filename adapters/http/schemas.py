@@ -205,3 +205,30 @@ class ParticipantGrid(BaseModel):
     items: list[ParticipantItem]
     next_cursor: str | None
     total: int
+
+
+class ViewIn(Body):
+    name: str = Field(examples=["Exhibitors 2025"])
+    grid: Literal["contacts", "participants"] = "contacts"
+    event_id: UUID | None = None
+    q: str | None = None
+    filter: dict[str, Any] | None = Field(
+        default=None, examples=[{"field": "company", "op": "not_empty"}]
+    )
+    sort: str = "name"
+    columns: list[str] = Field(default_factory=list, examples=[["last_name", "email"]])
+
+
+class ViewOut(BaseModel):
+    id: UUID
+    name: str
+    grid: str
+    event_id: UUID | None
+    q: str | None
+    filter: dict[str, Any] | None
+    sort: str
+    columns: list[str]
+
+
+class ViewList(BaseModel):
+    items: list[ViewOut]

@@ -45,7 +45,7 @@ def read_csv(response: object) -> list[dict[str, str]]:
 
 
 def test_contacts_export_as_csv_with_formulas_neutralised(api: Api) -> None:
-    event_id, position = registered(api)
+    _, position = registered(api)
     response = api.call("GET", f"/v1/exports/contacts.csv?after={position}", "analyst")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")

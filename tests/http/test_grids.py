@@ -97,3 +97,33 @@ def test_health_reports_projection_lag(api: Api) -> None:
     projection = ok(api.client.get("/health"))["projections"]["grid"]
     assert projection["position"] >= int(position)
     assert projection["error"] is None
+
+
+def test_saved_views_are_listed_and_applied(api: Api) -> None:
+    _, _, position = people(api)
+    body = {
+        "name": "Acme people",
+        "filter": {"field": "company", "op": "eq", "value": "acme"},
+        "sort": "-name",
+        "columns": ["last_name", "email"],
+    }
+    view = ok(api.call("POST", "/v1/views", "analyst", json=body), 201)
+    assert [v["name"] for v in ok(api.call("GET", "/v1/views"))["items"]] == ["Acme people"]
+    page = ok(grid(api, "/v1/contacts", view=view["id"], after=position))
+    assert page["total"] == 2
+    # code-point order of folded names: "élan" sorts after "lovelace" (decision 0009)
+    assert [i["fields"]["last_name"] for i in page["items"]] == ["Élan", "Lovelace"]
+    explicit = ok(grid(api, "/v1/contacts", view=view["id"], sort="name", after=position))
+    assert explicit["items"][0]["fields"]["last_name"] == "Lovelace"  # explicit params win
+    ok(api.call("DELETE", f"/v1/views/{view['id']}"))
+    problem(grid(api, "/v1/contacts", view=view["id"]), 404)
+
+
+def test_invalid_views_are_refused(api: Api) -> None:
+    problem(api.call("POST", "/v1/views", json={"name": "x", "sort": "shoe"}), 422)
+    problem(api.call("POST", "/v1/views", json={"name": "", "sort": "name"}), 422)
+    bad = {"name": "x", "filter": {"field": "x", "op": "like", "value": 1}}
+    assert "filter" in problem(api.call("POST", "/v1/views", json=bad), 422)["detail"]
+    problem(api.call("POST", "/v1/views", json={"name": "x", "grid": "participants"}), 422)
+    problem(api.call("GET", "/v1/views/00000000-0000-0000-0000-000000000000"), 404)
+    problem(api.call("DELETE", "/v1/views/00000000-0000-0000-0000-000000000000"), 404)
