@@ -133,3 +133,29 @@ def test_rebuild_equals_incremental_on_postgres(
     ops: list[Any], batch_sizes: list[int], require_postgres: None
 ) -> None:
     run_history("postgres", ops, batch_sizes)
+
+
+def test_a_crash_mid_batch_then_a_restart_leaves_no_gap_and_no_duplicate(
+    projected: Projected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = History(projected.world)
+    history.populate(10)
+    projected.projector.batch_size = 7
+    projected.projector.catch_up()
+    history.populate(10)
+    original = SqlGridStore._write
+
+    def write_then_crash(store: SqlGridStore, connection: Any, rows: Any) -> None:
+        original(store, connection, rows)  # rows written inside the batch's transaction…
+        raise KeyboardInterrupt("killed mid-batch")  # …then the process dies
+
+    monkeypatch.setattr(SqlGridStore, "_write", write_then_crash)
+    before = projected.store.position()
+    with pytest.raises(KeyboardInterrupt):
+        projected.projector.catch_up()
+    monkeypatch.undo()
+    assert projected.store.position() == before
+    projected.projector.catch_up()  # the restart
+    resumed = projected.snapshot()
+    projected.projector.rebuild()
+    assert projected.snapshot() == resumed
