@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -122,9 +123,12 @@ class OrganiserEvent(LedgerAggregate):
         if segment is None:
             raise OrganiserEventError("scope 'segment' needs a segment")
         try:
-            return parse_segment(segment)
+            parsed = parse_segment(segment)
         except SegmentError as error:
             raise OrganiserEventError(f"segment: {error}") from None
+        if "participated" in json.dumps(parsed.as_json()):
+            raise OrganiserEventError("segment: 'participated' filters grids, not sync scopes")
+        return parsed
 
     class Created(LedgerAggregate.Created):
         account_id: UUID

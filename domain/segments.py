@@ -5,6 +5,7 @@ JSON form:
   {"field": "company", "op": "eq", "value": "Acme"}
       ops: eq ne contains in range empty not_empty
   {"field": "status", "op": "in", "value": ["registered", "attended"]}
+  {"participated": {"event_id": "<uuid>", "status": ["attended"]}}   (status optional)
   {"all": [...]}, {"any": [...]}, {"not": {...}}
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 OPS = ("eq", "ne", "contains", "in", "range", "empty", "not_empty")
 MAX_DEPTH = 8
@@ -75,7 +77,31 @@ class Combination:
         return {self.kind: [part.as_json() for part in self.parts]}
 
 
-Segment = Condition | Combination
+@dataclass(frozen=True)
+class Participation:
+    """The person participates in an event (with one of these statuses, if given).
+
+    Evaluated against `record["_participations"]`: (event id, status) pairs of the person's
+    live participations; a record without them (a lone participant) never matches.
+    """
+
+    event_id: str
+    statuses: tuple[str, ...] = ()
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        return any(
+            event_id == self.event_id and (not self.statuses or status in self.statuses)
+            for event_id, status in record.get("_participations", ())
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"event_id": self.event_id}
+        if self.statuses:
+            body["status"] = list(self.statuses)
+        return {"participated": body}
+
+
+Segment = Condition | Combination | Participation
 
 
 def parse_segment(data: Any, depth: int = 0) -> Segment:
@@ -90,7 +116,24 @@ def parse_segment(data: Any, depth: int = 0) -> Segment:
     if "not" in data:
         _only_keys(data, {"not"})
         return Combination("not", (parse_segment(data["not"], depth + 1),))
+    if "participated" in data:
+        _only_keys(data, {"participated"})
+        return _parse_participation(data["participated"])
     return _parse_condition(data)
+
+
+def _parse_participation(data: Any) -> Participation:
+    if not isinstance(data, dict):
+        raise SegmentError('\'participated\' takes {"event_id": …, "status": [...]}')
+    _only_keys(data, {"event_id", "status"})
+    try:
+        event_id = str(UUID(str(data.get("event_id"))))
+    except ValueError:
+        raise SegmentError("'participated' needs an event_id (a UUID)") from None
+    statuses = data.get("status", [])
+    if not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
+        raise SegmentError("'participated' status is a list of statuses")
+    return Participation(event_id, tuple(statuses))
 
 
 def _parse_parts(data: dict[str, Any], kind: str, depth: int) -> tuple[Segment, ...]:

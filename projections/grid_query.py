@@ -163,6 +163,12 @@ def record(grid: MemoryGrid, row: Any) -> dict[str, Any]:
         )
     else:
         values.update(status=row.status, source=row.source)
+    contact_id = row.contact_id
+    values["_participations"] = [
+        (str(p.event_id), p.status)
+        for p in grid.participants
+        if contact_id is not None and p.contact_id == contact_id and not p.deleted
+    ]
     return values
 
 

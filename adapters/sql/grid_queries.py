@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 )
 
 from adapters.sql import grid_tables as t
-from domain.segments import Combination, Condition, Segment
+from domain.segments import Combination, Condition, Participation, Segment
 from projections.folding import fold
 from projections.grid_query import (
     MAX_LIMIT,
@@ -121,6 +122,8 @@ def _where(query: GridQuery, table: Any) -> ColumnElement[bool]:
 
 
 def compile_segment(segment: Segment, table: Any) -> ColumnElement[bool]:
+    if isinstance(segment, Participation):
+        return _participated(segment, table)
     if isinstance(segment, Combination):
         parts = [compile_segment(part, table) for part in segment.parts]
         if segment.kind == "all":
@@ -129,6 +132,19 @@ def compile_segment(segment: Segment, table: Any) -> ColumnElement[bool]:
             return or_(*parts)
         return not_(parts[0])
     return _condition(segment, table)
+
+
+def _participated(segment: Participation, table: Any) -> ColumnElement[bool]:
+    """The row's person (its contact) has a live participation in the event."""
+    other = t.participants.alias("participation")
+    conditions = [
+        other.c.contact_id == table.c.contact_id,
+        other.c.event_id == UUID(segment.event_id),
+        other.c.deleted.is_(False),
+    ]
+    if segment.statuses:
+        conditions.append(other.c.status.in_(segment.statuses))
+    return and_(table.c.contact_id.is_not(None), exists().where(*conditions))
 
 
 def _condition(condition: Condition, table: Any) -> ColumnElement[bool]:

@@ -75,3 +75,29 @@ def test_the_json_form_round_trips() -> None:
         ]
     }
     assert parse_segment(parse_segment(data).as_json()).as_json() == parse_segment(data).as_json()
+
+
+def test_participation_matches_the_persons_live_participations() -> None:
+    event = "5d1c3c62-0b5e-4a8e-9a59-8a1d2b3c4d5e"
+    record = {"_participations": [(event, "attended")]}
+    assert parse_segment({"participated": {"event_id": event.upper()}}).matches(record)
+    assert parse_segment({"participated": {"event_id": event, "status": ["attended"]}}).matches(
+        record
+    )
+    assert not parse_segment({"participated": {"event_id": event, "status": ["open"]}}).matches(
+        record
+    )
+    assert not parse_segment({"participated": {"event_id": event}}).matches({})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"participated": "x"},
+        {"participated": {"event_id": "nope"}},
+        {"participated": {"event_id": "5d1c3c62-0b5e-4a8e-9a59-8a1d2b3c4d5e", "status": "a"}},
+    ],
+)
+def test_refuses_a_malformed_participation(body: Any) -> None:
+    with pytest.raises(SegmentError, match="participated"):
+        parse_segment(body)
