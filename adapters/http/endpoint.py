@@ -45,7 +45,7 @@ class Context:
     """Everything a route handler gets: who, when, what they sent."""
 
     ledger: ContactLedger
-    grid: SqlGrid | None
+    grid: SqlGrid
     principal: Principal
     meta: Meta
     at: datetime
@@ -85,10 +85,10 @@ class Runtime:
     ledger: ContactLedger
     tokens: TokenStore
     clock: Callable[[], datetime]
+    projector: Projector
+    grid: SqlGrid
     max_body_bytes: int = 1_000_000
     read_wait_seconds: float = 5.0
-    projector: Projector | None = None
-    grid: SqlGrid | None = None
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
@@ -183,14 +183,15 @@ async def _wait_for(runtime: Runtime, after: str | None, projected: bool) -> Non
         raise HttpError(422, "after must be a non-negative integer log position")
     wanted = int(after)
     deadline = time.monotonic() + runtime.read_wait_seconds
-    if projected and runtime.projector is not None:
-        position = runtime.projector.store.position
-    else:
-        position = runtime.ledger.recorder.max_notification_id  # type: ignore[assignment]
+    position = runtime.projector.store.position if projected else _log_head(runtime)
     while (await run_in_threadpool(position) or 0) < wanted:
         if time.monotonic() >= deadline:
             raise HttpError(504, f"the read side has not reached position {wanted} yet")
         await asyncio.sleep(0.02)
+
+
+def _log_head(runtime: Runtime) -> Callable[[], int]:
+    return lambda: runtime.ledger.recorder.max_notification_id() or 0
 
 
 def _uuid(name: str, value: str) -> UUID:

@@ -27,8 +27,8 @@ MEDIA = {
 
 def get_contacts(ctx: Context) -> Reply:
     query = _query(ctx, "contacts", _uuid_param(ctx, "event_id"))
-    page = ctx.grid.page(query)  # type: ignore[union-attr]
-    linked = ctx.grid.participations([r.contact_id for r in page.rows])  # type: ignore[union-attr]
+    page = ctx.grid.page(query)
+    linked = ctx.grid.participations([r.contact_id for r in page.rows])
     items = [
         schemas.ContactItem(
             id=r.contact_id,
@@ -47,7 +47,7 @@ def get_contacts(ctx: Context) -> Reply:
 
 def get_participants(ctx: Context) -> Reply:
     ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])  # 404 if not ours
-    page = ctx.grid.page(_query(ctx, "participants", ctx.path["event_id"]))  # type: ignore[union-attr]
+    page = ctx.grid.page(_query(ctx, "participants", ctx.path["event_id"]))
     items = [
         schemas.ParticipantItem(
             id=r.participant_id,
@@ -68,8 +68,8 @@ def get_participants(ctx: Context) -> Reply:
 def export_contacts(ctx: Context, kind: str) -> Reply:
     query = _query(ctx, "contacts", _uuid_param(ctx, "event_id"), EXPORT_PARAMETERS)
     account = ctx.ledger.account(ctx.account_id)
-    columns, per_page = exporting.contact_columns(ctx.grid, account)  # type: ignore[arg-type]
-    rows = exporting.records(ctx.grid, query, columns, per_page)  # type: ignore[arg-type]
+    columns, per_page = exporting.contact_columns(ctx.grid, account)
+    rows = exporting.records(ctx.grid, query, columns, per_page)
     return _download(kind, "contacts", columns, rows)
 
 
@@ -77,7 +77,7 @@ def export_participants(ctx: Context, kind: str) -> Reply:
     event = ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])
     query = _query(ctx, "participants", event.id, EXPORT_PARAMETERS)
     columns = exporting.participant_columns(ctx.ledger.account(ctx.account_id), event)
-    rows = exporting.records(ctx.grid, query, columns)  # type: ignore[arg-type]
+    rows = exporting.records(ctx.grid, query, columns)
     return _download(kind, "participants", columns, rows)
 
 
