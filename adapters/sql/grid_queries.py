@@ -178,9 +178,11 @@ def _operand(name: str, sample: Any, table: Any) -> Any:
         return table.c[name]
     if name in ("processing_status", "status", "source") and name in table.c:
         return table.c[name]
-    element = table.c.folded[name]
     probe = sample.get("gte", sample.get("lte")) if isinstance(sample, dict) else sample
     probe = probe[0] if isinstance(probe, list) and probe else probe
+    if name in TEXT_COLUMNS and (probe is None or isinstance(probe, str)):
+        return table.c[name]  # the folded identity column: no JSON parsing, indexable
+    element = table.c.folded[name]
     if isinstance(probe, bool):
         return element.as_boolean()
     if isinstance(probe, int | float):
