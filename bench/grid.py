@@ -7,8 +7,9 @@
     `projections.folding.identity`, as the projector writes them), then p50/p95 of grid
     pages, counts and searches through `SqlGrid.page`, beside a primary-key lookup and
     the same first page in hand-written SQL.
-(c) lag: the projector follows in a background thread while writers register people one
-    by one; each write is timed, then the time until the grid's position covers it.
+(c) lag: the projector follows in a background thread (as in `serve`) while writer
+    processes register people one by one, either each waiting for its write to show or
+    at an offered rate; each write is timed, then the time until the grid covers it.
 
 Each measurement runs on a fresh, empty database (a SQLite file or a PostgreSQL schema)
 and its baseline is measured on that same database in the same run. See bench/README.md.
