@@ -60,9 +60,11 @@ class SqlGrid:
         statement = statement.order_by(*direction).limit(query.limit + 1)
         with self.engine.connect() as connection:
             rows = connection.execute(statement).all()
-            total = connection.execute(
-                select(func.count()).select_from(table).where(where)
-            ).scalar()
+            total = (
+                connection.execute(select(func.count()).select_from(table).where(where)).scalar()
+                if count
+                else -1  # exports walk pages without counting each one
+            )
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         cursor = make_cursor(rows[-1].sort_value, getattr(rows[-1], key.name)) if more else None

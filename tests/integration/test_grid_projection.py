@@ -10,14 +10,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from adapters.ledger import build_ledger
 from adapters.projector import Projector
 from adapters.settings import Settings
 from adapters.sql import grid_tables as t
 from adapters.sql.engine import make_engine
+from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import ConcurrentProjectorError, SqlGridStore
+from projections.grid_query import GridQuery
 from tests.support.backends import backend_settings
 from tests.support.histories import History, operations
 from tests.support.world import World
@@ -159,3 +161,18 @@ def test_a_crash_mid_batch_then_a_restart_leaves_no_gap_and_no_duplicate(
     resumed = projected.snapshot()
     projected.projector.rebuild()
     assert projected.snapshot() == resumed
+
+
+def test_walking_every_row_counts_nothing(projected: Projected) -> None:
+    history = History(projected.world)
+    history.populate(12)
+    projected.projector.catch_up()
+    grid = SqlGrid(projected.engine)
+    statements: list[str] = []
+    event.listen(
+        projected.engine, "before_cursor_execute", lambda *args: statements.append(str(args[2]))
+    )
+    query = GridQuery(history.account_id, "participants", history.events[0], limit=1)
+    rows = list(grid.rows(query))
+    assert len(rows) == 6
+    assert not any("count(" in s.lower() for s in statements)
