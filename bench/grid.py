@@ -772,7 +772,7 @@ def deep_cursor(engine: Engine, account_id: uuid.UUID, pages: int) -> str:
     )
     with engine.connect() as connection:
         sort_name, contact_id = connection.execute(statement).one()
-    return make_cursor(sort_name, contact_id)
+    return make_cursor(GridQuery(account_id, sort="name"), sort_name, contact_id)
 
 
 HAND_PAGE = (

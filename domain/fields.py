@@ -31,6 +31,7 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 PHONE = re.compile(r"^\+?[0-9 ().\-/]{6,30}$")
 MAX_TEXT = 1_000
+MAX_NUMBER = 2**53  # exact in JSON and in a double
 MAX_LONG_TEXT = 100_000
 
 
@@ -106,11 +107,10 @@ class FieldDefinition:
 
 def _text(limit: int) -> Any:
     def check(definition: FieldDefinition, value: Any) -> str:
-        if not isinstance(value, str):
-            raise FieldValueError(definition.name, "must be a string")
-        if len(value) > limit:
+        text = _string(definition, value)
+        if len(text) > limit:
             raise FieldValueError(definition.name, f"is longer than {limit} characters")
-        return value
+        return text
 
     return check
 
@@ -120,6 +120,8 @@ def _number(definition: FieldDefinition, value: Any) -> int | float:
         raise FieldValueError(definition.name, "must be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise FieldValueError(definition.name, "must be a finite number")
+    if abs(value) > MAX_NUMBER:
+        raise FieldValueError(definition.name, f"must be between -{MAX_NUMBER} and {MAX_NUMBER}")
     return value
 
 
@@ -188,6 +190,8 @@ def _multiple_choice(definition: FieldDefinition, value: Any) -> list[str]:
 def _string(definition: FieldDefinition, value: Any) -> str:
     if not isinstance(value, str):
         raise FieldValueError(definition.name, "must be a string")
+    if "\x00" in value:
+        raise FieldValueError(definition.name, "must not contain NUL characters")
     return value
 
 

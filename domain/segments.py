@@ -155,7 +155,37 @@ def _parse_condition(data: dict[str, Any]) -> Condition:
     return Condition(name, op, value)
 
 
+def _check_scalar(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise SegmentError("filter values must not contain NUL characters")
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int | float):
+        if not (abs(value) <= 2**53 and value == value):  # noqa: PLR0124 (NaN check)
+            raise SegmentError("filter numbers must be finite and at most 2**53")
+    else:
+        raise SegmentError("filter values must be strings, numbers or booleans")
+
+
+def _kind(value: Any) -> str:
+    return "boolean" if isinstance(value, bool) else type(value).__name__.replace("int", "float")
+
+
 def _check_value(op: str, value: Any) -> None:
+    _check_shape(op, value)
+    if op in ("empty", "not_empty"):
+        return
+    scalars = value if op == "in" else list(value.values()) if op == "range" else [value]
+    for scalar in scalars:
+        _check_scalar(scalar)
+    if len({_kind(s) for s in scalars}) > 1:
+        raise SegmentError(f"{op!r} values must all be of one kind (text, number or boolean)")
+    if op == "range" and any(isinstance(v, bool) for v in scalars):
+        raise SegmentError("'range' bounds are numbers or text")
+
+
+def _check_shape(op: str, value: Any) -> None:
     if op in ("empty", "not_empty"):
         if value is not None:
             raise SegmentError(f"{op!r} takes no value")

@@ -44,6 +44,8 @@ class GridQuery:
     cursor: str | None = None
 
     def __post_init__(self) -> None:
+        if self.q is not None and "\x00" in self.q:
+            raise GridQueryError("q must not contain NUL characters")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise GridQueryError(f"limit must be between 1 and {MAX_LIMIT}")
         column = self.sort_column
@@ -64,10 +66,13 @@ class GridQuery:
         if self.cursor is None:
             return None
         try:
-            value, row_id = json.loads(base64.urlsafe_b64decode(self.cursor.encode()))
-            return _cursor_value(value), UUID(row_id)
+            grid, sort, value, row_id = json.loads(base64.urlsafe_b64decode(self.cursor.encode()))
+            after = _cursor_value(value), UUID(row_id)
         except (ValueError, TypeError, binascii.Error):
             raise GridQueryError("cursor is not one this grid issued") from None
+        if (grid, sort) != (self.grid, self.sort) or not _fits(self.sort_column, after[0]):
+            raise GridQueryError("cursor belongs to another grid or sort; start from page one")
+        return after
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,19 @@ class GridPage:
     total: int
 
 
-def make_cursor(sort_value: Any, row_id: UUID) -> str:
+def make_cursor(query: GridQuery, sort_value: Any, row_id: UUID) -> str:
+    """Opaque: the grid and sort it belongs to, and the (sort value, id) to continue after."""
     value = {"t": sort_value.isoformat()} if isinstance(sort_value, datetime) else sort_value
-    return base64.urlsafe_b64encode(json.dumps([value, row_id.hex]).encode()).decode()
+    body = [query.grid, query.sort, value, row_id.hex]
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
+
+
+def _fits(column: str, value: Any) -> bool:
+    if column in ("n_events", "n_communities"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if column in ("created_at", "updated_at"):
+        return isinstance(value, datetime)
+    return isinstance(value, str) and "\x00" not in value
 
 
 def _cursor_value(value: Any) -> Any:
@@ -107,7 +122,9 @@ def evaluate(grid: MemoryGrid, query: GridQuery) -> GridPage:
         rows = [r for r in rows if _beyond((sort_key(query.sort_column, r), _id(r)), after, query)]
     page = rows[: query.limit]
     more = len(rows) > query.limit
-    cursor = make_cursor(sort_key(query.sort_column, page[-1]), _id(page[-1])) if more else None
+    cursor = (
+        make_cursor(query, sort_key(query.sort_column, page[-1]), _id(page[-1])) if more else None
+    )
     return GridPage(
         page, cursor, len([r for r in _candidates(grid, query) if _matches(grid, query, r)])
     )

@@ -67,7 +67,9 @@ class SqlGrid:
             )
         more = len(rows) > query.limit
         rows = rows[: query.limit]
-        cursor = make_cursor(rows[-1].sort_value, getattr(rows[-1], key.name)) if more else None
+        cursor = (
+            make_cursor(query, rows[-1].sort_value, getattr(rows[-1], key.name)) if more else None
+        )
         return GridPage(rows, cursor, int(total or 0))
 
     def rows(self, query: GridQuery) -> Iterator[Any]:
@@ -177,9 +179,9 @@ OPERATORS: dict[str, Any] = {
 def _operand(name: str, sample: Any, table: Any) -> Any:
     """The SQL value a condition on `name` compares, typed after the compared value."""
     if name in ("n_events", "n_communities") and name in table.c:
-        return table.c[name]
+        return _typed(table.c[name], name, sample, int | float, "a number")
     if name in ("processing_status", "status", "source") and name in table.c:
-        return table.c[name]
+        return _typed(table.c[name], name, sample, str, "text")
     probe = sample.get("gte", sample.get("lte")) if isinstance(sample, dict) else sample
     probe = probe[0] if isinstance(probe, list) and probe else probe
     if name in TEXT_COLUMNS and (probe is None or isinstance(probe, str)):
@@ -190,6 +192,18 @@ def _operand(name: str, sample: Any, table: Any) -> Any:
     if isinstance(probe, int | float):
         return element.as_float()
     return element.as_string()
+
+
+def _typed(column: Any, name: str, sample: Any, kind: Any, what: str) -> Any:
+    """A grid column compared with a value of another type is bad input, not a SQL error."""
+    values = (
+        sample
+        if isinstance(sample, list)
+        else (list(sample.values()) if isinstance(sample, dict) else [sample])
+    )
+    if any(v is not None and (isinstance(v, bool) or not isinstance(v, kind)) for v in values):
+        raise GridQueryError(f"filter on {name!r} takes {what}")
+    return column
 
 
 def _sort_expression(query: GridQuery, table: Any) -> Any:
