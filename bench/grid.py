@@ -27,7 +27,6 @@ import os
 import platform
 import random
 import sqlite3
-import statistics
 import sys
 import threading
 import time
@@ -68,8 +67,10 @@ from bench.registrations import (
     Store,
     chunks,
     fresh_store,
+    medians,
     open_scenario,
     person,
+    print_table,
     registration_fields,
     timed,
 )
@@ -1158,10 +1159,6 @@ def measure(plan: Plan, backend: str, name: str, attempt: int, action: Callable[
     return result
 
 
-def medians(runs: list[Sample]) -> Sample:
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-
-
 def catch_up_rows(backend: str, m: Sample, first: Sample) -> list[tuple[str, ...]]:
     n = int(m["events"])
     raw = "COPY" if backend == "postgres" else "executemany, 1 transaction"
@@ -1225,14 +1222,6 @@ def lag_rows(backend: str, writers: int, rate: float | None, m: Sample) -> list[
          f"the write itself: p50 {m['write_p50']:,.1f} ms p99 {m['write_p99']:,.1f} ms; "
          f"{m['rate']:,.0f} writes/s done"),
     ]  # fmt: skip
-
-
-def print_table(rows: Sequence[tuple[str, ...]]) -> None:
-    header = ("backend", "measure", "figure (median)", "baseline (same run, same database)")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
 
 
 def describe(plan: Plan) -> str:
@@ -1302,7 +1291,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows += run_backend(plan, backend)
         print(f"  {backend}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     print(describe(plan))
-    print_table(rows)
+    print_table(rows, what="measure")
 
 
 if __name__ == "__main__":

@@ -458,8 +458,9 @@ def rows_for(backend: str, name: str, m: Sample, clients: int) -> list[tuple[str
     ]  # fmt: skip
 
 
-def print_table(rows: Sequence[tuple[str, ...]]) -> None:
-    header = ("backend", "path", "figure (median)", "baseline (same run, same database)")
+def print_table(rows: Sequence[tuple[str, ...]], what: str = "path") -> None:
+    """A plain-text table: each figure beside its baseline from the same run."""
+    header = ("backend", what, "figure (median)", "baseline (same run, same database)")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
