@@ -31,7 +31,6 @@ class ProjectionStatus:
     name: str
     position: int
     head: int
-    running: bool
     error: str | None
 
     @property
@@ -43,7 +42,6 @@ class ProjectionStatus:
             "position": self.position,
             "head": self.head,
             "lag": self.lag,
-            "running": self.running,
             "error": self.error,
         }
 
@@ -70,10 +68,8 @@ class Projector:
         return self.ledger.recorder.max_notification_id() or 0
 
     def status(self) -> ProjectionStatus:
-        running = self._thread is not None and self._thread.is_alive()
-        return ProjectionStatus(
-            self.store.name, self.store.position(), self.head(), running, self.error
-        )
+        """Position, head and lag come from the database, whichever process projects."""
+        return ProjectionStatus(self.store.name, self.store.position(), self.head(), self.error)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply every event not yet applied; returns how many log entries were read."""

@@ -127,3 +127,8 @@ def test_invalid_views_are_refused(api: Api) -> None:
     problem(api.call("POST", "/v1/views", json={"name": "x", "grid": "participants"}), 422)
     problem(api.call("GET", "/v1/views/00000000-0000-0000-0000-000000000000"), 404)
     problem(api.call("DELETE", "/v1/views/00000000-0000-0000-0000-000000000000"), 404)
+
+
+def test_health_reports_only_what_the_database_knows(api: Api) -> None:
+    projection = ok(api.client.get("/health"))["projections"]["grid"]
+    assert set(projection) == {"position", "head", "lag", "error"}
