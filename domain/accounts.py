@@ -52,6 +52,17 @@ class FieldAlreadyDefinedError(Exception):
         self.name = name
 
 
+class GroupError(ValueError):
+    """Raised when a group name is not valid."""
+
+
+class GroupNameTakenError(Exception):
+    """Raised when another group of the account has this name (case-insensitively)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a group named {name!r} already exists")
+
+
 class Account(LedgerAggregate):
     def __init__(self) -> None:
         self.name = ""
@@ -62,6 +73,7 @@ class Account(LedgerAggregate):
         self.organiser_event_ids: list[UUID] = []
         self.has_contacts = False
         self.views: dict[UUID, SavedView] = {}
+        self.groups: dict[UUID, str] = {}
 
     @classmethod
     def open(cls, name: str, at: datetime, meta: Meta) -> Account:
@@ -144,6 +156,17 @@ class Account(LedgerAggregate):
             raise SavedViewNotFoundError(view_id)
         self.record(self.ViewDeleted, at, meta, view_id=view_id)
 
+    def create_group(self, name: str, at: datetime, meta: Meta) -> UUID:
+        """A new group of contacts (F8); names are unique within the account."""
+        name = name.strip()
+        if not name or len(name) > 200 or "\x00" in name:
+            raise GroupError("a group name is 1 to 200 characters")
+        if any(other.casefold() == name.casefold() for other in self.groups.values()):
+            raise GroupNameTakenError(name)
+        group_id = uuid4()
+        self.record(self.GroupCreated, at, meta, group_id=group_id, name=name)
+        return group_id
+
     def _checked_key(self, uniqueness_key: Sequence[str]) -> tuple[str, ...]:
         key = tuple(uniqueness_key)
         if not key or len(key) > MAX_KEY_FIELDS or len(set(key)) != len(key):
@@ -216,11 +239,22 @@ class Account(LedgerAggregate):
         def apply(self, account: Account) -> None:
             account.views.pop(self.view_id, None)
 
+    class GroupCreated(LedgerAggregate.Event):
+        """A group of contacts (its name is organiser data, not personal)."""
+
+        group_id: UUID
+        name: str
+
+        def apply(self, account: Account) -> None:
+            account.groups[self.group_id] = self.name
+
 
 __all__ = [
     "Account",
     "FieldAlreadyDefinedError",
     "FieldDefinitionError",
+    "GroupError",
+    "GroupNameTakenError",
     "KeyChangeRefusedError",
     "SettingsError",
     "SyncMode",

@@ -23,17 +23,23 @@ from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
 from domain.commands import (
     BackfillSync,
+    ChangeConsent,
     ChangeContactFields,
+    ChangeGroupMembers,
     ChangeParticipantFields,
     ChangeParticipantStatus,
     ChangeSettings,
+    ChangeSiteAccount,
     ChangeSync,
+    CreateGroup,
     CreateOrganiserEvent,
     DefineField,
     DeleteParticipant,
     RegisterParticipant,
+    SetProcessingStatus,
+    UnlockSiteAccount,
 )
-from domain.contacts import Contact, ContactKeyIndex
+from domain.contacts import Contact, ContactKeyIndex, SiteAccount
 from domain.fields import FieldDefinition, FieldType
 from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
@@ -47,6 +53,7 @@ from domain.unit_of_work import NotFoundError, UnitOfWork
 T = TypeVar("T", bound=LedgerAggregate)
 MAX_ATTEMPTS = 25
 BACKFILL_BATCH = 200
+MAX_SELECTION = 1000  # contacts per group-membership command; more is a bulk job
 
 
 class VersionMismatchError(Exception):
@@ -409,6 +416,92 @@ class ContactLedger(Application[UUID]):
             return contact
 
         return self._write(decide)
+
+    def _change_contact(
+        self,
+        account_id: UUID,
+        contact_id: UUID,
+        expected_version: int | None,
+        change: Callable[[Contact], None],
+    ) -> Outcome:
+        def decide(work: UnitOfWork) -> Contact:
+            contact = work.contact(account_id, contact_id)
+            _check_version(contact, expected_version)
+            change(contact)
+            return contact
+
+        return self._write(decide)
+
+    def set_processing_status(self, cmd: SetProcessingStatus, at: datetime, meta: Meta) -> Outcome:
+        """Set a contact's processing status (new, in_progress, processed)."""
+        return self._change_contact(
+            cmd.account_id,
+            cmd.contact_id,
+            cmd.expected_version,
+            lambda contact: contact.set_processing_status(cmd.status, at, meta),
+        )
+
+    def change_consent(self, cmd: ChangeConsent, at: datetime, meta: Meta) -> Outcome:
+        """Give or withdraw a contact's marketing consent."""
+
+        def change(contact: Contact) -> None:
+            if cmd.given:
+                contact.give_consent(cmd.given_at or at, cmd.source, at, meta)
+            else:
+                contact.withdraw_consent(cmd.source, at, meta)
+
+        return self._change_contact(cmd.account_id, cmd.contact_id, cmd.expected_version, change)
+
+    def change_site_account(self, cmd: ChangeSiteAccount, at: datetime, meta: Meta) -> Outcome:
+        """Record the state of the person's site account as the site reports it."""
+        state = SiteAccount(cmd.confirmed, cmd.locked_until, cmd.failed_attempts)
+        return self._change_contact(
+            cmd.account_id,
+            cmd.contact_id,
+            cmd.expected_version,
+            lambda contact: contact.change_site_account(state, at, meta),
+        )
+
+    def unlock_site_account(self, cmd: UnlockSiteAccount, at: datetime, meta: Meta) -> Outcome:
+        return self._change_contact(
+            cmd.account_id,
+            cmd.contact_id,
+            cmd.expected_version,
+            lambda contact: contact.unlock(at, meta),
+        )
+
+    # --- groups ---------------------------------------------------------------------
+
+    def create_group(self, cmd: CreateGroup, at: datetime, meta: Meta) -> Outcome:
+        """Create a group of contacts; answers the group's id."""
+
+        def decide(work: UnitOfWork) -> tuple[UUID, Account]:
+            account = work.account(cmd.account_id, for_update=True)
+            return account.create_group(cmd.name, at, meta), account
+
+        (group_id, account), position = self.run(decide)
+        return Outcome(group_id, account.version, position, detail={"name": cmd.name.strip()})
+
+    def change_group_members(self, cmd: ChangeGroupMembers, at: datetime, meta: Meta) -> Outcome:
+        """Add (or remove) the selected contacts; all of them or, on any error, none."""
+        if not 1 <= len(cmd.contact_ids) <= MAX_SELECTION:
+            raise InvalidInputError(f"select 1 to {MAX_SELECTION} contacts (more: a bulk job)")
+
+        def decide(work: UnitOfWork) -> int:
+            if cmd.group_id not in work.account(cmd.account_id).groups:
+                raise NotFoundError("group", cmd.group_id)
+            work.preload(set(cmd.contact_ids))
+            changed = 0
+            for contact_id in dict.fromkeys(cmd.contact_ids):
+                contact = work.contact(cmd.account_id, contact_id)
+                move = contact.remove_from_group if cmd.remove else contact.add_to_group
+                changed += move(cmd.group_id, at, meta)
+            return changed
+
+        changed, position = self.run(decide)
+        if position is None:
+            position = self.recorder.max_notification_id()
+        return Outcome(cmd.group_id, 0, position, detail={"changed": changed})
 
     # --- reads ----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -93,3 +93,56 @@ class ChangeContactFields:
     contact_id: UUID
     fields: dict[str, Any] = field(default_factory=dict)
     expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class SetProcessingStatus:
+    account_id: UUID
+    contact_id: UUID
+    status: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeConsent:
+    """Give (with its date and source) or withdraw marketing consent."""
+
+    account_id: UUID
+    contact_id: UUID
+    given: bool
+    source: str
+    given_at: datetime | None = None  # None: the command's time
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSiteAccount:
+    account_id: UUID
+    contact_id: UUID
+    confirmed: bool
+    locked_until: datetime | None = None
+    failed_attempts: int = 0
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class UnlockSiteAccount:
+    account_id: UUID
+    contact_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class CreateGroup:
+    account_id: UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class ChangeGroupMembers:
+    """Add contacts to a group, or remove them: all or nothing."""
+
+    account_id: UUID
+    group_id: UUID
+    contact_ids: tuple[UUID, ...]
+    remove: bool = False

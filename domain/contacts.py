@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID, uuid4
@@ -36,6 +37,35 @@ class KeyTakenError(Exception):
         self.holder_id = holder_id
 
 
+PROCESSING_STATUSES = ("new", "in_progress", "processed")
+MAX_FAILED_ATTEMPTS = 1_000_000
+MAX_SOURCE_LENGTH = 200
+
+
+class ContactInputError(ValueError):
+    """Raised when a contact extra (status, consent, site account) is not valid."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Marketing consent (F8): when and where it was given."""
+
+    given_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class SiteAccount:
+    """The person's account on the organiser's site, as the site reports it (F8)."""
+
+    confirmed: bool = False
+    locked_until: datetime | None = None
+    failed_attempts: int = 0
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
 class Contact(LedgerAggregate):
     holds_personal_data = True
 
@@ -44,6 +74,10 @@ class Contact(LedgerAggregate):
         self.fields: dict[str, Any] = {}
         self.stamps: dict[str, datetime] = {}
         self.participants: dict[UUID, UUID] = {}  # participant id -> organiser event id
+        self.processing_status = "new"
+        self.groups: set[UUID] = set()
+        self.consent: Consent | None = None
+        self.site_account = SiteAccount()
 
     @classmethod
     def create(cls, account_id: UUID, at: datetime, meta: Meta) -> Contact:
@@ -88,6 +122,55 @@ class Contact(LedgerAggregate):
         if participant_id in self.participants:
             self.record(self.ParticipantUnlinked, at, meta, participant_id=participant_id)
 
+    def set_processing_status(self, status: str, at: datetime, meta: Meta) -> None:
+        if status not in PROCESSING_STATUSES:
+            raise ContactInputError(
+                f"processing status must be one of {', '.join(PROCESSING_STATUSES)}"
+            )
+        if status != self.processing_status:
+            self.record(self.ProcessingStatusSet, at, meta, status=status)
+
+    def add_to_group(self, group_id: UUID, at: datetime, meta: Meta) -> bool:
+        if group_id in self.groups:
+            return False
+        self.record(self.AddedToGroup, at, meta, group_id=group_id)
+        return True
+
+    def remove_from_group(self, group_id: UUID, at: datetime, meta: Meta) -> bool:
+        if group_id not in self.groups:
+            return False
+        self.record(self.RemovedFromGroup, at, meta, group_id=group_id)
+        return True
+
+    def give_consent(self, given_at: datetime, source: str, at: datetime, meta: Meta) -> None:
+        """Record marketing consent; giving it again with the same date and source is a no-op."""
+        _check_source(source)
+        if self.consent != Consent(given_at, source):
+            self.record(self.ConsentGiven, at, meta, given_at=given_at, source=source)
+
+    def withdraw_consent(self, source: str, at: datetime, meta: Meta) -> None:
+        _check_source(source)
+        if self.consent is not None:
+            self.record(self.ConsentWithdrawn, at, meta, source=source)
+
+    def change_site_account(self, state: SiteAccount, at: datetime, meta: Meta) -> None:
+        if not 0 <= state.failed_attempts <= MAX_FAILED_ATTEMPTS:
+            raise ContactInputError(f"failed_attempts is 0 to {MAX_FAILED_ATTEMPTS}")
+        if state != self.site_account:
+            self.record(
+                self.SiteAccountChanged,
+                at,
+                meta,
+                confirmed=state.confirmed,
+                locked_until=state.locked_until,
+                failed_attempts=state.failed_attempts,
+            )
+
+    def unlock(self, at: datetime, meta: Meta) -> None:
+        """Lift a lock and forget failed attempts (the site's "unlock" button)."""
+        state = SiteAccount(self.site_account.confirmed, None, 0)
+        self.change_site_account(state, at, meta)
+
     class Created(LedgerAggregate.Created):
         account_id: UUID
 
@@ -118,3 +201,49 @@ class Contact(LedgerAggregate):
 
         def apply(self, contact: Contact) -> None:
             contact.participants.pop(self.participant_id, None)
+
+    class ProcessingStatusSet(LedgerAggregate.Event):
+        status: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.processing_status = self.status
+
+    class AddedToGroup(LedgerAggregate.Event):
+        group_id: UUID
+
+        def apply(self, contact: Contact) -> None:
+            contact.groups.add(self.group_id)
+
+    class RemovedFromGroup(LedgerAggregate.Event):
+        group_id: UUID
+
+        def apply(self, contact: Contact) -> None:
+            contact.groups.discard(self.group_id)
+
+    class ConsentGiven(LedgerAggregate.Event):
+        given_at: datetime
+        source: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.consent = Consent(self.given_at, self.source)
+
+    class ConsentWithdrawn(LedgerAggregate.Event):
+        source: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.consent = None
+
+    class SiteAccountChanged(LedgerAggregate.Event):
+        confirmed: bool
+        locked_until: datetime | None
+        failed_attempts: int
+
+        def apply(self, contact: Contact) -> None:
+            contact.site_account = SiteAccount(
+                self.confirmed, self.locked_until, self.failed_attempts
+            )
+
+
+def _check_source(source: str) -> None:
+    if not source.strip() or len(source) > MAX_SOURCE_LENGTH or "\x00" in source:
+        raise ContactInputError(f"a consent source is 1 to {MAX_SOURCE_LENGTH} characters")

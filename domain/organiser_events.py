@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -11,7 +10,7 @@ from uuid import UUID, uuid4
 from domain.aggregate import LedgerAggregate
 from domain.fields import FieldCatalogue, FieldDefinition
 from domain.meta import Meta
-from domain.segments import Segment, SegmentError, parse_segment
+from domain.segments import Segment, SegmentError, about_people, parse_segment
 
 
 class EventKind(StrEnum):
@@ -126,8 +125,11 @@ class OrganiserEvent(LedgerAggregate):
             parsed = parse_segment(segment)
         except SegmentError as error:
             raise OrganiserEventError(f"segment: {error}") from None
-        if "participated" in json.dumps(parsed.as_json()):
-            raise OrganiserEventError("segment: 'participated' filters grids, not sync scopes")
+        if about_people(parsed):
+            raise OrganiserEventError(
+                "segment: 'participated', 'group', 'consent' and 'locked' filter grids, "
+                "not sync scopes (a sync scope sees the participant's own fields)"
+            )
         return parsed
 
     class Created(LedgerAggregate.Created):

@@ -6,6 +6,7 @@ JSON form:
       ops: eq ne contains in range empty not_empty
   {"field": "status", "op": "in", "value": ["registered", "attended"]}
   {"participated": {"event_id": "<uuid>", "status": ["attended"]}}   (status optional)
+  {"group": "<uuid>"}, {"consent": true}, {"locked": false}   (facts of the person's contact)
   {"all": [...]}, {"any": [...]}, {"not": {...}}
 """
 
@@ -101,7 +102,36 @@ class Participation:
         return {"participated": body}
 
 
-Segment = Condition | Combination | Participation
+@dataclass(frozen=True)
+class ContactFact:
+    """A fact of the row's contact: member of a group, consent given, site account locked.
+
+    Evaluated against `record["_groups"]` (group ids), `record["_consent"]` and
+    `record["_locked"]` (booleans, as of the query's time); a row without a contact is in
+    no group, has no consent and is not locked.
+    """
+
+    kind: str  # "group", "consent" or "locked"
+    value: str | bool
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        if self.kind == "group":
+            return self.value in record.get("_groups", ())
+        return bool(record.get(f"_{self.kind}", False)) is self.value
+
+    def as_json(self) -> dict[str, Any]:
+        return {self.kind: self.value}
+
+
+FACTS = ("group", "consent", "locked")
+Segment = Condition | Combination | Participation | ContactFact
+
+
+def about_people(segment: Segment) -> bool:
+    """Whether a segment asks about the person beyond the row (participations, facts)."""
+    if isinstance(segment, Combination):
+        return any(about_people(part) for part in segment.parts)
+    return isinstance(segment, Participation | ContactFact)
 
 
 def parse_segment(data: Any, depth: int = 0) -> Segment:
@@ -119,7 +149,22 @@ def parse_segment(data: Any, depth: int = 0) -> Segment:
     if "participated" in data:
         _only_keys(data, {"participated"})
         return _parse_participation(data["participated"])
+    for kind in FACTS:
+        if kind in data:
+            _only_keys(data, {kind})
+            return _parse_fact(kind, data[kind])
     return _parse_condition(data)
+
+
+def _parse_fact(kind: str, value: Any) -> ContactFact:
+    if kind == "group":
+        try:
+            return ContactFact(kind, UUID(str(value)).hex)
+        except ValueError:
+            raise SegmentError("'group' takes a group id (a UUID)") from None
+    if not isinstance(value, bool):
+        raise SegmentError(f"{kind!r} takes true or false")
+    return ContactFact(kind, value)
 
 
 def _parse_participation(data: Any) -> Participation:

@@ -19,7 +19,7 @@ from domain.participants import Participant
 
 NAME = "grid"
 R = TypeVar("R", "ParticipantRow", "ContactRow")
-VERSION = 1  # bump to rebuild this read model from the log (see docs/decisions)
+VERSION = 2  # bump to rebuild this read model from the log (see docs/decisions)
 
 
 @dataclass
@@ -55,6 +55,12 @@ class ContactRow:
     # participant id (hex) -> [organiser event id (hex), kind]
     memberships: dict[str, list[str]] = field(default_factory=dict)
     processing_status: str = "new"
+    groups: list[str] = field(default_factory=list)  # group ids (hex), sorted
+    consent_at: datetime | None = None
+    consent_source: str | None = None
+    site_confirmed: bool = False
+    locked_until: datetime | None = None
+    failed_attempts: int = 0
     deleted: bool = False
 
     @property
@@ -108,6 +114,12 @@ TOPICS = tuple(
         Contact.FieldsChanged,
         Contact.ParticipantLinked,
         Contact.ParticipantUnlinked,
+        Contact.ProcessingStatusSet,
+        Contact.AddedToGroup,
+        Contact.RemovedFromGroup,
+        Contact.ConsentGiven,
+        Contact.ConsentWithdrawn,
+        Contact.SiteAccountChanged,
     )
 )
 
@@ -216,6 +228,37 @@ def _contact_unlinked(event: Contact.ParticipantUnlinked, rows: Rows) -> None:
     _contact(event, rows).memberships.pop(event.participant_id.hex, None)
 
 
+def _processing_status(event: Contact.ProcessingStatusSet, rows: Rows) -> None:
+    _contact(event, rows).processing_status = event.status
+
+
+def _added_to_group(event: Contact.AddedToGroup, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.groups = sorted({*row.groups, event.group_id.hex})
+
+
+def _removed_from_group(event: Contact.RemovedFromGroup, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.groups = [g for g in row.groups if g != event.group_id.hex]
+
+
+def _consent_given(event: Contact.ConsentGiven, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.consent_at, row.consent_source = event.given_at, event.source
+
+
+def _consent_withdrawn(event: Contact.ConsentWithdrawn, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.consent_at, row.consent_source = None, None
+
+
+def _site_account(event: Contact.SiteAccountChanged, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.site_confirmed = event.confirmed
+    row.locked_until = event.locked_until
+    row.failed_attempts = event.failed_attempts
+
+
 HANDLERS: dict[type, Any] = {
     OrganiserEvent.Created: _event_created,
     Participant.Registered: _registered,
@@ -228,4 +271,10 @@ HANDLERS: dict[type, Any] = {
     Contact.FieldsChanged: _contact_fields,
     Contact.ParticipantLinked: _contact_linked,
     Contact.ParticipantUnlinked: _contact_unlinked,
+    Contact.ProcessingStatusSet: _processing_status,
+    Contact.AddedToGroup: _added_to_group,
+    Contact.RemovedFromGroup: _removed_from_group,
+    Contact.ConsentGiven: _consent_given,
+    Contact.ConsentWithdrawn: _consent_withdrawn,
+    Contact.SiteAccountChanged: _site_account,
 }

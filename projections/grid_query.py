@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,8 +22,19 @@ from projections.grid import ContactRow, ParticipantRow
 MAX_LIMIT = 500
 _IDENTITY_SORTS = ("name", "first_name", "last_name", "email", "company", "job_title")
 _TIMES = ("created_at", "updated_at")
+NULLABLE_TIMES = ("consent_at", "locked_until")  # sorted with "never" first
+NUMBERS = ("n_events", "n_communities", "failed_attempts")
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
 COLUMNS = {
-    "contacts": (*_IDENTITY_SORTS, "n_events", "n_communities", "processing_status", *_TIMES),
+    "contacts": (
+        *_IDENTITY_SORTS,
+        "n_events",
+        "n_communities",
+        "processing_status",
+        *NULLABLE_TIMES,
+        "failed_attempts",
+        *_TIMES,
+    ),
     "participants": (*_IDENTITY_SORTS, "status", "source", *_TIMES),
 }
 
@@ -42,6 +53,9 @@ class GridQuery:
     sort: str = "name"
     limit: int = 50
     cursor: str | None = None
+    group_id: UUID | None = None  # members of this group only
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # for "locked"
+    list_fields: frozenset[str] = frozenset()  # multiple-choice fields: match any element
 
     def __post_init__(self) -> None:
         if self.q is not None and "\x00" in self.q:
@@ -90,9 +104,9 @@ def make_cursor(query: GridQuery, sort_value: Any, row_id: UUID) -> str:
 
 
 def _fits(column: str, value: Any) -> bool:
-    if column in ("n_events", "n_communities"):
+    if column in NUMBERS:
         return isinstance(value, int) and not isinstance(value, bool)
-    if column in ("created_at", "updated_at"):
+    if column in (*_TIMES, *NULLABLE_TIMES):
         return isinstance(value, datetime)
     return isinstance(value, str) and "\x00" not in value
 
@@ -138,6 +152,8 @@ def sort_key(column: str, row: Any) -> Any:
         values = identity(row.fields)
         key = "sort_name" if column == "name" else column
         return values[key] or ""
+    if column in NULLABLE_TIMES:
+        return getattr(row, column) or NEVER
     return getattr(row, column)
 
 
@@ -166,21 +182,35 @@ def _matches(grid: MemoryGrid, query: GridQuery, row: Any) -> bool:
             return False
     if query.q and fold(query.q.strip()) not in identity(row.fields)["search"]:
         return False
-    return query.filter is None or query.filter.matches(record(grid, row))
+    if query.group_id is not None and query.group_id.hex not in record(grid, row, query)["_groups"]:
+        return False
+    return query.filter is None or query.filter.matches(record(grid, row, query))
 
 
-def record(grid: MemoryGrid, row: Any) -> dict[str, Any]:
-    """What a filter sees of a row: its fields, then the grid's own columns."""
+def record(grid: MemoryGrid, row: Any, query: GridQuery) -> dict[str, Any]:
+    """What a filter sees of a row: its fields, the grid's own columns, its person's facts."""
     values = {**row.fields}
     if isinstance(row, ContactRow):
         values.update(
             n_events=row.n_events,
             n_communities=row.n_communities,
             processing_status=row.processing_status,
+            site_confirmed=row.site_confirmed,
+            failed_attempts=row.failed_attempts,
         )
     else:
         values.update(status=row.status, source=row.source)
     contact_id = row.contact_id
+    contact = next(
+        (c for c in grid.contacts if contact_id is not None and c.contact_id == contact_id), None
+    )
+    values["_groups"] = contact.groups if contact else []
+    values["_consent"] = contact is not None and contact.consent_at is not None
+    values["_locked"] = (
+        contact is not None
+        and contact.locked_until is not None
+        and contact.locked_until > query.now
+    )
     values["_participations"] = [
         (str(p.event_id), p.status)
         for p in grid.participants

@@ -9,14 +9,20 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.accounts import FieldAlreadyDefinedError, KeyChangeRefusedError, SettingsError
+from domain.accounts import (
+    FieldAlreadyDefinedError,
+    GroupError,
+    GroupNameTakenError,
+    KeyChangeRefusedError,
+    SettingsError,
+)
 from domain.application import (
     BusyError,
     InvalidInputError,
     SyncDisabledError,
     VersionMismatchError,
 )
-from domain.contacts import KeyTakenError
+from domain.contacts import ContactInputError, KeyTakenError
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
 from domain.participants import (
@@ -42,6 +48,8 @@ STATUS_OF: dict[type[Exception], int] = {
     SegmentError: 422,
     GridQueryError: 422,
     SavedViewError: 422,
+    ContactInputError: 422,
+    GroupError: 422,
     SavedViewNotFoundError: 404,
     KeyChangeRefusedError: 409,
     FieldAlreadyDefinedError: 409,
@@ -49,6 +57,7 @@ STATUS_OF: dict[type[Exception], int] = {
     IllegalTransitionError: 409,
     ParticipantDeletedError: 409,
     KeyTakenError: 409,
+    GroupNameTakenError: 409,
     SyncDisabledError: 409,
     VersionMismatchError: 412,
     BusyError: 503,

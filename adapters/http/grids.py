@@ -10,9 +10,10 @@ from uuid import UUID, uuid4
 from starlette.responses import StreamingResponse
 
 from adapters import exporting
-from adapters.http import schemas
+from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
+from domain.fields import FieldType
 from domain.saved_views import SavedView, SavedViewNotFoundError
 from domain.segments import SegmentError, parse_segment
 from projections.grid_query import GridQuery, GridQueryError
@@ -36,6 +37,11 @@ def get_contacts(ctx: Context) -> Reply:
             n_events=r.n_events,
             n_communities=r.n_communities,
             processing_status=r.processing_status,
+            groups=[UUID(g) for g in r.groups],
+            consent=presenters.consent_out(r.consent_at, r.consent_source),
+            site_account=presenters.site_account_out(
+                r.site_confirmed, r.locked_until, r.failed_attempts, ctx.at
+            ),
             created_at=_utc(r.created_at),
             updated_at=_utc(r.updated_at),
             events=[schemas.Participation(event_id=e, status=s) for e, s in linked[r.contact_id]],
@@ -94,8 +100,9 @@ def _query(
     unknown = set(params) - set(allowed)
     if unknown:
         raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
-    if "group_id" in params:
-        raise HttpError(422, "group_id: groups are not available yet")
+    group_id = _uuid_param(ctx, "group_id")
+    if group_id is not None and group_id not in ctx.ledger.account(ctx.account_id).groups:
+        raise HttpError(404, f"group {group_id} not found")
     params = {**_saved(ctx, grid, params.get("view")), **params}
     try:
         return GridQuery(
@@ -107,9 +114,21 @@ def _query(
             sort=params.get("sort", "name"),
             limit=_limit(params.get("limit", "50")),
             cursor=params.get("cursor"),
+            group_id=group_id,
+            now=ctx.at,
+            list_fields=_list_fields(ctx, grid, event_id),
         )
     except GridQueryError as error:
         raise HttpError(422, str(error)) from None
+
+
+def _list_fields(ctx: Context, grid: str, event_id: UUID | None) -> frozenset[str]:
+    """Multiple-choice fields: their filters match any element of the list."""
+    definitions = list(ctx.ledger.account(ctx.account_id).field_definitions.values())
+    if grid == "participants" and event_id is not None:
+        event = ctx.ledger.organiser_event(ctx.account_id, event_id)
+        definitions += event.local_fields.values()
+    return frozenset(d.name for d in definitions if d.type is FieldType.MULTIPLE_CHOICE)
 
 
 def _saved(ctx: Context, grid: str, raw: str | None) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from adapters.http import schemas
 from domain.accounts import Account
 from domain.application import ContactLedger
@@ -64,7 +66,7 @@ def participant_out(participant: Participant) -> schemas.ParticipantOut:
     )
 
 
-def contact_out(ledger: ContactLedger, contact: Contact) -> schemas.ContactOut:
+def contact_out(ledger: ContactLedger, contact: Contact, now: datetime) -> schemas.ContactOut:
     assert contact.account_id is not None
     members = [
         ledger.participant(contact.account_id, event_id, participant_id)
@@ -81,8 +83,41 @@ def contact_out(ledger: ContactLedger, contact: Contact) -> schemas.ContactOut:
         fields=contact.fields,
         events=[schemas.Participation(event_id=e, status=s) for e, s in events.items()],
         n_events=len(events),
-        processing_status="new",
+        processing_status=contact.processing_status,
+        groups=sorted(contact.groups, key=lambda g: g.hex),
+        consent=consent_out(contact.consent.given_at, contact.consent.source)
+        if contact.consent
+        else None,
+        site_account=site_account_out(
+            contact.site_account.confirmed,
+            contact.site_account.locked_until,
+            contact.site_account.failed_attempts,
+            now,
+        ),
         created_at=contact.created_on,
         updated_at=contact.modified_on,
         participants=linked,
     )
+
+
+def consent_out(given_at: datetime | None, source: str | None) -> schemas.ConsentOut | None:
+    if given_at is None or source is None:
+        return None
+    return schemas.ConsentOut(given_at=utc(given_at), source=source)
+
+
+def site_account_out(
+    confirmed: bool, locked_until: datetime | None, failed_attempts: int, now: datetime
+) -> schemas.SiteAccountOut:
+    until = utc(locked_until) if locked_until else None
+    return schemas.SiteAccountOut(
+        confirmed=confirmed,
+        locked_until=until,
+        failed_attempts=failed_attempts,
+        locked=until is not None and until > now,
+    )
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; they are all UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -153,7 +153,7 @@ def _participant_reply(ctx: Context, outcome: Outcome, status: int = 200) -> Rep
 
 def get_contact(ctx: Context) -> Reply:
     contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
-    return Reply(presenters.contact_out(ctx.ledger, contact))
+    return Reply(presenters.contact_out(ctx.ledger, contact, ctx.at))
 
 
 def patch_contact(ctx: Context) -> Reply:
@@ -163,10 +163,84 @@ def patch_contact(ctx: Context) -> Reply:
     )
     outcome = ctx.ledger.change_contact_fields(cmd, ctx.at, ctx.meta)
     contact = ctx.ledger.contact(ctx.account_id, outcome.id)
-    return Reply(presenters.contact_out(ctx.ledger, contact), outcome=outcome)
+    return Reply(presenters.contact_out(ctx.ledger, contact, ctx.at), outcome=outcome)
+
+
+def _contact_reply(ctx: Context, outcome: Outcome) -> Reply:
+    return Reply(presenters.contact_out(ctx.ledger, outcome.state, ctx.at), outcome=outcome)
+
+
+def put_processing_status(ctx: Context) -> Reply:
+    body: schemas.ProcessingStatusIn = ctx.body
+    cmd = commands.SetProcessingStatus(
+        ctx.account_id, ctx.path["contact_id"], body.status, ctx.expected_version
+    )
+    return _contact_reply(ctx, ctx.ledger.set_processing_status(cmd, ctx.at, ctx.meta))
+
+
+def put_consent(ctx: Context) -> Reply:
+    body: schemas.ConsentIn = ctx.body
+    cmd = commands.ChangeConsent(
+        ctx.account_id,
+        ctx.path["contact_id"],
+        body.given,
+        body.source,
+        body.given_at,
+        ctx.expected_version,
+    )
+    return _contact_reply(ctx, ctx.ledger.change_consent(cmd, ctx.at, ctx.meta))
+
+
+def put_site_account(ctx: Context) -> Reply:
+    body: schemas.SiteAccountIn = ctx.body
+    cmd = commands.ChangeSiteAccount(
+        ctx.account_id,
+        ctx.path["contact_id"],
+        body.confirmed,
+        body.locked_until,
+        body.failed_attempts,
+        ctx.expected_version,
+    )
+    return _contact_reply(ctx, ctx.ledger.change_site_account(cmd, ctx.at, ctx.meta))
+
+
+def post_unlock(ctx: Context) -> Reply:
+    cmd = commands.UnlockSiteAccount(ctx.account_id, ctx.path["contact_id"], ctx.expected_version)
+    return _contact_reply(ctx, ctx.ledger.unlock_site_account(cmd, ctx.at, ctx.meta))
+
+
+def post_group(ctx: Context) -> Reply:
+    body: schemas.GroupIn = ctx.body
+    outcome = ctx.ledger.create_group(
+        commands.CreateGroup(ctx.account_id, body.name), ctx.at, ctx.meta
+    )
+    return Reply(schemas.GroupOut(id=outcome.id, name=outcome.detail["name"]), 201, outcome)
+
+
+def get_groups(ctx: Context) -> Reply:
+    groups = ctx.ledger.account(ctx.account_id).groups
+    items = [schemas.GroupOut(id=i, name=n) for i, n in groups.items()]
+    return Reply(schemas.GroupList(items=items))
+
+
+def post_members(ctx: Context) -> Reply:
+    body: schemas.MembersIn = ctx.body
+    cmd = commands.ChangeGroupMembers(
+        ctx.account_id, ctx.path["group_id"], tuple(body.contact_ids), body.remove
+    )
+    outcome = ctx.ledger.change_group_members(cmd, ctx.at, ctx.meta)
+    return Reply(
+        schemas.MembersOut(id=outcome.id, changed=outcome.detail["changed"]), outcome=outcome
+    )
+
+
+def get_members(ctx: Context) -> Reply:
+    ctx.query["group_id"] = str(ctx.path["group_id"])
+    return get_contacts(ctx)
 
 
 EVENT = "/v1/events/{event_id}"
+CONTACT = "/v1/contacts/{contact_id}"
 PARTICIPANT = EVENT + "/participants/{participant_id}"
 
 
@@ -229,5 +303,26 @@ ENDPOINTS = (
              response=schemas.ContactOut),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,
              schemas.FieldsIn, schemas.ContactOut, conditional=True),
+    Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
+             "Set a contact's processing status", EDITORS, schemas.ProcessingStatusIn,
+             schemas.ContactOut, conditional=True),
+    Endpoint("PUT", CONTACT + "/consent", put_consent, "Give or withdraw marketing consent",
+             INTAKE, schemas.ConsentIn, schemas.ContactOut, conditional=True),
+    Endpoint("PUT", CONTACT + "/site-account", put_site_account,
+             "Record the state of the person's site account", INTAKE, schemas.SiteAccountIn,
+             schemas.ContactOut, conditional=True),
+    Endpoint("POST", CONTACT + "/site-account/unlock", post_unlock,
+             "Unlock the person's site account", EDITORS, response=schemas.ContactOut,
+             conditional=True),
+    Endpoint("POST", "/v1/groups", post_group, "Create a group", EDITORS, schemas.GroupIn,
+             schemas.GroupOut, 201),
+    Endpoint("GET", "/v1/groups", get_groups, "List groups", READERS,
+             response=schemas.GroupList),
+    Endpoint("POST", "/v1/groups/{group_id}/members", post_members,
+             "Add selected contacts to a group (or remove them)", EDITORS, schemas.MembersIn,
+             schemas.MembersOut),
+    Endpoint("GET", "/v1/groups/{group_id}/members", get_members,
+             "Members of a group (the contact grid of the group)", READERS,
+             response=schemas.ContactGrid, projected=True),
 )
 # fmt: on

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Body(BaseModel):
@@ -139,6 +139,18 @@ class ContactParticipant(BaseModel):
     status: str
 
 
+class ConsentOut(BaseModel):
+    given_at: datetime
+    source: str
+
+
+class SiteAccountOut(BaseModel):
+    confirmed: bool
+    locked_until: datetime | None
+    failed_attempts: int
+    locked: bool  # locked_until is in the future
+
+
 class ContactOut(BaseModel):
     id: UUID
     version: int
@@ -146,9 +158,53 @@ class ContactOut(BaseModel):
     events: list[Participation]
     n_events: int
     processing_status: str
+    groups: list[UUID]
+    consent: ConsentOut | None
+    site_account: SiteAccountOut
     created_at: datetime
     updated_at: datetime
     participants: list[ContactParticipant]
+
+
+class ProcessingStatusIn(Body):
+    status: Literal["new", "in_progress", "processed"]
+
+
+class ConsentIn(Body):
+    given: bool = Field(examples=[True])
+    source: str = Field(min_length=1, max_length=200, examples=["newsletter form"])
+    given_at: AwareDatetime | None = Field(
+        default=None, description="when it was given; default: now (ignored when withdrawn)"
+    )
+
+
+class SiteAccountIn(Body):
+    confirmed: bool
+    locked_until: AwareDatetime | None = None
+    failed_attempts: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class GroupIn(Body):
+    name: str = Field(min_length=1, max_length=200, examples=["VIP"])
+
+
+class GroupOut(BaseModel):
+    id: UUID
+    name: str
+
+
+class GroupList(BaseModel):
+    items: list[GroupOut]
+
+
+class MembersIn(Body):
+    contact_ids: list[UUID] = Field(min_length=1, max_length=1000)
+    remove: bool = Field(default=False, description="remove these contacts instead of adding")
+
+
+class MembersOut(BaseModel):
+    id: UUID
+    changed: int
 
 
 class BackfillOut(BaseModel):
@@ -180,6 +236,9 @@ class ContactItem(BaseModel):
     n_events: int
     n_communities: int
     processing_status: str
+    groups: list[UUID]
+    consent: ConsentOut | None
+    site_account: SiteAccountOut
     created_at: datetime
     updated_at: datetime
 

@@ -12,23 +12,33 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Engine,
     Select,
+    Text,
     and_,
+    cast,
     exists,
+    false,
     func,
+    literal,
+    literal_column,
     not_,
     or_,
     select,
+    true,
     tuple_,
 )
+from sqlalchemy.ext.compiler import compiles
 
 from adapters.sql import grid_tables as t
-from domain.segments import Combination, Condition, Participation, Segment
+from domain.segments import Combination, Condition, ContactFact, Participation, Segment
 from projections.folding import fold
 from projections.grid_query import (
     MAX_LIMIT,
+    NEVER,
+    NULLABLE_TIMES,
     GridPage,
     GridQuery,
     GridQueryError,
@@ -36,6 +46,16 @@ from projections.grid_query import (
 )
 
 TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "job_title")
+_NUMBER, _TEXT = (int | float, "a number"), (str, "text")
+TYPED_COLUMNS: dict[str, tuple[Any, str]] = {  # grid columns filters compare as they are
+    "n_events": _NUMBER,
+    "n_communities": _NUMBER,
+    "failed_attempts": _NUMBER,
+    "processing_status": _TEXT,
+    "status": _TEXT,
+    "source": _TEXT,
+    "site_confirmed": (bool, "true or false"),
+}
 
 
 class SqlGrid:
@@ -120,22 +140,26 @@ def _where(query: GridQuery, table: Any) -> ColumnElement[bool]:
         )
     if query.q and query.q.strip():
         conditions.append(table.c.search.like(_like(fold(query.q.strip())), escape="\\"))
+    if query.group_id is not None:
+        conditions.append(_fact(ContactFact("group", query.group_id.hex), table, query))
     if query.filter is not None:
-        conditions.append(compile_segment(query.filter, table))
+        conditions.append(compile_segment(query.filter, table, query))
     return and_(*conditions)
 
 
-def compile_segment(segment: Segment, table: Any) -> ColumnElement[bool]:
+def compile_segment(segment: Segment, table: Any, query: GridQuery) -> ColumnElement[bool]:
     if isinstance(segment, Participation):
         return _participated(segment, table)
+    if isinstance(segment, ContactFact):
+        return _fact(segment, table, query)
     if isinstance(segment, Combination):
-        parts = [compile_segment(part, table) for part in segment.parts]
+        parts = [compile_segment(part, table, query) for part in segment.parts]
         if segment.kind == "all":
             return and_(*parts)
         if segment.kind == "any":
             return or_(*parts)
         return not_(parts[0])
-    return _condition(segment, table)
+    return _condition(segment, table, query)
 
 
 def _participated(segment: Participation, table: Any) -> ColumnElement[bool]:
@@ -151,9 +175,74 @@ def _participated(segment: Participation, table: Any) -> ColumnElement[bool]:
     return and_(table.c.contact_id.is_not(None), exists().where(*conditions))
 
 
-def _condition(condition: Condition, table: Any) -> ColumnElement[bool]:
+def _fact(fact: ContactFact, table: Any, query: GridQuery) -> ColumnElement[bool]:
+    """A fact of the row's contact; on participant rows, of the contact they are linked to."""
+    contact = t.contacts if table is t.contacts else t.contacts.alias("person")
+    if fact.kind == "group":  # ids are hex: no LIKE metacharacters to escape
+        holds = cast(contact.c.groups, Text).like(f'%"{fact.value}"%')
+    elif fact.kind == "consent":
+        holds = contact.c.consent_at.is_not(None)
+    else:
+        holds = and_(contact.c.locked_until.is_not(None), contact.c.locked_until > query.now)
+    if table is not t.contacts:
+        holds = exists().where(contact.c.contact_id == table.c.contact_id, holds)
+    if fact.kind != "group" and fact.value is False:
+        return not_(holds)
+    return holds
+
+
+def _condition(condition: Condition, table: Any, query: GridQuery) -> ColumnElement[bool]:
+    if condition.field in query.list_fields and condition.op not in ("empty", "not_empty"):
+        value = condition.value
+        values = list(value.values()) if isinstance(value, dict) else value
+        values = values if isinstance(values, list) else [values]
+        if not all(isinstance(v, str) for v in values):  # list elements are text
+            return true() if condition.op == "ne" else false()
+        if condition.op == "ne":
+            return not_(AnyElement(table.c.folded, condition.field, "eq", condition.value))
+        return AnyElement(table.c.folded, condition.field, condition.op, condition.value)
     expression = _operand(condition.field, condition.value, table)
     return OPERATORS[condition.op](expression, condition.value)
+
+
+class AnyElement(ColumnElement[bool]):
+    """Some element of a list field satisfies the operator (a scalar counts as one element).
+
+    Compiled per dialect: SQLite's `json_each`, PostgreSQL's `jsonb_array_elements_text`.
+    """
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, folded: Any, name: str, op: str, value: Any) -> None:
+        self.folded, self.name, self.op, self.value = folded, name, op, value
+
+    def predicate(self) -> ColumnElement[bool]:
+        return OPERATORS[self.op](literal_column("element.value"), self.value)  # type: ignore[no-any-return]
+
+
+@compiles(AnyElement, "sqlite")
+def _any_element_sqlite(element: AnyElement, compiler: Any, **kw: Any) -> str:
+    document = compiler.process(element.folded, **kw)
+    path = compiler.process(literal('$."' + element.name.replace('"', '""') + '"'), **kw)
+    where = compiler.process(element.predicate(), **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({document}, {path}) AS element WHERE {where})"
+
+
+@compiles(AnyElement, "postgresql")
+def _any_element_postgres(element: AnyElement, compiler: Any, **kw: Any) -> str:
+    name = compiler.process(literal(element.name), **kw)
+    value = f"({compiler.process(element.folded, **kw)} -> {name})"
+    elements = (
+        f"CASE WHEN jsonb_typeof({value}) = 'array' THEN {value} "
+        f"WHEN {value} IS NULL OR jsonb_typeof({value}) = 'null' THEN '[]'::jsonb "
+        f"ELSE jsonb_build_array({value}) END"
+    )
+    where = compiler.process(element.predicate(), **kw)
+    return (
+        f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({elements}) AS element(value) "
+        f"WHERE {where})"
+    )
 
 
 def _range(expression: Any, bounds: dict[str, Any]) -> ColumnElement[bool]:
@@ -178,10 +267,8 @@ OPERATORS: dict[str, Any] = {
 
 def _operand(name: str, sample: Any, table: Any) -> Any:
     """The SQL value a condition on `name` compares, typed after the compared value."""
-    if name in ("n_events", "n_communities") and name in table.c:
-        return _typed(table.c[name], name, sample, int | float, "a number")
-    if name in ("processing_status", "status", "source") and name in table.c:
-        return _typed(table.c[name], name, sample, str, "text")
+    if name in TYPED_COLUMNS and name in table.c:
+        return _typed(table.c[name], name, sample, *TYPED_COLUMNS[name])
     probe = sample.get("gte", sample.get("lte")) if isinstance(sample, dict) else sample
     probe = probe[0] if isinstance(probe, list) and probe else probe
     if name in TEXT_COLUMNS and (probe is None or isinstance(probe, str)):
@@ -201,7 +288,11 @@ def _typed(column: Any, name: str, sample: Any, kind: Any, what: str) -> Any:
         if isinstance(sample, list)
         else (list(sample.values()) if isinstance(sample, dict) else [sample])
     )
-    if any(v is not None and (isinstance(v, bool) or not isinstance(v, kind)) for v in values):
+    wanted_bool = kind is bool
+    if any(
+        v is not None and (isinstance(v, bool) is not wanted_bool or not isinstance(v, kind))
+        for v in values
+    ):
         raise GridQueryError(f"filter on {name!r} takes {what}")
     return column
 
@@ -214,6 +305,8 @@ def _sort_expression(query: GridQuery, table: Any) -> Any:
         return func.coalesce(table.c[column], "")
     if column.startswith("fields."):
         return func.coalesce(table.c.folded[column[7:]].as_string(), "")
+    if column in NULLABLE_TIMES:
+        return func.coalesce(table.c[column], literal(NEVER, table.c[column].type))
     if column in table.c:
         return table.c[column]
     raise GridQueryError(f"cannot sort on {column!r}")

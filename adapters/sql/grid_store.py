@@ -163,10 +163,12 @@ def _values(row: Any) -> dict[str, Any]:
 def _row(cls: type[T], record: Any) -> T:
     """A table record as a row (SQLite hands timestamps back without their zone)."""
     values = {f.name: getattr(record, f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for name in ("created_at", "updated_at"):
-        if name in values:
+    for name in ("created_at", "updated_at", "consent_at", "locked_until"):
+        if values.get(name) is not None:
             values[name] = _aware(values[name])
     for name in ("fields", "memberships"):
         if name in values:
             values[name] = dict(values[name])
+    if "groups" in values:
+        values["groups"] = list(values["groups"])
     return cls(**values)

@@ -57,6 +57,22 @@ condition = st.one_of(
         lambda v: {"field": "status", "op": "in", "value": v},
         st.lists(st.sampled_from(("registered", "attended", "open")), min_size=1),
     ),
+    st.builds(lambda g: {"group": f"group-{g}"}, st.integers(0, 1)),
+    st.builds(
+        lambda o, v: {"field": "topics", "op": o, "value": v},
+        st.sampled_from(("eq", "ne", "contains")),
+        st.sampled_from(("ai", "ÉNERGIE", "verte", "x")),
+    ),
+    st.builds(lambda k, v: {k: v}, st.sampled_from(("consent", "locked")), st.booleans()),
+    st.builds(
+        lambda v: {"field": "processing_status", "op": "eq", "value": v},
+        st.sampled_from(("new", "in_progress", "processed")),
+    ),
+    st.builds(lambda v: {"field": "site_confirmed", "op": "eq", "value": v}, st.booleans()),
+    st.builds(
+        lambda v: {"field": "failed_attempts", "op": "range", "value": {"lte": v}},
+        st.integers(0, 10),
+    ),
     *[
         st.builds(
             lambda e, s: {"participated": {"event_id": f"event-{e}", "status": s}},
@@ -88,8 +104,13 @@ shapes = st.fixed_dictionaries(
                 "-updated_at",
                 "fields.company",
                 "-fields.job_title",
+                "consent_at",
+                "-locked_until",
+                "failed_attempts",
+                "-processing_status",
             )
         ),
+        "group": st.sampled_from((None, None, 0, 1)),
         "limit": st.integers(1, 4),
         "q": st.none() | TEXTS,
         "filter": st.none() | filters,
@@ -118,7 +139,7 @@ def _pages(history: History, shape: dict[str, Any], oracle: Any, sql: SqlGrid) -
     if shape["grid"] == "participants" and event_id is None:
         event_id = history.events[0]
     sort = shape["sort"]
-    if shape["grid"] == "participants" and sort.lstrip("-") in ("n_events",):
+    if shape["grid"] == "participants" and sort.lstrip("-") in CONTACT_COLUMNS:
         sort = "name"
     segment = parse_segment(_with_event_ids(shape["filter"], history)) if shape["filter"] else None
     cursor = None
@@ -132,6 +153,9 @@ def _pages(history: History, shape: dict[str, Any], oracle: Any, sql: SqlGrid) -
             sort,
             shape["limit"],
             cursor,
+            None if shape["group"] is None else history.groups[shape["group"]],
+            history.world.now,
+            frozenset({"topics"}),
         )
         expected, actual = evaluate(oracle, query), sql.page(query)
         expected_ids = [_id(r) for r in expected.rows]
@@ -150,7 +174,12 @@ def _with_event_ids(data: Any, history: History) -> Any:
     text = json.dumps(data)
     for index, event_id in enumerate(history.events):
         text = text.replace(f'"event-{index}"', f'"{event_id}"')
+    for index, group_id in enumerate(history.groups):
+        text = text.replace(f'"group-{index}"', f'"{group_id}"')
     return json.loads(text)
+
+
+CONTACT_COLUMNS = ("n_events", "consent_at", "locked_until", "failed_attempts", "processing_status")
 
 
 def _id(row: Any) -> Any:
@@ -179,10 +208,52 @@ def test_participation_filters_match_the_oracle_on_fixed_shapes(db_kind: str) ->
             "limit": 3,
             "q": None,
             "event": 3,
+            "group": None,
             "filter": {"participated": {"event_id": f"event-{event}", "status": status}},
         }
         for grid in ("contacts", "participants")
         for event in (0, 1)
         for status in ([], ["attended"], ["registered"])
+    ]
+    compare(db_kind, [], shapes_)
+
+
+def test_contact_facts_match_the_oracle_on_fixed_shapes(db_kind: str) -> None:
+    facts: list[Any] = [
+        {"group": "group-0"},
+        {"group": "group-1"},
+        {"not": {"group": "group-0"}},
+        *({kind: value} for kind in ("consent", "locked") for value in (True, False)),
+        *(
+            {"field": "processing_status", "op": "eq", "value": v}
+            for v in ("new", "in_progress", "processed")
+        ),
+        {"field": "site_confirmed", "op": "eq", "value": True},
+        *({"field": "topics", "op": o, "value": "énergie"} for o in ("eq", "ne", "contains")),
+        {"field": "topics", "op": "in", "value": ["AI", "x"]},
+        {"field": "topics", "op": "range", "value": {"gte": "b"}},
+        {"field": "topics", "op": "eq", "value": 3},
+        {"field": "topics", "op": "ne", "value": 3},
+        *({"field": "topics", "op": o} for o in ("empty", "not_empty")),
+        {"field": "failed_attempts", "op": "range", "value": {"gte": 3}},
+    ]
+    shapes_ = [
+        {"grid": grid, "sort": sort, "limit": 4, "q": None, "event": 3, "group": None, "filter": f}
+        for grid in ("contacts", "participants")
+        for f in facts
+        for sort in ("name", "-name")
+    ]
+    shapes_ += [
+        {
+            "grid": "contacts",
+            "sort": sort,
+            "limit": 3,
+            "q": None,
+            "event": 3,
+            "group": g,
+            "filter": None,
+        }
+        for sort in ("consent_at", "-locked_until", "failed_attempts", "processing_status")
+        for g in (None, 0, 1)
     ]
     compare(db_kind, [], shapes_)

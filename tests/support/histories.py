@@ -10,10 +10,12 @@ from uuid import UUID
 from hypothesis import strategies as st
 
 from domain import commands
+from domain.contacts import PROCESSING_STATUSES
 from domain.fields import FieldValueError
 from domain.participants import IllegalTransitionError, ParticipantDeletedError, Status
 from tests.support.world import World
 
+TOPICS = ("AI", "Énergie", "énergie verte")
 EMAILS = ("ada@example.org", "ADA@example.org ", "bob@example.org", "Zoé@example.org", None)
 COMPANIES = ("Acme", "acme", "Globex", "Élan", None)
 operation = st.one_of(
@@ -29,6 +31,10 @@ operation = st.one_of(
     st.tuples(st.just("status"), st.integers(0, 20), st.sampled_from([s.value for s in Status])),
     st.tuples(st.just("contact"), st.integers(0, 20), st.sampled_from(("Initech", "umbrella"))),
     st.tuples(st.just("delete"), st.integers(0, 20)),
+    st.tuples(st.just("group"), st.integers(0, 20), st.integers(0, 1), st.booleans()),
+    st.tuples(st.just("consent"), st.integers(0, 20), st.booleans()),
+    st.tuples(st.just("site"), st.integers(0, 20), st.sampled_from((None, -3600, 3600))),
+    st.tuples(st.just("processing"), st.integers(0, 20), st.sampled_from(PROCESSING_STATUSES)),
 )
 operations = st.lists(operation, max_size=25)
 EXPECTED = (IllegalTransitionError, ParticipantDeletedError, FieldValueError)
@@ -47,12 +53,19 @@ class History:
             "last_name": "up",
         }
         self.account_id = world.account(sync=sync)
+        topics = commands.DefineField(
+            self.account_id, "topics", "multiple_choice", "Topics", TOPICS
+        )
+        world.ledger.define_field(topics, world.tick(), world.meta)
+        settings = commands.ChangeSettings(self.account_id, ("email",), {**sync, "topics": "up"}, 2)
+        world.ledger.change_settings(settings, world.tick(), world.meta)
         self.events = [
             world.event(self.account_id),
             world.event(self.account_id, kind="community"),
             world.event(self.account_id, scope="segment", segment=SEGMENT),
         ]
         self.people: list[tuple[UUID, UUID]] = []
+        self.groups = [world.group(self.account_id, name) for name in ("VIP", "Press")]
 
     def populate(self, size: int = 14) -> None:
         """A varied base population: case and accent variants, missing values, statuses."""
@@ -66,6 +79,7 @@ class History:
                 "first_name": first_names[n % len(first_names)],
                 "last_name": last_names[n % len(last_names)],
                 "job_title": None if n % 3 else "Buyer",
+                "topics": [TOPICS[i] for i in range(len(TOPICS)) if n >> i & 1] or None,
             }
             present = {k: v for k, v in fields.items() if v is not None}
             event_id = self.events[n % 2]
@@ -73,6 +87,14 @@ class History:
             self.people.append((event_id, participant))
             if n % 4 == 0:
                 self.world.status(self.account_id, event_id, participant, "attended")
+            extras = (
+                ("group", n, n % 2, True),
+                ("consent", n, n % 3 == 0),
+                ("site", n, (None, -3600, 3600)[n % 3]),
+                ("processing", n, PROCESSING_STATUSES[n % 3]),
+            )
+            for op in extras[: n % 5]:
+                self.play(op)
 
     def play(self, op: tuple[Any, ...]) -> None:
         with contextlib.suppress(*EXPECTED):
@@ -88,7 +110,11 @@ class History:
         if not self.people:
             return
         event_id, participant_id = self.people[op[1] % len(self.people)]
-        if op[0] == "edit":
+        if op[0] in CONTACT_EXTRAS:
+            contact = world.contact_of(account_id, participant_id)
+            if contact is not None:
+                self._contact_extra(op, contact.id)
+        elif op[0] == "edit":
             at = world.now - timedelta(seconds=op[1])
             world.edit(account_id, event_id, participant_id, at=at, **{op[2]: op[3]})
         elif op[0] == "status":
@@ -100,3 +126,24 @@ class History:
         else:
             cmd = commands.DeleteParticipant(account_id, event_id, participant_id)
             world.ledger.delete_participant(cmd, world.tick(), world.meta)
+
+    def _contact_extra(self, op: tuple[Any, ...], contact_id: UUID) -> None:
+        world, account_id, at = self.world, self.account_id, self.world.tick()
+        ledger, meta = world.ledger, world.meta
+        if op[0] == "group":
+            group_id = self.groups[op[2]]
+            cmd = commands.ChangeGroupMembers(account_id, group_id, (contact_id,), not op[3])
+            ledger.change_group_members(cmd, at, meta)
+        elif op[0] == "consent":
+            consent = commands.ChangeConsent(account_id, contact_id, op[2], "form")
+            ledger.change_consent(consent, at, meta)
+        elif op[0] == "site":
+            until = None if op[2] is None else at + timedelta(seconds=op[2])
+            site = commands.ChangeSiteAccount(account_id, contact_id, op[1] % 2 == 0, until, op[1])
+            ledger.change_site_account(site, at, meta)
+        else:
+            status = commands.SetProcessingStatus(account_id, contact_id, op[2])
+            ledger.set_processing_status(status, at, meta)
+
+
+CONTACT_EXTRAS = ("group", "consent", "site", "processing")

@@ -100,6 +100,10 @@ class World:
 
     # --- then -----------------------------------------------------------------------
 
+    def group(self, account_id: UUID, name: str) -> UUID:
+        cmd = commands.CreateGroup(account_id, name)
+        return self.ledger.create_group(cmd, self.tick(), self.meta).id
+
     def participant(self, account_id: UUID, participant_id: UUID) -> Participant:
         participant = self.ledger.repository.get(participant_id)
         assert isinstance(participant, Participant)
