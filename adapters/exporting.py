@@ -34,6 +34,7 @@ def contact_columns(
 ) -> tuple[list[Column], Callable[[list[Any]], None]]:
     """The export columns of contacts, and a hook that fetches each page's event list."""
     names = grid.event_names(account.id)
+    groups = {group_id.hex: name for group_id, name in account.groups.items()}
     events: dict[Any, str] = {}
 
     def per_page(rows: list[Any]) -> None:
@@ -48,6 +49,12 @@ def contact_columns(
         Column("n_communities", lambda r: r.n_communities),
         Column("events", lambda r: events.get(r.contact_id, "")),
         Column("processing_status", lambda r: r.processing_status),
+        Column("groups", lambda r: "; ".join(groups.get(g, g) for g in r.groups)),
+        Column("consent_at", lambda r: r.consent_at),
+        Column("consent_source", lambda r: r.consent_source),
+        Column("site_confirmed", lambda r: r.site_confirmed),
+        Column("locked_until", lambda r: r.locked_until),
+        Column("failed_attempts", lambda r: r.failed_attempts),
         Column("created_at", lambda r: r.created_at),
         Column("updated_at", lambda r: r.updated_at),
     ]
