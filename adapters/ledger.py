@@ -138,10 +138,13 @@ class SealedContactLedger(ContactLedger):
         keys = self.keyring.new_keys(subjects)
         processing_event.saved_kwargs["subject_keys"] = keys
         try:
-            return super()._record(processing_event)
+            recordings = super()._record(processing_event)
         except BaseException:
             self.keyring.forget(keys)
             raise
+        claims = processing_event.saved_kwargs.get("key_claims") or ()
+        self.keyring.forget(c[3] for c in claims if c[0] == "shred")
+        return recordings
 
 
 def build_ledger(settings: Settings) -> SealedContactLedger:

@@ -56,6 +56,12 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
                     "INSERT INTO ledger_contact_keys VALUES (?, ?, ?)",
                     (account_id.hex, digest, contact_id.hex),
                 )
+            elif op == "shred":  # digest holds the time; contact_id the subject
+                c.execute("DELETE FROM ledger_subject_keys WHERE subject_id = ?", (contact_id.hex,))
+                c.execute(
+                    "INSERT OR IGNORE INTO ledger_shredded_subjects VALUES (?, ?)",
+                    (contact_id.hex, digest),
+                )
             else:
                 c.execute(
                     "DELETE FROM ledger_contact_keys "
@@ -140,6 +146,10 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(claim_ops, 1), 0) LOOP
         IF claim_ops[i] = 'claim' THEN
             INSERT INTO {keys} VALUES (claim_accounts[i], claim_digests[i], claim_contacts[i]);
+        ELSIF claim_ops[i] = 'shred' THEN
+            DELETE FROM {subjects} WHERE subject_id = claim_contacts[i];
+            INSERT INTO {shredded} VALUES (claim_contacts[i], claim_digests[i]::timestamptz)
+                ON CONFLICT DO NOTHING;
         ELSE
             DELETE FROM {keys} WHERE account_id = claim_accounts[i]
                 AND digest = claim_digests[i] AND contact_id = claim_contacts[i];
@@ -183,6 +193,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                     events=Identifier(self.events_table_name),
                     keys=self.keys_table,
                     subjects=self.subjects_table,
+                    shredded=self.shredded_table,
                     channel=Identifier(self.channel_name),
                     lock_timeout=SQL(str(int(self.datastore.lock_timeout))),
                 ),
@@ -301,11 +312,17 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
     def _insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         with self._ledger_lock:
             contact_keys = dict(self.contact_keys)
-            for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
-                _apply_claim(contact_keys, op, (account_id, digest), contact_id)
+            claims = list(kwargs.get("key_claims") or ())
+            for op, account_id, digest, contact_id in claims:
+                if op != "shred":
+                    _apply_claim(contact_keys, op, (account_id, digest), contact_id)
             returning = super()._insert_events(stored_events, **kwargs)
             self.contact_keys = contact_keys
             self.keys.update(kwargs.get("subject_keys") or {})
+            for op, _, at, subject_id in claims:
+                if op == "shred":
+                    self.keys.pop(subject_id, None)
+                    self.shredded.setdefault(subject_id, datetime.fromisoformat(at))
             return returning
 
     def select_events_of(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:

@@ -34,17 +34,22 @@ from domain.commands import (
     CreateGroup,
     CreateOrganiserEvent,
     DefineField,
+    DeleteContact,
     DeleteParticipant,
+    EraseContact,
+    EraseParticipant,
     RegisterParticipant,
+    RestoreContact,
     SetProcessingStatus,
     UnlockSiteAccount,
 )
-from domain.contacts import Contact, ContactKeyIndex, SiteAccount
+from domain.contacts import Contact, ContactKeyIndex, KeyTakenError, SiteAccount
 from domain.fields import FieldDefinition, FieldType
 from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
+from domain.retention import restore_deadline
 from domain.saved_views import SavedView
 from domain.segments import Segment, SegmentError, parse_segment
 from domain.sync import ContactSync, StaleSettingsError
@@ -385,11 +390,14 @@ class ContactLedger(Application[UUID]):
             participant = work.participant(cmd.account_id, cmd.participant_id)
             _check_event(participant, cmd.organiser_event_id)
             _check_version(participant, cmd.expected_version)
-            if participant.contact_id is not None and not participant.deleted:
+            if participant.deleted:
+                return participant
+            if participant.contact_id is not None:
                 contact = work.contact(cmd.account_id, participant.contact_id)
                 contact.unlink(participant.id, at, meta)
                 participant.unlink(at, meta)
-            participant.delete(at, meta)
+            months = work.account(cmd.account_id).restore_window_months
+            participant.delete(restore_deadline(at, months), at, meta)
             return participant
 
         return self._write(decide)
@@ -411,6 +419,7 @@ class ContactLedger(Application[UUID]):
         def decide(work: UnitOfWork) -> Contact:
             contact = work.contact(cmd.account_id, cmd.contact_id)
             _check_version(contact, cmd.expected_version)
+            contact.check_live()
             values = work.account(cmd.account_id).catalogue.validate(cmd.fields)
             ContactSync(work, self.hasher, at, meta).contact_edited(contact, values)
             return contact
@@ -427,6 +436,7 @@ class ContactLedger(Application[UUID]):
         def decide(work: UnitOfWork) -> Contact:
             contact = work.contact(account_id, contact_id)
             _check_version(contact, expected_version)
+            contact.check_live()
             change(contact)
             return contact
 
@@ -470,6 +480,88 @@ class ContactLedger(Application[UUID]):
             lambda contact: contact.unlock(at, meta),
         )
 
+    # --- deletion, restore, erasure (F11, F12) ----------------------------------------
+
+    def delete_contact(self, cmd: DeleteContact, at: datetime, meta: Meta) -> Outcome:
+        """Hide a contact and its participants in every event, restorable for a while."""
+
+        def decide(work: UnitOfWork) -> Contact:
+            contact = work.contact(cmd.account_id, cmd.contact_id)
+            _check_version(contact, cmd.expected_version)
+            account = work.account(cmd.account_id)
+            deadline = restore_deadline(at, account.restore_window_months)
+            if contact.delete(deadline, at, meta):
+                self._release_key(work, account, contact)
+                for participant in _linked(work, contact, contact.participants):
+                    participant.delete(deadline, at, meta, with_contact=contact.id)
+            return contact
+
+        return self._write(decide)
+
+    def restore_contact(self, cmd: RestoreContact, at: datetime, meta: Meta) -> Outcome:
+        """Bring a deleted contact back as it was, unless another now holds its key."""
+
+        def decide(work: UnitOfWork) -> Contact:
+            contact = work.contact(cmd.account_id, cmd.contact_id)
+            _check_version(contact, cmd.expected_version)
+            if not contact.restore(at, meta):
+                return contact
+            account = work.account(cmd.account_id)
+            digest = self._digest_of(account, contact)
+            if digest is not None:
+                holder = work.contact_for_key(account.id, digest)
+                if holder is not None and holder != contact.id:
+                    raise KeyTakenError(holder)
+                if holder is None:
+                    work.claim(account.id, digest, contact.id)
+            for participant in _linked(work, contact, contact.participants):
+                participant.restore_with(contact.id, at, meta)
+            return contact
+
+        return self._write(decide)
+
+    def erase_contact(self, cmd: EraseContact, at: datetime, meta: Meta) -> Outcome:
+        """Forget the person: its participants too; their keys are destroyed in the same
+        transaction. With `due_at` (the purge) only a contact whose window is over."""
+
+        def decide(work: UnitOfWork) -> Contact:
+            contact = work.contact(cmd.account_id, cmd.contact_id)
+            if contact.erased or (cmd.due_at is not None and not _due(contact, cmd.due_at)):
+                return contact
+            if not contact.deleted:
+                self._release_key(work, work.account(cmd.account_id), contact)
+            for participant in _linked(work, contact, contact.ever_linked):
+                if participant.contact_id in (None, contact.id) and participant.erase(
+                    cmd.reason, at, meta
+                ):
+                    work.shred(cmd.account_id, participant.id, at)
+            contact.erase(cmd.reason, at, meta)
+            work.shred(cmd.account_id, contact.id, at)
+            return contact
+
+        return self._write(decide)
+
+    def erase_participant(self, cmd: EraseParticipant, at: datetime, meta: Meta) -> Outcome:
+        """Erase a participant deleted on its own once its window is over (the purge)."""
+
+        def decide(work: UnitOfWork) -> Participant:
+            participant = work.participant(cmd.account_id, cmd.participant_id)
+            alone = participant.deleted_with is None
+            if _due(participant, cmd.due_at) and alone and participant.erase("purge", at, meta):
+                work.shred(cmd.account_id, participant.id, at)
+            return participant
+
+        return self._write(decide)
+
+    def _digest_of(self, account: Account, contact: Contact) -> str | None:
+        values = key_values(account.uniqueness_key, contact.fields)
+        return None if values is None else self.hasher.digest(account.id, values)
+
+    def _release_key(self, work: UnitOfWork, account: Account, contact: Contact) -> None:
+        digest = self._digest_of(account, contact)
+        if digest is not None and work.contact_for_key(account.id, digest) == contact.id:
+            work.release(account.id, digest, contact.id)
+
     # --- groups ---------------------------------------------------------------------
 
     def create_group(self, cmd: CreateGroup, at: datetime, meta: Meta) -> Outcome:
@@ -494,6 +586,7 @@ class ContactLedger(Application[UUID]):
             changed = 0
             for contact_id in dict.fromkeys(cmd.contact_ids):
                 contact = work.contact(cmd.account_id, contact_id)
+                contact.check_live()
                 move = contact.remove_from_group if cmd.remove else contact.add_to_group
                 changed += move(cmd.group_id, at, meta)
             return changed
@@ -528,6 +621,19 @@ class ContactLedger(Application[UUID]):
 def _added(work: UnitOfWork, aggregate: T) -> T:
     work.add(aggregate)
     return aggregate
+
+
+def _linked(work: UnitOfWork, contact: Contact, ids: Iterable[UUID]) -> list[Participant]:
+    """The participants of a contact (loaded together), in a stable order."""
+    wanted = sorted(ids, key=str)
+    work.preload(set(wanted))
+    return [work.participant(contact.account_id, i) for i in wanted]  # type: ignore[arg-type]
+
+
+def _due(record: Contact | Participant, as_of: datetime) -> bool:
+    """Deleted, not erased, and its restore window is over at `as_of`."""
+    until = record.restore_until
+    return record.deleted and not record.erased and until is not None and until <= as_of
 
 
 def _check_event(participant: Participant, organiser_event_id: UUID) -> None:

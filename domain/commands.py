@@ -146,3 +146,36 @@ class ChangeGroupMembers:
     group_id: UUID
     contact_ids: tuple[UUID, ...]
     remove: bool = False
+
+
+@dataclass(frozen=True)
+class DeleteContact:
+    account_id: UUID
+    contact_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RestoreContact:
+    account_id: UUID
+    contact_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class EraseContact:
+    """Erase at once (`reason="request"`), or when due (`due_at`: the purge's time)."""
+
+    account_id: UUID
+    contact_id: UUID
+    reason: str = "request"
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EraseParticipant:
+    """Erase a participant deleted on its own, once its restore window is over."""
+
+    account_id: UUID
+    participant_id: UUID
+    due_at: datetime

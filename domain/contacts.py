@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 from domain.aggregate import LedgerAggregate
 from domain.meta import Meta
+from domain.retention import ErasedError, RestoreWindowClosedError
 
 
 class ContactKeyIndex(Protocol):
@@ -40,6 +41,13 @@ class KeyTakenError(Exception):
 PROCESSING_STATUSES = ("new", "in_progress", "processed")
 MAX_FAILED_ATTEMPTS = 1_000_000
 MAX_SOURCE_LENGTH = 200
+
+
+class ContactDeletedError(Exception):
+    """Raised when a command would change a deleted contact (restore it first)."""
+
+    def __init__(self, contact_id: UUID) -> None:
+        super().__init__(f"contact {contact_id} is deleted; restore it first")
 
 
 class ContactInputError(ValueError):
@@ -78,6 +86,10 @@ class Contact(LedgerAggregate):
         self.groups: set[UUID] = set()
         self.consent: Consent | None = None
         self.site_account = SiteAccount()
+        self.ever_linked: set[UUID] = set()
+        self.deleted = False
+        self.restore_until: datetime | None = None
+        self.erased = False
 
     @classmethod
     def create(cls, account_id: UUID, at: datetime, meta: Meta) -> Contact:
@@ -121,6 +133,40 @@ class Contact(LedgerAggregate):
     def unlink(self, participant_id: UUID, at: datetime, meta: Meta) -> None:
         if participant_id in self.participants:
             self.record(self.ParticipantUnlinked, at, meta, participant_id=participant_id)
+
+    def check_live(self) -> None:
+        if self.erased:
+            raise ErasedError("contact", self.id)
+        if self.deleted:
+            raise ContactDeletedError(self.id)
+
+    def delete(self, restore_until: datetime, at: datetime, meta: Meta) -> bool:
+        """Hide the contact until `restore_until` (exclusive); again: nothing."""
+        if self.erased:
+            raise ErasedError("contact", self.id)
+        if self.deleted:
+            return False
+        self.record(self.Deleted, at, meta, restore_until=restore_until)
+        return True
+
+    def restore(self, at: datetime, meta: Meta) -> bool:
+        """Bring a deleted contact back within its window; a live one: nothing."""
+        if self.erased:
+            raise ErasedError("contact", self.id)
+        if not self.deleted:
+            return False
+        assert self.restore_until is not None
+        if at >= self.restore_until:
+            raise RestoreWindowClosedError(self.restore_until)
+        self.record(self.Restored, at, meta)
+        return True
+
+    def erase(self, reason: str, at: datetime, meta: Meta) -> bool:
+        """Forget the person: an `Erased` fact without personal data (keys are shredded)."""
+        if self.erased:
+            return False
+        self.record(self.Erased, at, meta, reason=reason)
+        return True
 
     def set_processing_status(self, status: str, at: datetime, meta: Meta) -> None:
         if status not in PROCESSING_STATUSES:
@@ -195,6 +241,7 @@ class Contact(LedgerAggregate):
 
         def apply(self, contact: Contact) -> None:
             contact.participants[self.participant_id] = self.organiser_event_id
+            contact.ever_linked.add(self.participant_id)
 
     class ParticipantUnlinked(LedgerAggregate.Event):
         participant_id: UUID
@@ -242,6 +289,29 @@ class Contact(LedgerAggregate):
             contact.site_account = SiteAccount(
                 self.confirmed, self.locked_until, self.failed_attempts
             )
+
+    class Deleted(LedgerAggregate.Event):
+        """Deleted (one at a time, confirmed); restorable before `restore_until`."""
+
+        restore_until: datetime
+
+        def apply(self, contact: Contact) -> None:
+            contact.deleted = True
+            contact.restore_until = self.restore_until
+
+    class Restored(LedgerAggregate.Event):
+        def apply(self, contact: Contact) -> None:
+            contact.deleted = False
+            contact.restore_until = None
+
+    class Erased(LedgerAggregate.Event):
+        """The person is forgotten: `reason` is `request` (right to erasure) or `purge`."""
+
+        reason: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.erased = contact.deleted = True
+            contact.fields, contact.stamps = {}, {}
 
 
 def _check_source(source: str) -> None:

@@ -81,6 +81,9 @@ class Participant(LedgerAggregate):
         self.status = Status.OPEN
         self.source = Source.API
         self.deleted = False
+        self.deleted_with: UUID | None = None  # the contact whose deletion cascaded here
+        self.restore_until: datetime | None = None
+        self.erased = False
         self.syncing = False
         self.contact_id: UUID | None = None
 
@@ -150,9 +153,31 @@ class Participant(LedgerAggregate):
             raise IllegalTransitionError(self.status, wanted)
         self.record(self.StatusChanged, at, meta, status=wanted.value, previous=self.status.value)
 
-    def delete(self, at: datetime, meta: Meta) -> None:
-        if not self.deleted:
-            self.record(self.Deleted, at, meta)
+    def delete(
+        self,
+        restore_until: datetime,
+        at: datetime,
+        meta: Meta,
+        with_contact: UUID | None = None,
+    ) -> bool:
+        """Delete (alone, or `with_contact` when its contact was deleted); again: nothing."""
+        if self.deleted:
+            return False
+        self.record(self.Deleted, at, meta, restore_until=restore_until, with_contact=with_contact)
+        return True
+
+    def restore_with(self, contact_id: UUID, at: datetime, meta: Meta) -> bool:
+        """Come back with the contact whose deletion took this participant away."""
+        if not self.deleted or self.erased or self.deleted_with != contact_id:
+            return False
+        self.record(self.Restored, at, meta, with_contact=contact_id)
+        return True
+
+    def erase(self, reason: str, at: datetime, meta: Meta) -> bool:
+        if self.erased:
+            return False
+        self.record(self.Erased, at, meta, reason=reason)
+        return True
 
     def start_sync(self, reason: str, at: datetime, meta: Meta) -> None:
         if not self.syncing:
@@ -208,8 +233,31 @@ class Participant(LedgerAggregate):
             participant.status = Status(self.status)
 
     class Deleted(LedgerAggregate.Event):
+        """Deleted alone (this event only) or `with_contact` (the contact's deletion)."""
+
+        restore_until: datetime | None = None
+        with_contact: UUID | None = None
+
         def apply(self, participant: Participant) -> None:
             participant.deleted = True
+            participant.deleted_with = self.with_contact
+            participant.restore_until = self.restore_until
+
+    class Restored(LedgerAggregate.Event):
+        with_contact: UUID
+
+        def apply(self, participant: Participant) -> None:
+            participant.deleted = False
+            participant.deleted_with = participant.restore_until = None
+
+    class Erased(LedgerAggregate.Event):
+        """Personal data forgotten; the registration, its event and statuses remain."""
+
+        reason: str
+
+        def apply(self, participant: Participant) -> None:
+            participant.erased = participant.deleted = True
+            participant.fields, participant.stamps = {}, {}
 
     class SyncStarted(LedgerAggregate.Event):
         """The participant joined contact sync: registered while on, entered the segment,

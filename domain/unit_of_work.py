@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
@@ -113,6 +114,10 @@ class UnitOfWork:
     def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
         self.claims.append(("release", account_id, digest, contact_id))
         self.overlay[(account_id, digest)] = None
+
+    def shred(self, account_id: UUID, subject_id: UUID, at: datetime) -> None:
+        """Destroy a data subject's key in the same transaction as the command's events."""
+        self.claims.append(("shred", account_id, at.isoformat(), subject_id))
 
     def commit(self) -> int | None:
         for aggregate_id in self.shared:
