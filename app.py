@@ -14,6 +14,7 @@ from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
+from adapters.purge import Purger
 from adapters.settings import Settings
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
@@ -30,9 +31,11 @@ class ContactLedgerSystem:
     tokens: TokenStore
     projector: Projector
     grid: SqlGrid
+    purger: Purger
     http: Starlette
 
     def close(self) -> None:
+        self.purger.stop()
         self.projector.stop()
         self.ledger.close()
         self.tokens.engine.dispose()
@@ -58,7 +61,10 @@ def build_system(
         projector=projector,
         grid=grid,
     )
-    return ContactLedgerSystem(settings, ledger, tokens, projector, grid, create_http_app(runtime))
+    purger = Purger(ledger, grid, projector, engine, clock)
+    return ContactLedgerSystem(
+        settings, ledger, tokens, projector, grid, purger, create_http_app(runtime)
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -54,6 +55,8 @@ def serve(host: str, port: int, workers: int, no_demo: bool, no_projector: bool)
         _load_demo(system)
     if not no_projector:
         system.projector.start()  # in this (supervisor) process, whatever the worker count
+        if system.settings.purge_every_seconds > 0:
+            system.purger.start(system.settings.purge_every_seconds)
     try:
         uvicorn.run(
             "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
@@ -104,6 +107,27 @@ def _catch_up(system: Any, rebuild: bool) -> None:
         done = (projector.rebuild if rebuild else projector.catch_up)(bar.update)
     click.echo(
         f"{projector.store.name}: {done} log entries applied, position {projector.store.position()}"
+    )
+
+
+@main.command()
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="Erase what is due at this time (UTC unless an offset is given). Default: now.",
+)
+def purge(as_of: datetime | None) -> None:
+    """Erase deleted contacts and participants whose restore window is over."""
+    when = None if as_of is None else (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC))
+    system = _system()
+    try:
+        report = system.purger.run(when)
+    finally:
+        system.close()
+    click.echo(
+        f"purge as of {report.as_of.isoformat()}: {report.contacts} contacts and "
+        f"{report.participants} participants erased"
     )
 
 

@@ -92,6 +92,15 @@ class SealedContactLedger(ContactLedger):
             loaded[event.originator_id] = event.mutate(loaded.get(event.originator_id))
         return loaded
 
+    def history_of(self, aggregate_ids: Iterable[UUID]) -> list[Any]:
+        """Every event of these aggregates, oldest first (erased values as stand-ins)."""
+        ids = list(aggregate_ids)
+        self.keyring.prefetch(ids)
+        events = [self.mapper.to_domain_event(s) for s in self.recorder.select_events_of(ids)]  # type: ignore[attr-defined]
+        return sorted(
+            events, key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version)
+        )
+
     def committed(self, aggregates: list[LedgerAggregate]) -> None:
         for aggregate in aggregates:
             self.settled.put(aggregate)

@@ -57,6 +57,7 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
                     (account_id.hex, digest, contact_id.hex),
                 )
             elif op == "shred":  # digest holds the time; contact_id the subject
+                c.execute("PRAGMA secure_delete=ON")  # the key's bytes are zeroed, not freed
                 c.execute("DELETE FROM ledger_subject_keys WHERE subject_id = ?", (contact_id.hex,))
                 c.execute(
                     "INSERT OR IGNORE INTO ledger_shredded_subjects VALUES (?, ?)",
@@ -120,6 +121,7 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
     def shred_subjects(self, subject_ids: Iterable[UUID], at: datetime) -> None:
         ids = [s.hex for s in subject_ids]
         with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
             c.executemany(
                 "DELETE FROM ledger_subject_keys WHERE subject_id = ?", [(i,) for i in ids]
             )

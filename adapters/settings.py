@@ -97,6 +97,7 @@ class Settings:
     settled_cache_seconds: float = 2.0
     read_wait_seconds: float = 5.0
     max_body_bytes: int = 1_000_000
+    purge_every_seconds: float = 3600.0  # inside `serve`; 0 turns it off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +116,7 @@ class Settings:
             key_cache_seconds=_number(env, "LEDGER_KEY_CACHE_SECONDS", 60.0),
             settled_cache_seconds=_number(env, "LEDGER_SETTINGS_CACHE_SECONDS", 2.0),
             read_wait_seconds=_number(env, "LEDGER_READ_WAIT_SECONDS", 5.0),
+            purge_every_seconds=_number(env, "LEDGER_PURGE_EVERY_SECONDS", 3600.0),
         )
 
 

@@ -19,7 +19,7 @@ from domain.participants import Participant
 
 NAME = "grid"
 R = TypeVar("R", "ParticipantRow", "ContactRow")
-VERSION = 2  # bump to rebuild this read model from the log (see docs/decisions)
+VERSION = 3  # bump to rebuild this read model from the log (see docs/decisions)
 
 
 @dataclass
@@ -43,6 +43,9 @@ class ParticipantRow:
     updated_at: datetime
     contact_id: UUID | None = None
     deleted: bool = False
+    deleted_with: UUID | None = None  # deleted by its contact's deletion
+    restore_until: datetime | None = None
+    erased: bool = False
 
 
 @dataclass
@@ -62,6 +65,8 @@ class ContactRow:
     locked_until: datetime | None = None
     failed_attempts: int = 0
     deleted: bool = False
+    restore_until: datetime | None = None
+    erased: bool = False
 
     @property
     def event_ids(self) -> set[str]:
@@ -120,6 +125,11 @@ TOPICS = tuple(
         Contact.ConsentGiven,
         Contact.ConsentWithdrawn,
         Contact.SiteAccountChanged,
+        Contact.Deleted,
+        Contact.Restored,
+        Contact.Erased,
+        Participant.Restored,
+        Participant.Erased,
     )
 )
 
@@ -180,7 +190,18 @@ def _participant_status(event: Participant.StatusChanged, rows: Rows) -> None:
 
 
 def _participant_deleted(event: Participant.Deleted, rows: Rows) -> None:
-    _participant(event, rows).deleted = True
+    row = _participant(event, rows)
+    row.deleted, row.deleted_with, row.restore_until = True, event.with_contact, event.restore_until
+
+
+def _participant_restored(event: Participant.Restored, rows: Rows) -> None:
+    row = _participant(event, rows)
+    row.deleted, row.deleted_with, row.restore_until = False, None, None
+
+
+def _participant_erased(event: Participant.Erased, rows: Rows) -> None:
+    row = _participant(event, rows)
+    row.deleted, row.erased, row.fields = True, True, {}
 
 
 def _participant_linked(event: Participant.Linked, rows: Rows) -> None:
@@ -259,6 +280,21 @@ def _site_account(event: Contact.SiteAccountChanged, rows: Rows) -> None:
     row.failed_attempts = event.failed_attempts
 
 
+def _contact_deleted(event: Contact.Deleted, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.deleted, row.restore_until = True, event.restore_until
+
+
+def _contact_restored(event: Contact.Restored, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.deleted, row.restore_until = False, None
+
+
+def _contact_erased(event: Contact.Erased, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.deleted, row.erased, row.fields = True, True, {}
+
+
 HANDLERS: dict[type, Any] = {
     OrganiserEvent.Created: _event_created,
     Participant.Registered: _registered,
@@ -277,4 +313,9 @@ HANDLERS: dict[type, Any] = {
     Contact.ConsentGiven: _consent_given,
     Contact.ConsentWithdrawn: _consent_withdrawn,
     Contact.SiteAccountChanged: _site_account,
+    Contact.Deleted: _contact_deleted,
+    Contact.Restored: _contact_restored,
+    Contact.Erased: _contact_erased,
+    Participant.Restored: _participant_restored,
+    Participant.Erased: _participant_erased,
 }

@@ -22,7 +22,7 @@ from domain.application import (
     SyncDisabledError,
     VersionMismatchError,
 )
-from domain.contacts import ContactInputError, KeyTakenError
+from domain.contacts import ContactDeletedError, ContactInputError, KeyTakenError
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
 from domain.participants import (
@@ -30,6 +30,7 @@ from domain.participants import (
     ParticipantDeletedError,
     ParticipantInputError,
 )
+from domain.retention import ErasedError, RestoreWindowClosedError
 from domain.saved_views import SavedViewError, SavedViewNotFoundError
 from domain.segments import SegmentError
 from domain.unit_of_work import NotFoundError
@@ -57,6 +58,9 @@ STATUS_OF: dict[type[Exception], int] = {
     IllegalTransitionError: 409,
     ParticipantDeletedError: 409,
     KeyTakenError: 409,
+    ContactDeletedError: 409,
+    RestoreWindowClosedError: 410,
+    ErasedError: 410,
     GroupNameTakenError: 409,
     SyncDisabledError: 409,
     VersionMismatchError: 412,
@@ -94,6 +98,8 @@ def domain_problem(error: Exception) -> Response | None:
 def _extra(error: Exception) -> dict[str, Any]:
     if isinstance(error, FieldValueError):
         return {"field": error.field_name}
+    if isinstance(error, KeyTakenError):
+        return {"contact_id": str(error.holder_id)}
     if isinstance(error, IllegalTransitionError):
         return {"current_status": error.current.value}
     if isinstance(error, BusyError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from adapters.http import schemas
 from domain.accounts import Account
@@ -72,6 +73,7 @@ def contact_out(ledger: ContactLedger, contact: Contact, now: datetime) -> schem
         ledger.participant(contact.account_id, event_id, participant_id)
         for participant_id, event_id in contact.participants.items()
     ]
+    members = [p for p in members if not p.deleted or p.deleted_with == contact.id]
     linked = [
         schemas.ContactParticipant(id=p.id, event_id=p.organiser_event_id, status=p.status.value)  # type: ignore[arg-type]
         for p in members
@@ -97,6 +99,9 @@ def contact_out(ledger: ContactLedger, contact: Contact, now: datetime) -> schem
         created_at=contact.created_on,
         updated_at=contact.modified_on,
         participants=linked,
+        deleted=contact.deleted,
+        restore_until=contact.restore_until,
+        erased=contact.erased,
     )
 
 
@@ -121,3 +126,24 @@ def site_account_out(
 def utc(value: datetime) -> datetime:
     """SQLite hands timestamps back without their zone; they are all UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+EVENT_BASICS = ("originator_id", "originator_version", "timestamp", "meta")
+
+
+def history_entry(event: Any) -> schemas.HistoryEntry:
+    """One event as an audit line: what changed, who, when, through what."""
+    meta = event.meta
+    return schemas.HistoryEntry(
+        position=None,
+        at=event.timestamp,
+        subject="contact" if isinstance(event, Contact.Event) else "participant",
+        subject_id=event.originator_id,
+        action=type(event).__qualname__,
+        changes={k: v for k, v in vars(event).items() if k not in EVENT_BASICS},
+        actor=meta.actor,
+        role=meta.role,
+        origin=meta.origin,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.causation_id,
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Endpoint, Reply
+from adapters.http.errors import HttpError
 from adapters.http.grids import (
     MEDIA,
     delete_view,
@@ -20,12 +21,14 @@ from adapters.http.grids import (
 from domain import commands
 from domain.application import Outcome
 from domain.meta import Role
+from domain.participants import Participant
 
 ADMIN = frozenset({Role.ADMIN})
 EDITORS = frozenset({Role.ADMIN, Role.EDITOR})
 INTAKE = frozenset({Role.ADMIN, Role.EDITOR, Role.SERVICE})
 READERS = frozenset({Role.ADMIN, Role.EDITOR, Role.ANALYST, Role.COMPLIANCE})
 PARTICIPANT_READERS = READERS | {Role.SERVICE}
+PRIVACY = frozenset({Role.ADMIN, Role.COMPLIANCE})
 
 
 def get_settings(ctx: Context) -> Reply:
@@ -170,6 +173,67 @@ def _contact_reply(ctx: Context, outcome: Outcome) -> Reply:
     return Reply(presenters.contact_out(ctx.ledger, outcome.state, ctx.at), outcome=outcome)
 
 
+def delete_contact(ctx: Context) -> Reply:
+    if ctx.query.get("confirm") != "DELETE":
+        raise HttpError(422, "deleting a contact removes it from every event: add ?confirm=DELETE")
+    cmd = commands.DeleteContact(ctx.account_id, ctx.path["contact_id"], ctx.expected_version)
+    return _contact_reply(ctx, ctx.ledger.delete_contact(cmd, ctx.at, ctx.meta))
+
+
+def post_restore(ctx: Context) -> Reply:
+    cmd = commands.RestoreContact(ctx.account_id, ctx.path["contact_id"], ctx.expected_version)
+    return _contact_reply(ctx, ctx.ledger.restore_contact(cmd, ctx.at, ctx.meta))
+
+
+def post_erase(ctx: Context) -> Reply:
+    cmd = commands.EraseContact(ctx.account_id, ctx.path["contact_id"], "request")
+    outcome = ctx.ledger.erase_contact(cmd, ctx.at, ctx.meta)
+    contact = outcome.state
+    erased = [
+        p for p in ctx.ledger.load_many(contact.ever_linked).values() if getattr(p, "erased", False)
+    ]
+    out = schemas.ErasedOut(
+        id=contact.id, version=contact.version, erased=True, participants_erased=len(erased)
+    )
+    return Reply(out, outcome=outcome)
+
+
+def get_export(ctx: Context) -> Reply:
+    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
+    account = ctx.ledger.account(ctx.account_id)
+    people = ctx.ledger.load_many(contact.ever_linked)
+    names = {e: ctx.ledger.organiser_event(account.id, e).name for e in account.organiser_event_ids}
+    mine = [
+        p
+        for p in people.values()
+        if isinstance(p, Participant) and p.contact_id in (None, contact.id)
+    ]
+    export = schemas.ContactExport(
+        exported_at=ctx.at,
+        contact=presenters.contact_out(ctx.ledger, contact, ctx.at),
+        groups=[schemas.GroupOut(id=g, name=account.groups[g]) for g in sorted(contact.groups)],
+        participations=[
+            schemas.ExportedParticipant(
+                id=p.id,
+                event_id=p.organiser_event_id,  # type: ignore[arg-type]
+                event_name=names.get(p.organiser_event_id, ""),  # type: ignore[arg-type]
+                status=p.status.value,
+                source=p.source.value,
+                fields=p.fields,
+                deleted=p.deleted,
+                created_at=p.created_on,
+                updated_at=p.modified_on,
+            )
+            for p in sorted(mine, key=lambda p: p.created_on)
+        ],
+        history=[
+            presenters.history_entry(e)
+            for e in ctx.ledger.history_of([contact.id, *(p.id for p in mine)])
+        ],
+    )
+    return Reply(export)
+
+
 def put_processing_status(ctx: Context) -> Reply:
     body: schemas.ProcessingStatusIn = ctx.body
     cmd = commands.SetProcessingStatus(
@@ -303,6 +367,18 @@ ENDPOINTS = (
              response=schemas.ContactOut),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,
              schemas.FieldsIn, schemas.ContactOut, conditional=True),
+    Endpoint("DELETE", CONTACT, delete_contact,
+             "Delete a contact and its participants (?confirm=DELETE); restorable for a while",
+             EDITORS, response=schemas.ContactOut, conditional=True),
+    Endpoint("POST", CONTACT + "/restore", post_restore,
+             "Restore a deleted contact within its window", PRIVACY,
+             response=schemas.ContactOut, conditional=True),
+    Endpoint("POST", CONTACT + "/erase", post_erase,
+             "Erase a contact and its participants now (right to erasure)", PRIVACY,
+             response=schemas.ErasedOut),
+    Endpoint("GET", CONTACT + "/export", get_export,
+             "Everything held about the person (access request)", PRIVACY,
+             response=schemas.ContactExport),
     Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
              "Set a contact's processing status", EDITORS, schemas.ProcessingStatusIn,
              schemas.ContactOut, conditional=True),

@@ -164,6 +164,54 @@ class ContactOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     participants: list[ContactParticipant]
+    deleted: bool
+    restore_until: datetime | None = Field(
+        description="deleted: restorable before this instant (exclusive)"
+    )
+    erased: bool
+
+
+class ErasedOut(BaseModel):
+    id: UUID
+    version: int
+    erased: bool
+    participants_erased: int
+
+
+class ExportedParticipant(BaseModel):
+    id: UUID
+    event_id: UUID
+    event_name: str
+    status: str
+    source: str
+    fields: dict[str, Any]
+    deleted: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryEntry(BaseModel):
+    position: int | None
+    at: datetime
+    subject: str  # "contact" or "participant"
+    subject_id: UUID
+    action: str  # the event type, e.g. "Contact.FieldsChanged"
+    changes: dict[str, Any]
+    actor: str
+    role: str
+    origin: str
+    correlation_id: str
+    causation_id: str | None
+
+
+class ContactExport(BaseModel):
+    """Everything held about one person (access request, GDPR art. 15)."""
+
+    exported_at: datetime
+    contact: ContactOut
+    groups: list[GroupOut]
+    participations: list[ExportedParticipant]
+    history: list[HistoryEntry]
 
 
 class ProcessingStatusIn(Body):

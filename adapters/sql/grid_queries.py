@@ -101,6 +101,35 @@ class SqlGrid:
                 return
             page = self.page(replace(query, limit=MAX_LIMIT, cursor=page.next_cursor), count=False)
 
+    def due_for_erasure(
+        self, as_of: Any, limit: int = 500
+    ) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]]:
+        """(account id, id) of contacts, then of lone participants, whose restore window
+        is over at `as_of` and that are not erased yet: the purge's work list."""
+        c, p = t.contacts, t.participants
+        contacts = (
+            select(c.c.account_id, c.c.contact_id)
+            .where(c.c.deleted.is_(True), c.c.erased.is_(False), c.c.restore_until <= as_of)
+            .order_by(c.c.restore_until)
+            .limit(limit)
+        )
+        participants = (
+            select(p.c.account_id, p.c.participant_id)
+            .where(
+                p.c.deleted.is_(True),
+                p.c.erased.is_(False),
+                p.c.deleted_with.is_(None),
+                p.c.restore_until <= as_of,
+            )
+            .order_by(p.c.restore_until)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return (
+                [tuple(r) for r in connection.execute(contacts)],
+                [tuple(r) for r in connection.execute(participants)],
+            )
+
     def event_names(self, account_id: Any) -> dict[Any, str]:
         with self.engine.connect() as connection:
             found = connection.execute(

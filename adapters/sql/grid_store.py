@@ -163,7 +163,7 @@ def _values(row: Any) -> dict[str, Any]:
 def _row(cls: type[T], record: Any) -> T:
     """A table record as a row (SQLite hands timestamps back without their zone)."""
     values = {f.name: getattr(record, f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for name in ("created_at", "updated_at", "consent_at", "locked_until"):
+    for name in ("created_at", "updated_at", "consent_at", "locked_until", "restore_until"):
         if values.get(name) is not None:
             values[name] = _aware(values[name])
     for name in ("fields", "memberships"):

@@ -73,6 +73,9 @@ participants = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("deleted_with", Uuid),
+    Column("restore_until", DateTime(timezone=True)),
+    Column("erased", Boolean, nullable=False, default=False),
     Index("rm_participants_grid", "event_id", "deleted", "sort_name", "participant_id"),
     Index("rm_participants_contact", "contact_id"),
 )
@@ -97,6 +100,8 @@ contacts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("restore_until", DateTime(timezone=True)),
+    Column("erased", Boolean, nullable=False, default=False),
     Index("rm_contacts_by_name", "account_id", "deleted", "sort_name", "contact_id"),
     Index("rm_contacts_by_email", "account_id", "deleted", "email", "contact_id"),
     Index("rm_contacts_by_created", "account_id", "deleted", "created_at", "contact_id"),
