@@ -1,0 +1,293 @@
+"""The audit trail read model in SQL (F14): entries, the subjects' state, and queries.
+
+Like the grid: the subjects a batch needs are loaded, events are folded in memory, entries
+are inserted and subjects written back with the tracking position, in one transaction
+(compare-and-set on the position). Erasure blanks the values of every entry of the
+erased subject in that same transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from adapters.sql import grid_tables
+from adapters.sql.engine import create_tables
+from adapters.sql.grid_store import ConcurrentProjectorError
+from domain.participants import Participant
+from projections import audit
+from projections.audit import AuditEntry, Subject
+
+metadata = MetaData()
+Json = JSON().with_variant(JSONB(), "postgresql")
+tracking = grid_tables.tracking.to_metadata(metadata)
+CHUNK = 500
+MAX_LIMIT = 500
+
+entries = Table(
+    "rm_audit",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("account_id", Uuid),
+    Column("action", String(80), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", Uuid, nullable=False),
+    Column("contact_id", Uuid),
+    Column("organiser_event_id", Uuid),
+    Column("changes", Json, nullable=False),
+    Column("details", Json, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("origin", String(32), nullable=False),
+    Column("correlation_id", String(200), nullable=False),
+    Column("causation_id", String(200)),
+    Index("rm_audit_by_contact", "account_id", "contact_id", "position"),
+    Index("rm_audit_by_subject", "subject_id", "position"),
+    Index("rm_audit_by_actor", "account_id", "actor", "position"),
+    Index("rm_audit_by_time", "account_id", "at", "position"),
+)
+
+subjects = Table(
+    "rm_audit_subjects",
+    metadata,
+    Column("subject_id", Uuid, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("account_id", Uuid),
+    Column("contact_id", Uuid),
+    Column("organiser_event_id", Uuid),
+    Column("fields", Json, nullable=False),
+    Column("erased", Boolean, nullable=False),
+)
+
+
+class AuditQueryError(ValueError):
+    """Raised when an audit query is not valid (bad cursor, limit, time range)."""
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    account_id: UUID
+    contact_id: UUID | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    limit: int = 100
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise AuditQueryError(f"limit must be between 1 and {MAX_LIMIT}")
+
+    def after(self) -> int:
+        if self.cursor is None:
+            return 0
+        try:
+            position = json.loads(base64.urlsafe_b64decode(self.cursor.encode()))["audit"]
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            raise AuditQueryError("cursor is not one the audit issued") from None
+        if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+            raise AuditQueryError("cursor is not one the audit issued")
+        return position
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+class SqlAuditStore:
+    name = audit.NAME
+    topics: tuple[str, ...] | None = None  # every event is audited
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ensure_schema(self) -> bool:
+        create_tables(metadata, self.engine)
+        with self.engine.begin() as connection:
+            stored = connection.execute(
+                select(tracking.c.version).where(tracking.c.name == self.name)
+            ).scalar()
+        if stored == audit.VERSION:
+            return False
+        self.reset()
+        return True
+
+    def reset(self) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(entries))
+            connection.execute(delete(subjects))
+            connection.execute(delete(tracking).where(tracking.c.name == self.name))
+            connection.execute(
+                insert(tracking).values(name=self.name, version=audit.VERSION, position=0)
+            )
+
+    def position(self) -> int:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(tracking.c.position).where(tracking.c.name == self.name)
+            ).scalar()
+        return int(value or 0)
+
+    def apply_positioned(self, batch: Sequence[tuple[int, Any]], start: int, end: int) -> None:
+        """Audit (position, event) pairs of log positions start+1..end; move to `end`."""
+        with self.engine.begin() as connection:
+            moved = connection.execute(
+                update(tracking)
+                .where(tracking.c.name == self.name, tracking.c.position == start)
+                .values(position=end)
+            ).rowcount
+            if moved != 1:
+                raise ConcurrentProjectorError(f"{self.name} moved past {start} meanwhile")
+            events = [event for _, event in batch]
+            known = self._load(connection, audit.needs(events))
+            fresh = set(audit.needs(events)) - set(known)
+            made = [audit.apply(position, event, known) for position, event in batch]
+            if made:
+                connection.execute(insert(entries), [_entry_values(e) for e in made])
+            self._write(connection, known, fresh)
+            self._link_earlier(connection, events)
+            self._blank(connection, audit.erased_subjects(events))
+
+    # --- queries --------------------------------------------------------------------
+
+    def page(self, query: AuditQuery) -> AuditPage:
+        statement = (
+            select(entries)
+            .where(_where(query), entries.c.position > query.after())
+            .order_by(entries.c.position)
+            .limit(query.limit + 1)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        found = [_entry(r) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        cursor = _cursor(found[-1].position) if more and found else None
+        return AuditPage(found, cursor)
+
+    def rows(self, query: AuditQuery) -> Iterator[AuditEntry]:
+        """Every entry of a query, page after page: constant memory for CSV exports."""
+        page = self.page(dataclasses.replace(query, limit=MAX_LIMIT, cursor=None))
+        while True:
+            yield from page.entries
+            if page.next_cursor is None:
+                return
+            page = self.page(dataclasses.replace(query, limit=MAX_LIMIT, cursor=page.next_cursor))
+
+    # --- rows <-> SQL ---------------------------------------------------------------
+
+    def _load(self, connection: Connection, ids: set[UUID]) -> dict[UUID, Subject]:
+        wanted, found = list(ids), {}
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            for r in connection.execute(select(subjects).where(subjects.c.subject_id.in_(chunk))):
+                found[r.subject_id] = Subject(
+                    r.subject_id,
+                    r.kind,
+                    r.account_id,
+                    r.contact_id,
+                    r.organiser_event_id,
+                    dict(r.fields),
+                    r.erased,
+                )
+        return found
+
+    def _write(self, connection: Connection, known: dict[UUID, Subject], fresh: set[UUID]) -> None:
+        values = [dataclasses.asdict(s) for s in known.values()]
+        old = [v["subject_id"] for v in values if v["subject_id"] not in fresh]
+        for start in range(0, len(old), CHUNK):
+            chunk = old[start : start + CHUNK]
+            connection.execute(delete(subjects).where(subjects.c.subject_id.in_(chunk)))
+        if values:
+            connection.execute(insert(subjects), values)
+
+    def _link_earlier(self, connection: Connection, events: list[Any]) -> None:
+        """A participant's entries before it was linked (its registration) join the contact."""
+        for event in events:
+            if isinstance(event, Participant.Linked):
+                connection.execute(
+                    update(entries)
+                    .where(entries.c.subject_id == event.originator_id)
+                    .where(entries.c.contact_id.is_(None))
+                    .values(contact_id=event.contact_id)
+                )
+
+    def _blank(self, connection: Connection, erased: set[UUID]) -> None:
+        for subject_id in erased:
+            found = connection.execute(
+                select(entries.c.position, entries.c.changes).where(
+                    entries.c.subject_id == subject_id
+                )
+            ).all()
+            for position, changes in found:
+                if changes:
+                    connection.execute(
+                        update(entries)
+                        .where(entries.c.position == position)
+                        .values(changes=audit.blank(dict(changes)))
+                    )
+
+
+def _where(query: AuditQuery) -> Any:
+    conditions = [entries.c.account_id == query.account_id]
+    if query.contact_id is not None:
+        conditions.append(
+            or_(entries.c.contact_id == query.contact_id, entries.c.subject_id == query.contact_id)
+        )
+    if query.actor is not None:
+        conditions.append(entries.c.actor == query.actor)
+    if query.action is not None:
+        conditions.append(entries.c.action == query.action)
+    if query.since is not None:
+        conditions.append(entries.c.at >= query.since)
+    if query.until is not None:
+        conditions.append(entries.c.at < query.until)
+    return and_(*conditions)
+
+
+def _entry_values(entry: AuditEntry) -> dict[str, Any]:
+    return dataclasses.asdict(entry)
+
+
+def _entry(row: Any) -> AuditEntry:
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(AuditEntry)}
+    if values["at"].tzinfo is None:
+        values["at"] = values["at"].replace(tzinfo=UTC)
+    values["changes"], values["details"] = dict(values["changes"]), dict(values["details"])
+    return AuditEntry(**values)
+
+
+def _cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"audit": position}).encode()).decode()
