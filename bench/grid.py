@@ -4,9 +4,9 @@
     `projector.rebuild()`, beside the library's `ProjectionRunner` (one transaction per
     event), reading and decoding the log alone, and a raw bulk write of as many rows.
 (b) grid latency: `rm_contacts` filled directly with M realistic rows (folded columns from
-    `projections.folding.identity`, as the projector writes them), then p50/p95 of grid
-    pages, counts and searches through `SqlGrid.page`, beside a primary-key lookup and
-    the same first page in hand-written SQL.
+    `projections.folding.identity`, as the projector writes them), with the product's
+    indexes, then p50/p95 of grid pages, counts and searches through `SqlGrid.page`, beside
+    a primary-key lookup and the same first page in hand-written SQL.
 (c) lag: the projector follows in a background thread (as in `serve`) while writer
     processes register people one by one, either each waiting for its write to show or
     at an offered rate; each write is timed, then the time until the grid covers it.
@@ -48,7 +48,7 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment, get_topic
 from psycopg.sql import SQL, Identifier
-from sqlalchemy import Engine, func, insert, select, text, tuple_
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from adapters.keystore import KeyRing
@@ -56,7 +56,7 @@ from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
 from adapters.sql import grid_tables as t
 from adapters.sql.engine import make_engine
-from adapters.sql.grid_queries import SqlGrid, _sort_expression, _where
+from adapters.sql.grid_queries import SqlGrid, count_statement, rows_statement
 from adapters.sql.grid_store import SqlGridStore
 from app import build_system
 from bench.registrations import (
@@ -639,15 +639,14 @@ def _sqlite_params(table: Any, rows: list[dict[str, Any]]) -> list[tuple[Any, ..
 
 def fill(store: Store, engine: Engine, m: int) -> Probes:
     """Tables created by the grid store, secondary indexes dropped, M contacts (and the
-    big event's participants) bulk-loaded from two worker processes, indexes created
-    again, then VACUUM ANALYZE (PostgreSQL) or ANALYZE (SQLite)."""
+    big event's participants) bulk-loaded from two worker processes, the product's indexes
+    created again (`grid_tables.create_indexes`), then VACUUM ANALYZE (PostgreSQL) or
+    ANALYZE (SQLite)."""
     SqlGridStore(engine).ensure_schema()
     account_id = uuid.uuid4()
     events = tuple((uuid.uuid4(), "community" if k % 8 == 7 else "event") for k in range(N_EVENTS))
-    indexes = [*t.contacts.indexes, *t.participants.indexes]
     with engine.begin() as connection:
-        for index in indexes:
-            index.drop(connection)
+        t.drop_indexes(connection)
         connection.execute(insert(t.events), [
             {"event_id": e, "account_id": account_id, "name": f"Salon {k}", "kind": kind,
              "starts_on": f"2025-{1 + k % 12:02d}-15"}
@@ -663,9 +662,10 @@ def fill(store: Store, engine: Engine, m: int) -> Probes:
             probes.pk_ids += encoded.pk_ids
             probes.search = probes.search or encoded.email
             _load(store, engine, encoded)
+    started = time.perf_counter()
     with engine.begin() as connection:
-        for index in indexes:
-            index.create(connection)
+        t.create_indexes(connection)
+    print(f"    indexes created in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if store.kind == "postgres":
         with pg_connect(store) as connection:
             connection.execute("VACUUM ANALYZE")
@@ -733,27 +733,19 @@ def grid_queries(probes: Probes, deep_cursor: str) -> dict[str, GridQuery]:
         {"field": "company", "op": "eq", "value": probes.company},
         {"field": "n_events", "op": "range", "value": {"gte": 2}},
     ]})  # fmt: skip
+    participated = parse_segment({"participated": {"event_id": str(probes.event_id)}})
+    contains = parse_segment({"field": "company", "op": "contains", "value": CONTAINED})
     return {
         "filtered": GridQuery(account_id, filter=segment, sort="name", limit=PAGE),
         "deep": GridQuery(account_id, sort="name", limit=PAGE, cursor=deep_cursor),
         "search": GridQuery(account_id, q=probes.search, sort="name", limit=PAGE),
         "event": GridQuery(account_id, event_id=probes.event_id, sort="name", limit=PAGE),
+        "participated": GridQuery(account_id, filter=participated, sort="name", limit=PAGE),
+        "contains": GridQuery(account_id, filter=contains, sort="name", limit=PAGE),
     }
 
 
-def rows_statement(query: GridQuery) -> Any:
-    """The page's row query, built as `SqlGrid.page` builds it (contacts grid, ascending)."""
-    table, key = t.contacts, t.contacts.c.contact_id
-    order = _sort_expression(query, table)
-    statement = select(table, order.label("sort_value")).where(_where(query, table))
-    after = query.after()
-    if after is not None:
-        statement = statement.where(tuple_(order, key) > tuple_(*after))
-    return statement.order_by(order.asc(), key.asc()).limit(query.limit + 1)
-
-
-def count_statement(query: GridQuery) -> Any:
-    return select(func.count()).select_from(t.contacts).where(_where(query, t.contacts))
+CONTAINED = "orion sirius"  # `contains` on company: 3 of the 800 companies (about 0.4 %)
 
 
 def deep_pages(m: int) -> int:
@@ -806,7 +798,7 @@ def raw_reader(store: Store) -> Iterator[Callable[[str, tuple[Any, ...]], list[A
 
 
 def bench_grid(
-    store: Store, m: int, runs: int, budget: float, explain: bool, try_indexes: bool
+    store: Store, m: int, runs: int, budget: float, explain: bool, without_trigram: bool
 ) -> dict[str, Any]:
     engine = make_engine(store.settings().database)
     try:
@@ -833,13 +825,13 @@ def bench_grid(
             show_plans(engine, queries)
         results["sizes"] = table_sizes(engine, store)
         results["pages"] = pages
-        if try_indexes and store.kind == "postgres":
-            add_suggested_indexes(store)
+        if without_trigram and store.kind == "postgres":
+            drop_trigram_indexes(store)
             again = page_timings(engine, sql_grid, queries)
-            again = {k: again[k] for k in ("filtered", "filtered_count", "search", "search_count")}
-            results |= {f"idx_{k}": v for k, v in measure_queries(again, runs, budget).items()}
+            again = {k: again[k] for k in ("search", "search_count", "contains")}
+            results |= {f"nogin_{k}": v for k, v in measure_queries(again, runs, budget).items()}
             if explain:
-                show_plans(engine, {k: queries[k] for k in ("filtered", "search")})
+                show_plans(engine, {k: queries[k] for k in ("search", "contains")})
         return results
     finally:
         engine.dispose()
@@ -848,7 +840,7 @@ def bench_grid(
 def page_timings(engine: Engine, sql_grid: SqlGrid, queries: dict[str, GridQuery]) -> Any:
     """page() for each query; rows alone and count alone for some."""
     timings = {name: Timing(partial(sql_grid.page, query)) for name, query in queries.items()}
-    for name in ("filtered", "deep", "search"):
+    for name in ("filtered", "deep", "search", "event"):
         timings[f"{name}_rows"] = Timing(partial(fetch, engine, rows_statement(queries[name])))
         timings[f"{name}_count"] = Timing(partial(fetch, engine, count_statement(queries[name])))
     return timings
@@ -864,26 +856,11 @@ def measure_queries(timings: dict[str, Timing], runs: int, budget: float) -> dic
     return {name: x.summary() for name, x in timings.items()}
 
 
-SUGGESTED_INDEXES = (
-    "CREATE INDEX bench_contacts_company ON rm_contacts"
-    " (account_id, deleted, company, sort_name, contact_id)",
-    "CREATE INDEX bench_contacts_search ON rm_contacts USING gin (search {trgm}.gin_trgm_ops)",
-)
-
-
-def add_suggested_indexes(store: Store) -> None:
-    """In this schema only: an index for the company filter in name order, and a trigram
-    index for `q=` (pg_trgm is created in this schema unless already installed)."""
-    schema = store.settings().database.schema
+def drop_trigram_indexes(store: Store) -> None:
+    """In this schema only: free text as on a database without pg_trgm."""
     with pg_connect(store) as connection:
-        found = connection.execute(
-            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
-        ).fetchone()
-        if found is None:
-            connection.execute(f"CREATE EXTENSION pg_trgm SCHEMA {schema}")
-        trgm = found[0] if found else schema
-        for statement in SUGGESTED_INDEXES:
-            connection.execute(statement.format(trgm=trgm))
+        for name in t.SEARCHED:
+            connection.execute(f"DROP INDEX {name}")
         connection.execute("ANALYZE rm_contacts")
 
 
@@ -1112,7 +1089,7 @@ class Plan:
     writers: int
     profile: bool
     explain: bool
-    try_indexes: bool
+    without_trigram: bool
     workdir: Path
 
 
@@ -1132,7 +1109,7 @@ def run_backend(plan: Plan, backend: str) -> list[tuple[str, ...]]:
         m = plan.contacts if backend == "postgres" else plan.sqlite_contacts
         found = measure(plan, backend, "grid", 1, partial(
             bench_grid, m=m, runs=plan.runs, budget=plan.budget,
-            explain=plan.explain, try_indexes=plan.try_indexes,
+            explain=plan.explain, without_trigram=plan.without_trigram,
         ))  # fmt: skip
         rows += grid_rows(backend, m, found)
     if "c" in plan.parts:
@@ -1193,18 +1170,21 @@ def grid_rows(backend: str, contacts: int, r: dict[str, Any]) -> list[tuple[str,
         (backend, "      rows alone | count alone", pair("filtered_rows", "filtered_count"), ""),
         (backend, f"    deep keyset page ({r['pages']:,.0f} pages in): page()",
          ms("deep"), f"primary-key lookup: {ms('pk')}"),
-        (backend, "      rows alone | count alone (all contacts)",
+        (backend, "      rows alone | count alone (all contacts, capped)",
          pair("deep_rows", "deep_count"), f"count capped at 10,001: {ms('capped')}"),
         (backend, "    search q=<one person's e-mail>: page()", ms("search"), ""),
         (backend, "      rows alone | count alone", pair("search_rows", "search_count"), ""),
         (backend, "    contacts of one event (1 in 10): page()", ms("event"), ""),
+        (backend, "      rows alone | count alone (capped)", pair("event_rows", "event_count"), ""),
+        (backend, "    participated in that event (filter): page()", ms("participated"), ""),
+        (backend, f"    company contains {CONTAINED!r}: page()", ms("contains"), ""),
     ]  # fmt: skip
-    if "idx_filtered" in r:
+    if "nogin_search" in r:
         rows += [
-            (backend, "    with suggested indexes: company page() | count",
-             pair("idx_filtered", "idx_filtered_count"), "--try-indexes"),
-            (backend, "    with suggested indexes: search page() | count",
-             pair("idx_search", "idx_search_count"), "--try-indexes"),
+            (backend, "    without trigram indexes: search page() | count",
+             pair("nogin_search", "nogin_search_count"), "--without-trigram"),
+            (backend, "    without trigram indexes: contains page()",
+             ms("nogin_contains"), "--without-trigram"),
         ]  # fmt: skip
     return rows
 
@@ -1262,9 +1242,9 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
     parser.add_argument("--profile", action="store_true", help="(a) stage split + pyinstrument")
     parser.add_argument("--explain", action="store_true", help="(b) query plans to stderr")
     parser.add_argument(
-        "--try-indexes",
+        "--without-trigram",
         action="store_true",
-        help="(b) PostgreSQL: then add the suggested indexes (pg_trgm) and measure again",
+        help="(b) PostgreSQL: then drop the trigram indexes (no pg_trgm) and measure again",
     )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench"))
     args = parser.parse_args(argv)
@@ -1273,7 +1253,7 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         backends, args.parts, args.events, args.contacts,
         args.sqlite_contacts or min(args.contacts, 200_000), args.repeat, args.runs,
         args.query_budget, args.lag_seconds, args.lag_rate, args.writers, args.profile,
-        args.explain, args.try_indexes, args.workdir,
+        args.explain, args.without_trigram, args.workdir,
     )  # fmt: skip
 
 

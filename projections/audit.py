@@ -88,9 +88,7 @@ def apply(position: int, event: Any, subjects: dict[UUID, Subject]) -> AuditEntr
         subject = subjects[event.originator_id] = Subject(event.originator_id, kind)
     _follow(event, subject)
     changes = _changes(event, subject)
-    details = {
-        k: _plain(v) for k, v in vars(event).items() if k not in BASICS and k != "fields"
-    }
+    details = {k: _plain(v) for k, v in vars(event).items() if k not in BASICS and k != "fields"}
     _remember(event, subject)
     meta = event.meta
     return AuditEntry(

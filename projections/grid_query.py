@@ -20,6 +20,7 @@ from projections.folding import fold, identity
 from projections.grid import ContactRow, ParticipantRow
 
 MAX_LIMIT = 500
+COUNT_CAP = 10_000  # totals are exact up to this many rows; beyond it, "more than COUNT_CAP"
 _IDENTITY_SORTS = ("name", "first_name", "last_name", "email", "company", "job_title")
 _TIMES = ("created_at", "updated_at")
 NULLABLE_TIMES = ("consent_at", "locked_until")  # sorted with "never" first
@@ -91,9 +92,18 @@ class GridQuery:
 
 @dataclass(frozen=True)
 class GridPage:
+    """One page. `total` counts every row of the query when `total_exact`; otherwise more
+    than `total` rows match (the count stopped at the cap, see docs/decisions/0011)."""
+
     rows: list[Any]
     next_cursor: str | None
     total: int
+    total_exact: bool = True
+
+
+def capped_total(matches: int, cap: int) -> tuple[int, bool]:
+    """(total, exact) for a query that matches `matches` rows (counted up to cap + 1)."""
+    return (matches, True) if matches <= cap else (cap, False)
 
 
 def make_cursor(query: GridQuery, sort_value: Any, row_id: UUID) -> str:
@@ -128,8 +138,9 @@ class MemoryGrid:
     participants: list[ParticipantRow] = field(default_factory=list)
 
 
-def evaluate(grid: MemoryGrid, query: GridQuery) -> GridPage:
+def evaluate(grid: MemoryGrid, query: GridQuery, count_cap: int = COUNT_CAP) -> GridPage:
     rows = [r for r in _candidates(grid, query) if _matches(grid, query, r)]
+    total, exact = capped_total(len(rows), count_cap)
     rows.sort(key=lambda r: (sort_key(query.sort_column, r), _id(r)), reverse=query.descending)
     after = query.after()
     if after is not None:
@@ -139,9 +150,7 @@ def evaluate(grid: MemoryGrid, query: GridQuery) -> GridPage:
     cursor = (
         make_cursor(query, sort_key(query.sort_column, page[-1]), _id(page[-1])) if more else None
     )
-    return GridPage(
-        page, cursor, len([r for r in _candidates(grid, query) if _matches(grid, query, r)])
-    )
+    return GridPage(page, cursor, total, exact)
 
 
 def sort_key(column: str, row: Any) -> Any:

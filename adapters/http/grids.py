@@ -48,7 +48,10 @@ def get_contacts(ctx: Context) -> Reply:
         )
         for r in page.rows
     ]
-    return Reply(schemas.ContactGrid(items=items, next_cursor=page.next_cursor, total=page.total))
+    grid = schemas.ContactGrid(
+        items=items, next_cursor=page.next_cursor, total=page.total, total_exact=page.total_exact
+    )
+    return Reply(grid)
 
 
 def get_participants(ctx: Context) -> Reply:
@@ -67,7 +70,9 @@ def get_participants(ctx: Context) -> Reply:
         )
         for r in page.rows
     ]
-    grid = schemas.ParticipantGrid(items=items, next_cursor=page.next_cursor, total=page.total)
+    grid = schemas.ParticipantGrid(
+        items=items, next_cursor=page.next_cursor, total=page.total, total_exact=page.total_exact
+    )
     return Reply(grid)
 
 

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from projections.grid_query import COUNT_CAP
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -277,6 +279,10 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+TOTAL = f"Rows the query matches, counted up to {COUNT_CAP:,} (see total_exact)"
+TOTAL_EXACT = f"false: more than `total` rows match (counting stops at {COUNT_CAP:,})"
+
+
 class ContactItem(BaseModel):
     id: UUID
     fields: dict[str, Any]
@@ -294,7 +300,8 @@ class ContactItem(BaseModel):
 class ContactGrid(BaseModel):
     items: list[ContactItem]
     next_cursor: str | None
-    total: int
+    total: int = Field(description=TOTAL)
+    total_exact: bool = Field(description=TOTAL_EXACT)
 
 
 class ParticipantItem(BaseModel):
@@ -311,7 +318,8 @@ class ParticipantItem(BaseModel):
 class ParticipantGrid(BaseModel):
     items: list[ParticipantItem]
     next_cursor: str | None
-    total: int
+    total: int = Field(description=TOTAL)
+    total_exact: bool = Field(description=TOTAL_EXACT)
 
 
 class ViewIn(Body):

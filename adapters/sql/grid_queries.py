@@ -36,12 +36,14 @@ from adapters.sql import grid_tables as t
 from domain.segments import Combination, Condition, ContactFact, Participation, Segment
 from projections.folding import fold
 from projections.grid_query import (
+    COUNT_CAP,
     MAX_LIMIT,
     NEVER,
     NULLABLE_TIMES,
     GridPage,
     GridQuery,
     GridQueryError,
+    capped_total,
     make_cursor,
 )
 
@@ -59,38 +61,28 @@ TYPED_COLUMNS: dict[str, tuple[Any, str]] = {  # grid columns filters compare as
 
 
 class SqlGrid:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, count_cap: int = COUNT_CAP) -> None:
         self.engine = engine
+        self.count_cap = count_cap
 
     def page(self, query: GridQuery, count: bool = True) -> GridPage:
-        table = t.contacts if query.grid == "contacts" else t.participants
-        key = table.c.contact_id if query.grid == "contacts" else table.c.participant_id
-        where = _where(query, table)
-        order = _sort_expression(query, table)
-        statement: Select[Any] = select(table, order.label("sort_value")).where(where)
-        after = query.after()
-        if after is not None:
-            beyond = (
-                tuple_(order, key) < tuple_(*after)
-                if query.descending
-                else (tuple_(order, key) > tuple_(*after))
-            )
-            statement = statement.where(beyond)
-        direction = (order.desc(), key.desc()) if query.descending else (order.asc(), key.asc())
-        statement = statement.order_by(*direction).limit(query.limit + 1)
+        """One page by keyset, and its total unless `count` is False (exports)."""
+        _, key = _table(query)
         with self.engine.connect() as connection:
-            rows = connection.execute(statement).all()
-            total = (
-                connection.execute(select(func.count()).select_from(table).where(where)).scalar()
-                if count
-                else -1  # exports walk pages without counting each one
-            )
-        more = len(rows) > query.limit
+            rows = connection.execute(rows_statement(query)).all()
+            more = len(rows) > query.limit
+            if not count:  # exports walk pages without counting each one
+                total, exact = -1, False
+            elif query.cursor is None and not more:  # the first page holds every match
+                total, exact = capped_total(len(rows), self.count_cap)
+            else:
+                counted = connection.execute(count_statement(query, self.count_cap))
+                total, exact = capped_total(int(counted.scalar_one()), self.count_cap)
         rows = rows[: query.limit]
         cursor = (
             make_cursor(query, rows[-1].sort_value, getattr(rows[-1], key.name)) if more else None
         )
-        return GridPage(rows, cursor, int(total or 0))
+        return GridPage(rows, cursor, total, exact)
 
     def rows(self, query: GridQuery) -> Iterator[Any]:
         """Every row of a query, page after page (keyset): constant memory for exports."""
@@ -154,6 +146,37 @@ class SqlGrid:
         return found
 
 
+def rows_statement(query: GridQuery) -> Select[Any]:
+    """The page's rows, one more than its limit: keyset on (sort value, id)."""
+    table, key = _table(query)
+    order = _sort_expression(query, table)
+    statement: Select[Any] = select(table, order.label("sort_value")).where(_where(query, table))
+    after = query.after()
+    if after is not None:
+        beyond = (
+            tuple_(order, key) < tuple_(*after)
+            if query.descending
+            else (tuple_(order, key) > tuple_(*after))
+        )
+        statement = statement.where(beyond)
+    direction = (order.desc(), key.desc()) if query.descending else (order.asc(), key.asc())
+    return statement.order_by(*direction).limit(query.limit + 1)
+
+
+def count_statement(query: GridQuery, cap: int = COUNT_CAP) -> Select[Any]:
+    """The query's matches counted up to cap + 1: a count never walks a whole large
+    account (an index-driven filter stops after cap + 1 entries)."""
+    table, _ = _table(query)
+    matching = select(literal(1)).select_from(table).where(_where(query, table)).limit(cap + 1)
+    return select(func.count()).select_from(matching.subquery())
+
+
+def _table(query: GridQuery) -> tuple[Any, Any]:
+    if query.grid == "contacts":
+        return t.contacts, t.contacts.c.contact_id
+    return t.participants, t.participants.c.participant_id
+
+
 def _where(query: GridQuery, table: Any) -> ColumnElement[bool]:
     conditions = [table.c.account_id == query.account_id, table.c.deleted.is_(False)]
     if query.grid == "participants":
@@ -168,7 +191,7 @@ def _where(query: GridQuery, table: Any) -> ColumnElement[bool]:
             )
         )
     if query.q and query.q.strip():
-        conditions.append(table.c.search.like(_like(fold(query.q.strip())), escape="\\"))
+        conditions.append(_searched(query.q.strip(), table))
     if query.group_id is not None:
         conditions.append(_fact(ContactFact("group", query.group_id.hex), table, query))
     if query.filter is not None:
@@ -231,7 +254,16 @@ def _condition(condition: Condition, table: Any, query: GridQuery) -> ColumnElem
             return not_(AnyElement(table.c.folded, condition.field, "eq", condition.value))
         return AnyElement(table.c.folded, condition.field, condition.op, condition.value)
     expression = _operand(condition.field, condition.value, table)
-    return OPERATORS[condition.op](expression, condition.value)
+    compiled = OPERATORS[condition.op](expression, condition.value)
+    if (
+        condition.op == "contains"
+        and condition.field in TEXT_COLUMNS
+        and expression is table.c[condition.field]
+    ):
+        # `search` holds every identity value, so it contains whatever they contain: the
+        # trigram index on `search` (PostgreSQL) narrows the rows, the column decides.
+        return and_(_searched(condition.value, table), compiled)
+    return compiled
 
 
 class AnyElement(ColumnElement[bool]):
@@ -339,6 +371,10 @@ def _sort_expression(query: GridQuery, table: Any) -> Any:
     if column in table.c:
         return table.c[column]
     raise GridQueryError(f"cannot sort on {column!r}")
+
+
+def _searched(text: str, table: Any) -> ColumnElement[bool]:
+    return table.c.search.like(_like(fold(text)), escape="\\")
 
 
 def _like(text: str) -> str:

@@ -132,3 +132,14 @@ def test_invalid_views_are_refused(api: Api) -> None:
 def test_health_reports_only_what_the_database_knows(api: Api) -> None:
     projection = ok(api.client.get("/health"))["projections"]["grid"]
     assert set(projection) == {"position", "head", "lag", "error"}
+
+
+def test_totals_say_whether_they_are_exact(api: Api, monkeypatch: Any) -> None:
+    salon, _, position = people(api)
+    page = ok(grid(api, "/v1/contacts", limit=2, after=position))
+    assert (page["total"], page["total_exact"]) == (4, True)
+    monkeypatch.setattr(api.system.grid, "count_cap", 3)
+    page = ok(grid(api, "/v1/contacts", limit=2, after=position))
+    assert (page["total"], page["total_exact"]) == (3, False)  # more than 3
+    participants = ok(grid(api, f"/v1/events/{salon}/participants", after=position))
+    assert (participants["total"], participants["total_exact"]) == (2, True)

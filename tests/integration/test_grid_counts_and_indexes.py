@@ -1,0 +1,122 @@
+"""Grid totals are exact up to a cap, then a flagged lower bound; the grid's indexes are
+created on existing tables too, and free text works with or without pg_trgm."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, inspect
+
+from adapters.settings import Settings
+from adapters.sql import grid_tables as t
+from adapters.sql.engine import create_tables
+from adapters.sql.grid_queries import SqlGrid
+from domain.segments import parse_segment
+from projections.grid_query import GridQuery, evaluate
+from tests.integration.test_grid_projection import Projected
+from tests.support.histories import History
+
+UNCAPPED = 10**9
+
+
+@pytest.fixture
+def populated(db_settings: Settings) -> Iterator[tuple[Projected, History]]:
+    system = Projected(db_settings)
+    history = History(system.world)
+    history.populate(14)
+    system.projector.catch_up()
+    yield system, history
+    system.close()
+
+
+def test_totals_are_exact_up_to_the_cap_then_more_than_the_cap(
+    populated: tuple[Projected, History],
+) -> None:
+    system, history = populated
+    query = GridQuery(history.account_id, limit=2)
+    matches = evaluate(system.store.load_all(), query, UNCAPPED).total
+    assert matches > 3
+    for cap, expected in [
+        (UNCAPPED, (matches, True)),
+        (matches, (matches, True)),
+        (matches - 1, (matches - 1, False)),
+        (1, (1, False)),
+    ]:
+        page = SqlGrid(system.engine, count_cap=cap).page(query)
+        assert (page.total, page.total_exact) == expected, cap
+        after = SqlGrid(system.engine, count_cap=cap).page(
+            GridQuery(history.account_id, limit=2, cursor=page.next_cursor)
+        )
+        assert (after.total, after.total_exact) == expected, cap  # deep pages count it all
+
+
+def test_a_first_page_holding_every_match_is_not_counted_again(
+    populated: tuple[Projected, History],
+) -> None:
+    system, history = populated
+    statements: list[str] = []
+    event.listen(
+        system.engine, "before_cursor_execute", lambda *args: statements.append(str(args[2]))
+    )
+    page = SqlGrid(system.engine).page(GridQuery(history.account_id, limit=500))
+    assert page.next_cursor is None and page.total_exact
+    assert page.total == len(page.rows)
+    assert not any("count(" in s.lower() for s in statements)
+    SqlGrid(system.engine).page(GridQuery(history.account_id, limit=1))
+    assert any("count(" in s.lower() for s in statements)
+
+
+def test_missing_indexes_are_created_on_existing_tables(db_settings: Settings) -> None:
+    system = Projected(db_settings)
+    try:
+        with system.engine.begin() as connection:
+            t.drop_indexes(connection)
+        assert _indexes(system.engine, "rm_contacts") == set()
+        system.store.ensure_schema()  # the tables exist: only the indexes are missing
+        expected = {str(i.name) for i in t.contacts.indexes}
+        if system.engine.dialect.name == "postgresql":
+            expected.add("rm_contacts_search")
+        assert _indexes(system.engine, "rm_contacts") == expected
+    finally:
+        system.close()
+
+
+def test_free_text_works_without_pg_trgm_and_says_so_once(
+    populated: tuple[Projected, History],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    system, history = populated
+    monkeypatch.setattr(t, "TRIGRAM", "pg_trgm_not_installable")
+    monkeypatch.setattr(t, "_warned", set())
+    with system.engine.begin() as connection:
+        t.drop_indexes(connection)
+    with caplog.at_level(logging.WARNING, logger=t.__name__):
+        create_tables(t.metadata, system.engine)
+        create_tables(t.metadata, system.engine)
+    postgres = system.engine.dialect.name == "postgresql"
+    assert len([r for r in caplog.records if "pg_trgm_not_installable" in r.message]) == (
+        1 if postgres else 0
+    )
+    assert "rm_contacts_search" not in _indexes(system.engine, "rm_contacts")
+    contains = parse_segment({"field": "company", "op": "contains", "value": "CME"})
+    for query in [
+        GridQuery(history.account_id, q="acme"),
+        GridQuery(history.account_id, filter=contains),
+        GridQuery(history.account_id, "participants", history.events[0], q="EXAMPLE.org"),
+    ]:
+        expected = evaluate(system.store.load_all(), query)
+        actual = SqlGrid(system.engine).page(query)
+        assert [_id(r) for r in actual.rows] == [_id(r) for r in expected.rows]
+        assert actual.total == expected.total > 0
+
+
+def _indexes(engine: Engine, table: str) -> set[str]:
+    return {str(i["name"]) for i in inspect(engine).get_indexes(table)}
+
+
+def _id(row: Any) -> Any:
+    return getattr(row, "participant_id", None) or row.contact_id
