@@ -347,3 +347,27 @@ class ViewOut(BaseModel):
 
 class ViewList(BaseModel):
     items: list[ViewOut]
+
+
+class AuditEntryOut(BaseModel):
+    position: int
+    at: datetime
+    action: str = Field(examples=["Contact.FieldsChanged"])
+    subject_kind: Literal["account", "event", "participant", "contact"]
+    subject_id: UUID
+    contact_id: UUID | None
+    event_id: UUID | None
+    changes: dict[str, list[Any]] = Field(
+        description="field → [old, new]; '[erased]' once the person is erased"
+    )
+    details: dict[str, Any]
+    actor: str
+    role: str
+    origin: str = Field(examples=["http", "import", "propagation", "purge", "cli"])
+    correlation_id: str
+    causation_id: str | None
+
+
+class AuditPageOut(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None

@@ -1,0 +1,130 @@
+"""Audit routes (F14): one contact's history, the account's audit query, its CSV export."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from starlette.responses import StreamingResponse
+
+from adapters import exporting
+from adapters.exporting import Column
+from adapters.http import schemas
+from adapters.http.endpoint import Context, Reply
+from adapters.http.errors import HttpError
+from adapters.sql.audit_store import AuditQuery, AuditQueryError
+from projections.audit import AuditEntry
+
+PARAMETERS = ("actor", "action", "contact", "from", "to", "limit", "cursor", "after")
+CSV_COLUMNS = [
+    Column("position", lambda e: e.position),
+    Column("at", lambda e: e.at),
+    Column("action", lambda e: e.action),
+    Column("subject_kind", lambda e: e.subject_kind),
+    Column("subject_id", lambda e: str(e.subject_id)),
+    Column("contact_id", lambda e: str(e.contact_id) if e.contact_id else ""),
+    Column("event_id", lambda e: str(e.organiser_event_id) if e.organiser_event_id else ""),
+    Column("changes", lambda e: _json(e.changes)),
+    Column("details", lambda e: _json(e.details)),
+    Column("actor", lambda e: e.actor),
+    Column("role", lambda e: e.role),
+    Column("origin", lambda e: e.origin),
+    Column("correlation_id", lambda e: e.correlation_id),
+    Column("causation_id", lambda e: e.causation_id or ""),
+]
+
+
+def get_history(ctx: Context) -> Reply:
+    ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])  # 404 if not ours
+    query = _query(ctx, ("limit", "cursor", "after"), contact_id=ctx.path["contact_id"])
+    return Reply(_page(ctx, query))
+
+
+def get_audit(ctx: Context) -> Reply:
+    return Reply(_page(ctx, _query(ctx, PARAMETERS)))
+
+
+def export_audit(ctx: Context) -> Reply:
+    query = _query(ctx, tuple(p for p in PARAMETERS if p not in ("limit", "cursor")))
+    rows = ([c.value(e) for c in CSV_COLUMNS] for e in ctx.audit.rows(query))
+    stream = exporting.csv_stream(CSV_COLUMNS, rows)
+    headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
+    return Reply(StreamingResponse(stream, media_type="text/csv; charset=utf-8", headers=headers))
+
+
+def _page(ctx: Context, query: AuditQuery) -> schemas.AuditPageOut:
+    try:
+        page = ctx.audit.page(query)
+    except AuditQueryError as error:
+        raise HttpError(422, str(error)) from None
+    return schemas.AuditPageOut(items=[_out(e) for e in page.entries], next_cursor=page.next_cursor)
+
+
+def _query(ctx: Context, allowed: tuple[str, ...], **fixed: Any) -> AuditQuery:
+    params = ctx.query
+    unknown = set(params) - set(allowed)
+    if unknown:
+        raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+    limit = params.get("limit", "100")
+    if not limit.isdigit():
+        raise HttpError(422, "limit must be a whole number")
+    contact = fixed.pop("contact_id", None) or _uuid(params.get("contact"))
+    try:
+        return AuditQuery(
+            ctx.account_id,
+            contact_id=contact,
+            actor=params.get("actor"),
+            action=params.get("action"),
+            since=_time(params.get("from"), "from"),
+            until=_time(params.get("to"), "to"),
+            limit=int(limit),
+            cursor=params.get("cursor"),
+        )
+    except AuditQueryError as error:
+        raise HttpError(422, str(error)) from None
+
+
+def _uuid(raw: str | None) -> UUID | None:
+    if raw is None:
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise HttpError(422, "contact must be a UUID") from None
+
+
+def _time(raw: str | None, name: str) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise HttpError(422, f"{name} must be an ISO 8601 time with an offset") from None
+    if value.tzinfo is None:
+        raise HttpError(422, f"{name} must be an ISO 8601 time with an offset")
+    return value
+
+
+def _out(entry: AuditEntry) -> schemas.AuditEntryOut:
+    return schemas.AuditEntryOut(
+        position=entry.position,
+        at=entry.at,
+        action=entry.action,
+        subject_kind=entry.subject_kind,
+        subject_id=entry.subject_id,
+        contact_id=entry.contact_id,
+        event_id=entry.organiser_event_id,
+        changes=entry.changes,
+        details=entry.details,
+        actor=entry.actor,
+        role=entry.role,
+        origin=entry.origin,
+        correlation_id=entry.correlation_id,
+        causation_id=entry.causation_id,
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
