@@ -101,15 +101,15 @@ class SqlGrid:
         c, p = t.contacts, t.participants
         contacts = (
             select(c.c.account_id, c.c.contact_id)
-            .where(c.c.deleted.is_(True), c.c.erased.is_(False), c.c.restore_until <= as_of)
+            .where(c.c.deleted, not_(c.c.erased), c.c.restore_until <= as_of)  # the partial index
             .order_by(c.c.restore_until)
             .limit(limit)
         )
         participants = (
             select(p.c.account_id, p.c.participant_id)
             .where(
-                p.c.deleted.is_(True),
-                p.c.erased.is_(False),
+                p.c.deleted,
+                not_(p.c.erased),
                 p.c.deleted_with.is_(None),
                 p.c.restore_until <= as_of,
             )

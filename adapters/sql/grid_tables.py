@@ -63,6 +63,18 @@ def _filter_indexes(table: str, scope: str, key: str, columns: tuple[str, ...]) 
     ]
 
 
+def _due_index(table: str, lone: bool = False) -> Index:
+    """The purge's work list: only rows deleted and not yet erased, by deadline. Each
+    dialect's predicate is spelt as its compiler spells the query's (SQLite: `= 1`)."""
+    extra = " AND deleted_with IS NULL" if lone else ""
+    return Index(
+        f"{table}_due",
+        "restore_until",
+        postgresql_where=text("deleted AND NOT erased" + extra),
+        sqlite_where=text("deleted = 1 AND erased = 0" + extra),
+    )
+
+
 tracking = Table(
     "rm_tracking",
     metadata,
@@ -102,6 +114,7 @@ participants = Table(
     Index("rm_participants_contact", "contact_id"),
     # contacts of one event (`event_id`, `participated`), counted from the event's side
     Index("rm_participants_by_event_contact", "event_id", "deleted", "contact_id"),
+    _due_index("rm_participants", lone=True),
     *_filter_indexes("rm_participants", "event_id", "participant_id", FILTERED),
 )
 
@@ -130,6 +143,7 @@ contacts = Table(
     Index("rm_contacts_by_name", "account_id", "deleted", "sort_name", "contact_id"),
     Index("rm_contacts_by_email", "account_id", "deleted", "email", "contact_id"),
     Index("rm_contacts_by_created", "account_id", "deleted", "created_at", "contact_id"),
+    _due_index("rm_contacts"),
     *_filter_indexes("rm_contacts", "account_id", "contact_id", FILTERED[1:]),
 )
 
