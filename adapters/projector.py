@@ -74,16 +74,19 @@ class Projector:
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply every event not yet applied; returns how many log entries were read."""
         read = 0
+        batches = self.store.batches()
+        start = self.store.position()
         while True:
-            start = self.store.position()
             page = self.ledger.recorder.select_notifications(start=start + 1, limit=self.batch_size)
             if not page:
                 return read
             events = self._decode([n for n in page if n.topic in TOPICS])
             try:
-                self.store.apply_batch(events, start, page[-1].id)
+                batches.apply(events, start, page[-1].id)
             except ConcurrentProjectorError:
+                start = self.store.position()
                 continue
+            start = page[-1].id
             read += len(page)
             if progress is not None:
                 progress(len(page))
