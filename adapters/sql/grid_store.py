@@ -234,8 +234,7 @@ def _copy_replace(
                 )
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _aware(value: datetime) -> datetime:
@@ -244,7 +243,7 @@ def _aware(value: datetime) -> datetime:
 
 def _values(row: Any) -> dict[str, Any]:
     """A row as table values: its fields, plus the folded identity columns and counts."""
-    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    values = dict(vars(row))  # a dataclass's fields, without `dataclasses.fields`
     if isinstance(row, ParticipantRow | ContactRow):
         values.update(identity(row.fields))
     if isinstance(row, ContactRow):
