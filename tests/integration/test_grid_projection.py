@@ -167,6 +167,32 @@ def test_a_crash_mid_batch_then_a_restart_leaves_no_gap_and_no_duplicate(
     assert projected.snapshot() == resumed
 
 
+def test_an_event_the_reader_cannot_decode_stops_the_catch_up_before_it(
+    projected: Projected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = History(projected.world)
+    history.populate(12)
+    projected.projector.batch_size = 4  # full pages: the reader thread reads ahead
+    bad = projected.projector.head() // 2
+    assert bad > 2 * projected.projector.batch_size  # past the first page, read ahead
+    decode = projected.ledger.mapper.to_domain_event
+
+    def refuse_one(stored: Any) -> Any:
+        if getattr(stored, "id", None) == bad:
+            raise ValueError("cannot decode")
+        return decode(stored)
+
+    monkeypatch.setattr(projected.ledger.mapper, "to_domain_event", refuse_one)
+    with pytest.raises(ValueError, match="cannot decode"):
+        projected.projector.catch_up()
+    assert projected.store.position() < bad  # nothing skipped
+    monkeypatch.undo()
+    projected.projector.catch_up()
+    resumed = projected.snapshot()
+    projected.projector.rebuild()
+    assert projected.snapshot() == resumed
+
+
 def test_walking_every_row_counts_nothing(projected: Projected) -> None:
     history = History(projected.world)
     history.populate(12)
