@@ -27,6 +27,8 @@ from projections import grid
 
 log = logging.getLogger("contact_ledger.projector")
 TOPICS = frozenset(grid.TOPICS)
+PAGE = 2_000  # log entries per read
+MAX_BATCH_EVENTS = 5_000  # per transaction, when pages read ahead are waiting
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,9 @@ class Projector:
         ledger: SealedContactLedger,
         store: SqlGridStore,
         database: Database,
-        batch_size: int = 2_000,
+        batch_size: int = PAGE,
         poll_seconds: float = 0.05,
-        max_batch_events: int = 5_000,
+        max_batch_events: int = MAX_BATCH_EVENTS,
     ) -> None:
         self.ledger = ledger
         self.store = store
