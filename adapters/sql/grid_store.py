@@ -63,8 +63,9 @@ class SqlGridStore:
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":  # no dead rows left for the rebuild
                 connection.execute(text("TRUNCATE rm_contacts, rm_participants, rm_events"))
-            for table in (t.contacts, t.participants, t.events):
-                connection.execute(delete(table))
+            else:
+                for table in (t.contacts, t.participants, t.events):
+                    connection.execute(delete(table))
             connection.execute(delete(t.tracking).where(t.tracking.c.name == self.name))
             connection.execute(
                 insert(t.tracking).values(name=self.name, version=grid.VERSION, position=0)
