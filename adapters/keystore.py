@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
+AEADS_KEPT = 1_024
 
 
 class SubjectKeyStore(Protocol):
@@ -47,6 +48,7 @@ class KeyRing:
         self._store: SubjectKeyStore | None = None
         self._cache: OrderedDict[UUID, tuple[bytes | None, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._aeads: dict[bytes, AESGCM] = {}
 
     def bind(self, store: SubjectKeyStore) -> None:
         self._store = store
@@ -62,13 +64,14 @@ class KeyRing:
     def forget(self, subject_ids: Iterable[UUID]) -> None:
         with self._lock:
             for subject_id in subject_ids:
-                self._cache.pop(subject_id, None)
+                self._drop_aead(self._cache.pop(subject_id, None))
 
     def shred(self, subject_ids: Iterable[UUID], at: datetime) -> None:
         ids = list(subject_ids)
         self._bound().shred_subjects(ids, at)
         with self._lock:
             for subject_id in ids:
+                self._drop_aead(self._cache.get(subject_id))
                 self._remember(subject_id, None)
 
     def prefetch(self, subject_ids: Iterable[UUID]) -> None:
@@ -78,11 +81,11 @@ class KeyRing:
             missing = {s for s in subject_ids if (c := self._cache.get(s)) is None or c[1] <= now}
         if not missing:
             return
-        keys, _ = self._bound().subject_keys(missing)
+        keys, shredded = self._bound().subject_keys(missing)
         with self._lock:
             for subject_id in missing:
-                if subject_id in keys:
-                    self._remember(subject_id, keys[subject_id])
+                if subject_id in keys or subject_id in shredded:  # as `key_for` would
+                    self._remember(subject_id, keys.get(subject_id), now)
 
     def seal(self, subject_id: UUID, aad: bytes, plaintext: bytes) -> str:
         key = self.key_for(subject_id)
@@ -98,7 +101,7 @@ class KeyRing:
             return None
         raw = base64.b64decode(token)
         try:
-            return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+            return self._aead(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
         except InvalidTag:
             raise TamperedDataError(f"sealed data of subject {subject_id} failed to open") from None
 
@@ -116,8 +119,21 @@ class KeyRing:
             self._remember(subject_id, key)
         return key
 
-    def _remember(self, subject_id: UUID, key: bytes | None) -> None:
-        self._cache[subject_id] = (key, time.monotonic() + self.ttl)
+    def _aead(self, key: bytes) -> AESGCM:
+        """A cipher per key, kept for the next events of the same subject."""
+        aead = self._aeads.get(key)
+        if aead is None:
+            if len(self._aeads) >= AEADS_KEPT:
+                self._aeads.clear()
+            aead = self._aeads[key] = AESGCM(key)
+        return aead
+
+    def _drop_aead(self, cached: tuple[bytes | None, float] | None) -> None:
+        if cached is not None and cached[0] is not None:
+            self._aeads.pop(cached[0], None)
+
+    def _remember(self, subject_id: UUID, key: bytes | None, now: float | None = None) -> None:
+        self._cache[subject_id] = (key, (now or time.monotonic()) + self.ttl)
         self._cache.move_to_end(subject_id)
         while len(self._cache) > self.maxsize:
             self._cache.popitem(last=False)

@@ -10,14 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Transcoder
 from eventsourcing.popo import POPOFactory
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
 from adapters.keystore import KeyRing
-from adapters.mapper import SealingMapper
+from adapters.mapper import LedgerTranscoder, SealingMapper
 from adapters.recorders import MemoryLedgerRecorder, PostgresLedgerRecorder, SqliteLedgerRecorder
 from adapters.settings import Settings
 from domain.accounts import Account
@@ -113,6 +113,11 @@ class SealedContactLedger(ContactLedger):
         # POSTGRES_ENABLE_DB_FUNCTIONS or IS_SNAPSHOTTING_ENABLED (unsealed snapshots!)
         # would change how personal data is stored.
         return Environment(name, dict(env or {}))
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = LedgerTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_mapper(self) -> Mapper[Any]:
         return SealingMapper(self.construct_transcoder(), self.keyring)

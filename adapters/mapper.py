@@ -11,13 +11,40 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
 
 from adapters.keystore import KeyRing
 from domain.personal_data import erased_value
 
 SEALED = "_sealed"
+SHARED_KINDS = frozenset({"uuid_hex", "meta"})  # immutable values that repeat across events
+SHARED_MAX = 65_536
+
+
+class LedgerTranscoder(JSONTranscoder):
+    """The library's JSON transcoder, decoding faster what every event carries: ids and
+    provenance repeat from event to event, so equal ones are decoded once and shared
+    (UUIDs and Meta are immutable). Anything else decodes as the library does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shared: dict[Any, Any] = {}
+
+    def _decode_obj(self, d: dict[str, Any]) -> Any:
+        if len(d) != 2 or "_type_" not in d or "_data_" not in d:
+            return d
+        name, data = d["_type_"], d["_data_"]
+        if name not in SHARED_KINDS:
+            return super()._decode_obj(d)
+        key = (name, data) if isinstance(data, str) else (name, *data.items())
+        value = self._shared.get(key)
+        if value is None:
+            value = super()._decode_obj(d)
+            if len(self._shared) >= SHARED_MAX:
+                self._shared.clear()
+            self._shared[key] = value
+        return value
 
 
 class SealingMapper(Mapper[UUID]):

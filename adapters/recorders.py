@@ -19,6 +19,7 @@ from uuid import UUID
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
+    Notification,
     OperationalError,
     StoredEvent,
 )
@@ -26,7 +27,8 @@ from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composed, Identifier
 
 SCHEMA_LOCK = 0x6C6564676572  # advisory lock id ("ledger") serialising schema creation
 Claim = tuple[str, UUID, str, UUID]  # (claim|release, account id, digest, contact id)
@@ -235,6 +237,47 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             curs.execute(self.insert_function_call, params, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        """As the library's, but in binary: states and ids arrive as stored, not as hex
+        text to parse (projectors read the whole log through here)."""
+        conditions: list[Composed | SQL] = []
+        params: list[Any] = []
+        if start is not None:
+            conditions.append(SQL("notification_id >= %s" if inclusive_of_start else
+                                  "notification_id > %s"))  # fmt: skip
+            params.append(start)
+        if stop is not None:
+            conditions.append(SQL("notification_id <= %s"))
+            params.append(stop)
+        if topics:
+            conditions.append(SQL("topic = ANY(%s)"))
+            params.append(list(topics))
+        where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM {}.{}{} ORDER BY notification_id LIMIT %s"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name), where)
+        with (
+            self.datastore.get_connection() as connection,
+            connection.cursor(binary=True, row_factory=tuple_row) as curs,
+        ):
+            curs.execute(statement, [*params, limit], prepare=True)
+            return [
+                Notification(
+                    id=i, originator_id=o, originator_version=v, topic=t, state=bytes(state)
+                )
+                for i, o, v, t, state in curs.fetchall()
+            ]
+
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
 
@@ -269,23 +312,23 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             return {row["digest"]: row["contact_id"] for row in curs.fetchall()}
 
     def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
+        """Keys and shredded subjects among `subject_ids`, in one round trip."""
         ids = list(subject_ids)
-        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+        with (
+            self.datastore.get_connection() as connection,
+            connection.cursor(binary=True, row_factory=tuple_row) as curs,
+        ):
             curs.execute(
-                SQL("SELECT subject_id, key FROM {} WHERE subject_id = ANY(%s)").format(
-                    self.subjects_table
-                ),
-                (ids,),
+                SQL(
+                    "SELECT subject_id, key FROM {} WHERE subject_id = ANY(%s) UNION ALL"
+                    " SELECT subject_id, NULL FROM {} WHERE subject_id = ANY(%s)"
+                ).format(self.subjects_table, self.shredded_table),
+                (ids, ids),
+                prepare=True,
             )
-            keys = {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
-            curs.execute(
-                SQL("SELECT subject_id FROM {} WHERE subject_id = ANY(%s)").format(
-                    self.shredded_table
-                ),
-                (ids,),
-            )
-            shredded = {row["subject_id"] for row in curs.fetchall()}
-        return keys, shredded
+            rows = curs.fetchall()
+        keys = {subject_id: bytes(key) for subject_id, key in rows if key is not None}
+        return keys, {subject_id for subject_id, key in rows if key is None}
 
     def shred_subjects(self, subject_ids: Iterable[UUID], at: datetime) -> None:
         ids = list(subject_ids)

@@ -1,19 +1,24 @@
 """The grid read model in SQL: bulk load the rows a batch needs, fold, bulk write back.
 
 Rows and the tracking position commit in one transaction. The position is advanced with
-a compare-and-set, so two projectors racing on one database never apply an event twice:
-the loser's transaction is rolled back and it re-reads from the new position.
+a compare-and-set, first thing in the transaction, so two projectors racing on one
+database never apply an event twice: the loser finds the position moved, rolls back and
+re-reads from the new position. Consecutive batches of one catch-up (`batches()`) keep
+the rows they committed in memory instead of selecting them again (see decision 0010).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from psycopg import sql
+from sqlalchemy import JSON, Connection, Engine, Table, delete, insert, select, text, update
 
 from adapters.sql import grid_tables as t
 from adapters.sql.engine import create_tables
@@ -23,7 +28,11 @@ from projections.grid import ContactRow, EventRow, Needs, ParticipantRow, Rows
 from projections.grid_query import MemoryGrid
 
 CHUNK = 500
+KEPT_ROWS = 200_000  # rows of each kind a catch-up keeps in memory between its batches
 T = TypeVar("T")
+KINDS = ("event", "participant", "contact")
+TABLES = {"event": t.events, "participant": t.participants, "contact": t.contacts}
+ROWS = {"event": EventRow, "participant": ParticipantRow, "contact": ContactRow}
 
 
 class ConcurrentProjectorError(Exception):
@@ -33,8 +42,9 @@ class ConcurrentProjectorError(Exception):
 class SqlGridStore:
     name = grid.NAME
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, kept_rows: int = KEPT_ROWS) -> None:
         self.engine = engine
+        self.kept_rows = kept_rows
 
     def ensure_schema(self) -> bool:
         """Create the tables; drop and recreate them if their version changed. True if reset."""
@@ -51,8 +61,11 @@ class SqlGridStore:
     def reset(self) -> None:
         """Empty the read model and its position (a rebuild starts from the log's beginning)."""
         with self.engine.begin() as connection:
-            for table in (t.contacts, t.participants, t.events):
-                connection.execute(delete(table))
+            if connection.dialect.name == "postgresql":  # no dead rows left for the rebuild
+                connection.execute(text("TRUNCATE rm_contacts, rm_participants, rm_events"))
+            else:
+                for table in (t.contacts, t.participants, t.events):
+                    connection.execute(delete(table))
             connection.execute(delete(t.tracking).where(t.tracking.c.name == self.name))
             connection.execute(
                 insert(t.tracking).values(name=self.name, version=grid.VERSION, position=0)
@@ -67,18 +80,11 @@ class SqlGridStore:
 
     def apply_batch(self, events: Sequence[Any], start: int, end: int) -> None:
         """Fold `events` (log positions start+1..end) and move the position to `end`."""
-        with self.engine.begin() as connection:
-            rows = self._load(connection, grid.needs(events))
-            for event in events:
-                grid.apply(event, rows)
-            self._write(connection, rows)
-            moved = connection.execute(
-                update(t.tracking)
-                .where(t.tracking.c.name == self.name, t.tracking.c.position == start)
-                .values(position=end)
-            ).rowcount
-            if moved != 1:
-                raise ConcurrentProjectorError(f"{self.name} moved past {start} meanwhile")
+        self.batches().apply(events, start, end)
+
+    def batches(self) -> GridBatches:
+        """Applies consecutive batches, keeping the rows it committed between them."""
+        return GridBatches(self)
 
     def load_all(self) -> MemoryGrid:
         """Every row, as the in-memory grid the oracle evaluates (tests, small exports)."""
@@ -91,41 +97,98 @@ class SqlGridStore:
 
     # --- rows <-> SQL ---------------------------------------------------------------
 
-    def _load(self, connection: Connection, wanted: Needs) -> Rows:
-        rows = Rows()
-        for record in _select(connection, t.events, t.events.c.event_id, wanted.events):
-            rows.events[record.event_id] = _row(EventRow, record)
-        for record in _select(
-            connection, t.participants, t.participants.c.participant_id, wanted.participants
-        ):
-            rows.participants[record.participant_id] = _row(ParticipantRow, record)
-        for record in _select(connection, t.contacts, t.contacts.c.contact_id, wanted.contacts):
-            rows.contacts[record.contact_id] = _row(ContactRow, record)
-        return rows
+    def _move(self, connection: Connection, start: int, end: int) -> None:
+        """Compare-and-set the position; on PostgreSQL the row lock makes racers queue."""
+        moved = connection.execute(
+            update(t.tracking)
+            .where(t.tracking.c.name == self.name, t.tracking.c.position == start)
+            .values(position=end)
+        ).rowcount
+        if moved != 1:
+            raise ConcurrentProjectorError(f"{self.name} moved past {start} meanwhile")
 
-    def _write(self, connection: Connection, rows: Rows) -> None:
-        touched = {
-            kind: [i for k, i in rows.touched if k == kind]
-            for kind in ("event", "participant", "contact")
-        }
-        _replace(
-            connection,
-            t.events,
-            t.events.c.event_id,
-            [_values(rows.events[i]) for i in touched["event"]],
-        )
-        _replace(
-            connection,
-            t.participants,
-            t.participants.c.participant_id,
-            [_values(rows.participants[i]) for i in touched["participant"]],
-        )
-        _replace(
-            connection,
-            t.contacts,
-            t.contacts.c.contact_id,
-            [_values(rows.contacts[i]) for i in touched["contact"]],
-        )
+    def _load(self, connection: Connection, kind: str, ids: Iterable[UUID]) -> list[Any]:
+        table = TABLES[kind]
+        return [_row(ROWS[kind], r) for r in _select(connection, table, table.c[0], ids)]
+
+    def _write(self, connection: Connection, rows: Rows, stored: set[tuple[str, UUID]]) -> None:
+        """Write the touched rows back; `stored` names those already in the tables."""
+        touched: dict[str, list[Any]] = {kind: [] for kind in KINDS}
+        for kind, row_id in rows.touched:
+            touched[kind].append(row_id)
+        tables = {"event": rows.events, "participant": rows.participants, "contact": rows.contacts}
+        for kind in KINDS:
+            ids = touched[kind]
+            if ids:
+                replaced = [i for i in ids if (kind, i) in stored]
+                values = [_values(tables[kind][i]) for i in ids]
+                _replace(connection, TABLES[kind], replaced, values)
+
+
+class GridBatches:
+    """Consecutive batches of one catch-up. The rows it committed are kept (up to a
+    bound) for the next batches; anything that goes wrong forgets them all, since the
+    fold changes rows in place before the transaction is known to commit."""
+
+    def __init__(self, store: SqlGridStore) -> None:
+        self.store = store
+        self._forget()
+
+    def apply(self, events: Sequence[Any], start: int, end: int) -> None:
+        try:
+            with self.store.engine.begin() as connection:
+                self.store._move(connection, start, end)
+                if start == 0:  # position 0 is an empty read model: `reset` empties both
+                    self._forget()
+                    self.complete = True
+                rows, stored = self._rows(connection, grid.needs(events))
+                for event in events:
+                    grid.apply(event, rows)
+                self.store._write(connection, rows, stored)
+        except BaseException:
+            self._forget()
+            raise
+        self._keep(rows)
+
+    def _forget(self) -> None:
+        self.kept: dict[str, OrderedDict[UUID, Any]] = {k: OrderedDict() for k in KINDS}
+        self.complete = False  # True while `kept` holds every row of the read model
+
+    def _rows(self, connection: Connection, wanted: Needs) -> tuple[Rows, set[Any]]:
+        rows = Rows()
+        stored: set[tuple[str, UUID]] = set()
+        for kind, ids, into in (
+            ("event", wanted.events, rows.events),
+            ("participant", wanted.participants, rows.participants),
+            ("contact", wanted.contacts, rows.contacts),
+        ):
+            kept = self.kept[kind]
+            missing = [i for i in ids if i not in kept]
+            into.update((i, kept[i]) for i in ids if i in kept)
+            if missing and not self.complete:
+                for row in self.store._load(connection, kind, missing):
+                    into[_id(row)] = row
+            stored.update((kind, i) for i in into)
+        return rows, stored
+
+    def _keep(self, rows: Rows) -> None:
+        limit = self.store.kept_rows
+        for kind, batch in (
+            ("event", rows.events),
+            ("participant", rows.participants),
+            ("contact", rows.contacts),
+        ):
+            kept = self.kept[kind]
+            for row_id, row in batch.items():
+                kept[row_id] = row
+                kept.move_to_end(row_id)
+            while len(kept) > limit:
+                kept.popitem(last=False)
+                self.complete = False
+
+
+def _id(row: Any) -> UUID:
+    return getattr(row, dataclasses.fields(row)[0].name)  # type: ignore[no-any-return]
 
 
 def _select(connection: Connection, table: Table, key: Any, ids: Iterable[UUID]) -> list[Any]:
@@ -137,13 +200,42 @@ def _select(connection: Connection, table: Table, key: Any, ids: Iterable[UUID])
     return found
 
 
-def _replace(connection: Connection, table: Table, key: Any, values: list[dict[str, Any]]) -> None:
-    if not values:
+def _replace(
+    connection: Connection, table: Table, replaced: list[UUID], values: list[dict[str, Any]]
+) -> None:
+    """Delete the stored versions of the rows, then insert them all (COPY on PostgreSQL)."""
+    key = table.c[0]
+    if connection.dialect.name == "postgresql":
+        _copy_replace(connection, table, replaced, values)
         return
-    ids = [v[key.name] for v in values]
-    for start in range(0, len(ids), CHUNK):
-        connection.execute(delete(table).where(key.in_(ids[start : start + CHUNK])))
+    for start in range(0, len(replaced), CHUNK):
+        connection.execute(delete(table).where(key.in_(replaced[start : start + CHUNK])))
     connection.execute(insert(table), values)
+
+
+def _copy_replace(
+    connection: Connection, table: Table, replaced: list[UUID], values: list[dict[str, Any]]
+) -> None:
+    driver = connection.connection.driver_connection  # same transaction as `connection`
+    columns = [(c.name, isinstance(c.type, JSON)) for c in table.c]
+    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        if replaced:
+            cursor.execute(
+                sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                    sql.Identifier(table.name), sql.Identifier(table.c[0].name)
+                ),
+                (replaced,),
+            )
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), names)
+        with cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(
+                    [_json(row[name]) if is_json else row[name] for name, is_json in columns]
+                )
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _aware(value: datetime) -> datetime:
@@ -152,7 +244,7 @@ def _aware(value: datetime) -> datetime:
 
 def _values(row: Any) -> dict[str, Any]:
     """A row as table values: its fields, plus the folded identity columns and counts."""
-    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    values = dict(vars(row))  # a dataclass's fields, without `dataclasses.fields`
     if isinstance(row, ParticipantRow | ContactRow):
         values.update(identity(row.fields))
     if isinstance(row, ContactRow):

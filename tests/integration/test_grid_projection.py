@@ -146,18 +146,48 @@ def test_a_crash_mid_batch_then_a_restart_leaves_no_gap_and_no_duplicate(
     projected.projector.catch_up()
     history.populate(10)
     original = SqlGridStore._write
+    writes: list[int] = []
 
-    def write_then_crash(store: SqlGridStore, connection: Any, rows: Any) -> None:
-        original(store, connection, rows)  # rows written inside the batch's transaction…
-        raise KeyboardInterrupt("killed mid-batch")  # …then the process dies
+    def write_then_crash(store: SqlGridStore, connection: Any, *args: Any) -> None:
+        original(store, connection, *args)  # rows written inside the batch's transaction…
+        writes.append(1)
+        if len(writes) == 2:  # …of the second batch, which starts from rows kept in memory
+            raise KeyboardInterrupt("killed mid-batch")  # …then the process dies
 
     monkeypatch.setattr(SqlGridStore, "_write", write_then_crash)
     before = projected.store.position()
     with pytest.raises(KeyboardInterrupt):
         projected.projector.catch_up()
     monkeypatch.undo()
-    assert projected.store.position() == before
+    crashed_at = projected.store.position()
+    assert before < crashed_at < projected.projector.head()  # the first batch committed
     projected.projector.catch_up()  # the restart
+    resumed = projected.snapshot()
+    projected.projector.rebuild()
+    assert projected.snapshot() == resumed
+
+
+def test_an_event_the_reader_cannot_decode_stops_the_catch_up_before_it(
+    projected: Projected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = History(projected.world)
+    history.populate(12)
+    projected.projector.batch_size = 4  # full pages: the reader thread reads ahead
+    bad = projected.projector.head() // 2
+    assert bad > 2 * projected.projector.batch_size  # past the first page, read ahead
+    decode = projected.ledger.mapper.to_domain_event
+
+    def refuse_one(stored: Any) -> Any:
+        if getattr(stored, "id", None) == bad:
+            raise ValueError("cannot decode")
+        return decode(stored)
+
+    monkeypatch.setattr(projected.ledger.mapper, "to_domain_event", refuse_one)
+    with pytest.raises(ValueError, match="cannot decode"):
+        projected.projector.catch_up()
+    assert projected.store.position() < bad  # nothing skipped
+    monkeypatch.undo()
+    projected.projector.catch_up()
     resumed = projected.snapshot()
     projected.projector.rebuild()
     assert projected.snapshot() == resumed
