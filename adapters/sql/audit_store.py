@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from adapters.sql import grid_tables
-from adapters.sql.engine import create_tables
+from adapters.sql.engine import ensure_read_model
 from adapters.sql.grid_store import ConcurrentProjectorError
 from domain.participants import Participant
 from projections import audit
@@ -135,15 +135,8 @@ class SqlAuditStore:
         self.engine = engine
 
     def ensure_schema(self) -> bool:
-        create_tables(metadata, self.engine)
-        with self.engine.begin() as connection:
-            stored = connection.execute(
-                select(tracking.c.version).where(tracking.c.name == self.name)
-            ).scalar()
-        if stored == audit.VERSION:
-            return False
-        self.reset()
-        return True
+        tables = [entries, subjects]
+        return ensure_read_model(self.engine, tables, tracking, self.name, audit.VERSION)
 
     def reset(self) -> None:
         with self.engine.begin() as connection:

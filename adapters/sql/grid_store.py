@@ -21,7 +21,7 @@ from psycopg import sql
 from sqlalchemy import JSON, Connection, Engine, Table, delete, insert, select, text, update
 
 from adapters.sql import grid_tables as t
-from adapters.sql.engine import create_tables
+from adapters.sql.engine import ensure_read_model
 from projections import grid
 from projections.folding import identity
 from projections.grid import ContactRow, EventRow, Needs, ParticipantRow, Rows
@@ -48,15 +48,10 @@ class SqlGridStore:
 
     def ensure_schema(self) -> bool:
         """Create the tables; drop and recreate them if their version changed. True if reset."""
-        create_tables(t.metadata, self.engine)
-        with self.engine.begin() as connection:
-            stored = connection.execute(
-                select(t.tracking.c.version).where(t.tracking.c.name == self.name)
-            ).scalar()
-        if stored == grid.VERSION:
-            return False
-        self.reset()
-        return True
+        tables = [t.events, t.participants, t.contacts]
+        return ensure_read_model(
+            self.engine, tables, t.tracking, self.name, grid.VERSION, t.create_indexes
+        )
 
     def reset(self) -> None:
         """Empty the read model and its position (a rebuild starts from the log's beginning)."""

@@ -206,3 +206,23 @@ def test_walking_every_row_counts_nothing(projected: Projected) -> None:
     rows = list(grid.rows(query))
     assert len(rows) == 6
     assert not any("count(" in s.lower() for s in statements)
+
+
+def test_a_read_model_of_another_version_is_dropped_and_rebuilt(db_settings: Settings) -> None:
+    """A VERSION bump may change the tables' shape: existing tables are recreated."""
+    system = Projected(db_settings)
+    world = system.world
+    account_id = world.account()
+    world.register(account_id, world.event(account_id), email="ada@example.org")
+    system.projector.catch_up()
+    with system.engine.begin() as connection:  # what an older release left behind
+        connection.exec_driver_sql("ALTER TABLE rm_contacts DROP COLUMN consent_source")
+        connection.execute(t.tracking.update().values(version=t.tracking.c.version - 1))
+    assert system.store.ensure_schema() is True
+    assert system.store.position() == 0
+    assert system.store.ensure_schema() is False
+    system.projector.catch_up()
+    with system.engine.connect() as connection:
+        rows = connection.execute(select(t.contacts.c.consent_source)).all()
+    assert len(rows) == 1
+    system.close()
