@@ -16,6 +16,7 @@ from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
 from adapters.purge import Purger
 from adapters.settings import Settings
+from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import SqlGridStore
@@ -29,14 +30,20 @@ class ContactLedgerSystem:
     settings: Settings
     ledger: SealedContactLedger
     tokens: TokenStore
-    projector: Projector
+    projector: Projector  # the grid's
+    audit_projector: Projector
     grid: SqlGrid
     purger: Purger
     http: Starlette
 
+    @property
+    def projectors(self) -> dict[str, Projector]:
+        return {p.store.name: p for p in (self.projector, self.audit_projector)}
+
     def close(self) -> None:
         self.purger.stop()
-        self.projector.stop()
+        for projector in self.projectors.values():
+            projector.stop()
         self.ledger.close()
         self.tokens.engine.dispose()
 
@@ -51,6 +58,9 @@ def build_system(
     store = SqlGridStore(engine)
     store.ensure_schema()
     projector = Projector(ledger, store, settings.database)
+    audit = SqlAuditStore(engine)
+    audit.ensure_schema()
+    audit_projector = Projector(ledger, audit, settings.database)
     grid = SqlGrid(engine)
     runtime = Runtime(
         ledger=ledger,
@@ -58,12 +68,20 @@ def build_system(
         clock=clock,
         max_body_bytes=settings.max_body_bytes,
         read_wait_seconds=settings.read_wait_seconds,
-        projector=projector,
+        projectors={p.store.name: p for p in (projector, audit_projector)},
         grid=grid,
+        audit=audit,
     )
-    purger = Purger(ledger, grid, projector, engine, clock)
+    purger = Purger(ledger, grid, [projector, audit_projector], engine, clock)
     return ContactLedgerSystem(
-        settings, ledger, tokens, projector, grid, purger, create_http_app(runtime)
+        settings,
+        ledger,
+        tokens,
+        projector,
+        audit_projector,
+        grid,
+        purger,
+        create_http_app(runtime),
     )
 
 

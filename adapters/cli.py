@@ -54,7 +54,8 @@ def serve(host: str, port: int, workers: int, no_demo: bool, no_projector: bool)
     if not no_demo and system.ledger.recorder.max_notification_id() is None:
         _load_demo(system)
     if not no_projector:
-        system.projector.start()  # in this (supervisor) process, whatever the worker count
+        for projector in system.projectors.values():  # in this (supervisor) process
+            projector.start()
         if system.settings.purge_every_seconds > 0:
             system.purger.start(system.settings.purge_every_seconds)
     try:
@@ -72,35 +73,43 @@ def project(once: bool, show_status: bool) -> None:
     """Run the projections: catch up with the event log, then follow it."""
     system = _system()
     try:
+        projectors = list(system.projectors.values())
         if show_status:
-            status = system.projector.status()
-            click.echo(
-                f"{status.name}: position {status.position} of {status.head}, lag {status.lag}"
-            )
+            for status in (p.status() for p in projectors):
+                click.echo(
+                    f"{status.name}: position {status.position} of {status.head}, lag {status.lag}"
+                    + (f", stopped: {status.error}" if status.error else "")
+                )
             return
-        _catch_up(system, rebuild=False)
+        for projector in projectors:
+            _catch_up(projector, rebuild=False)
         if not once:
             click.echo("Following the log (Ctrl+C to stop)…", err=True)
-            system.projector.follow()
-            if system.projector.error:
-                raise click.ClickException(f"projector stopped: {system.projector.error}")
+            for projector in projectors[1:]:
+                projector.start()
+            projectors[0].follow()
+            failed = [p for p in projectors if p.error]
+            if failed:
+                reasons = "; ".join(f"{p.store.name}: {p.error}" for p in failed)
+                raise click.ClickException(f"projector stopped: {reasons}")
     finally:
         system.close()
 
 
 @main.command()
-@click.argument("name", required=False, type=click.Choice(["grid"]))
+@click.argument("name", required=False, type=click.Choice(["grid", "audit"]))
 def rebuild(name: str | None) -> None:
     """Rebuild read models (all, or NAME) from the whole event log."""
     system = _system()
     try:
-        _catch_up(system, rebuild=True)
+        for projector_name, projector in system.projectors.items():
+            if name in (None, projector_name):
+                _catch_up(projector, rebuild=True)
     finally:
         system.close()
 
 
-def _catch_up(system: Any, rebuild: bool) -> None:
-    projector = system.projector
+def _catch_up(projector: Any, rebuild: bool) -> None:
     total = projector.head() if rebuild else projector.status().lag
     label = f"{'Rebuilding' if rebuild else 'Catching up'} {projector.store.name}"
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:

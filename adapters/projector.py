@@ -14,21 +14,35 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database
-from adapters.sql.grid_store import ConcurrentProjectorError, SqlGridStore
-from projections import grid
+from adapters.sql.grid_store import ConcurrentProjectorError
 
 log = logging.getLogger("contact_ledger.projector")
-TOPICS = frozenset(grid.TOPICS)
 PAGE = 2_000  # log entries per read
 MAX_BATCH_EVENTS = 5_000  # per transaction, when pages read ahead are waiting
+
+
+class Batches(Protocol):
+    def apply(self, events: Sequence[Any], start: int, end: int) -> None: ...
+
+
+class ReadModelStore(Protocol):
+    """A read model the projector feeds: the grid, the audit trail."""
+
+    name: str
+    topics: frozenset[str] | None  # the event topics it needs (None: every event)
+    positioned: bool  # it is given (log position, event) pairs instead of events
+
+    def batches(self) -> Batches: ...
+    def position(self) -> int: ...
+    def reset(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,7 @@ class Projector:
     def __init__(
         self,
         ledger: SealedContactLedger,
-        store: SqlGridStore,
+        store: ReadModelStore,
         database: Database,
         batch_size: int = PAGE,
         poll_seconds: float = 0.05,
@@ -118,7 +132,11 @@ class Projector:
         )
         if not notifications:
             return None
-        events = self._decode([n for n in notifications if n.topic in TOPICS])
+        topics = self.store.topics
+        wanted = [n for n in notifications if topics is None or n.topic in topics]
+        events: list[Any] = self._decode(wanted)
+        if self.store.positioned:
+            events = [(n.id, event) for n, event in zip(wanted, events, strict=True)]
         return _Page(notifications[-1].id, events, len(notifications))
 
     def _decode(self, notifications: list[Any]) -> list[Any]:

@@ -28,7 +28,13 @@ from domain.application import ContactLedger
 from domain.meta import Meta, Origin, Role
 
 log = logging.getLogger("contact_ledger.purge")
-SCRUBBED_TABLES = ("rm_contacts", "rm_participants", "ledger_subject_keys")
+SCRUBBED_TABLES = (
+    "rm_contacts",
+    "rm_participants",
+    "rm_audit",
+    "rm_audit_subjects",
+    "ledger_subject_keys",
+)
 
 
 @dataclass(frozen=True)
@@ -43,11 +49,11 @@ class Purger:
         self,
         ledger: ContactLedger,
         grid: SqlGrid,
-        projector: Projector,
+        projectors: list[Projector],
         engine: Engine,
         clock: Callable[[], datetime],
     ) -> None:
-        self.ledger, self.grid, self.projector = ledger, grid, projector
+        self.ledger, self.grid, self.projectors = ledger, grid, projectors
         self.engine, self.clock = engine, clock
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -58,7 +64,7 @@ class Purger:
         meta = Meta("purge", Role.COMPLIANCE.value, Origin.PURGE.value, str(uuid4()))
         erased = {"contacts": 0, "participants": 0}
         seen: set[object] = set()
-        self.projector.catch_up()
+        self._catch_up()
         while True:
             contacts, participants = self.grid.due_for_erasure(as_of, batch)
             page = {i for _, i in contacts + participants}
@@ -73,11 +79,16 @@ class Purger:
                 lone = commands.EraseParticipant(account_id, participant_id, due_at=as_of)
                 self.ledger.erase_participant(lone, self.clock(), meta)
                 erased["participants"] += 1
-            self.projector.catch_up()  # blanks the rows: the next page is the rest
+            self._catch_up()  # blanks the rows: the next page is the rest
         if erased["contacts"] or erased["participants"]:
             self.scrub()
         log.info("purge as of %s: %s", as_of.isoformat(), erased)
         return PurgeReport(as_of, erased["contacts"], erased["participants"])
+
+    def _catch_up(self) -> None:
+        """Every read model applies what is in the log (the grid first: the work list)."""
+        for projector in self.projectors:
+            projector.catch_up()
 
     def scrub(self) -> None:
         """Leave no old copy of erased rows in the database files."""

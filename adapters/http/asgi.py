@@ -28,8 +28,9 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
     async def health(_request: Request) -> Response:
         position = await run_in_threadpool(runtime.ledger.recorder.max_notification_id)
         projections = {}
-        status = await run_in_threadpool(runtime.projector.status)
-        projections[status.name] = status.as_dict()
+        for projector in runtime.projectors.values():
+            status = await run_in_threadpool(projector.status)
+            projections[status.name] = status.as_dict()
         return JSONResponse({"status": "ok", "position": position, "projections": projections})
 
     async def openapi(_request: Request) -> Response:  # listed in the document too

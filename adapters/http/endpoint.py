@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.projector import Projector
+from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.grid_queries import SqlGrid
 from adapters.tokens import Principal, TokenStore
 from domain.application import ContactLedger, Outcome
@@ -46,6 +47,7 @@ class Context:
 
     ledger: ContactLedger
     grid: SqlGrid
+    audit: SqlAuditStore
     principal: Principal
     meta: Meta
     at: datetime
@@ -70,7 +72,7 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     conditional: bool = False  # honours If-Match
-    projected: bool = False  # served from a projection: `?after=` waits on it
+    projected: str | None = None  # served from this projection: `?after=` waits on it
     media_type: str = "application/json"
 
     @property
@@ -85,8 +87,9 @@ class Runtime:
     ledger: ContactLedger
     tokens: TokenStore
     clock: Callable[[], datetime]
-    projector: Projector
+    projectors: dict[str, Projector]  # by name: "grid", "audit"
     grid: SqlGrid
+    audit: SqlAuditStore
     max_body_bytes: int = 1_000_000
     read_wait_seconds: float = 5.0
 
@@ -119,6 +122,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
     return Context(
         ledger=runtime.ledger,
         grid=runtime.grid,
+        audit=runtime.audit,
         principal=principal,
         meta=Meta(
             actor=principal.actor,
@@ -172,7 +176,7 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseM
         raise HttpError(422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors) from None
 
 
-async def _wait_for(runtime: Runtime, after: str | None, projected: bool) -> None:
+async def _wait_for(runtime: Runtime, after: str | None, projected: str | None) -> None:
     """Read-your-writes: wait until the read side has reached `after`, or 504.
 
     Aggregate reads come from the event store itself; grid reads from the projection.
@@ -183,7 +187,7 @@ async def _wait_for(runtime: Runtime, after: str | None, projected: bool) -> Non
         raise HttpError(422, "after must be a non-negative integer log position")
     wanted = int(after)
     deadline = time.monotonic() + runtime.read_wait_seconds
-    position = runtime.projector.store.position if projected else _log_head(runtime)
+    position = runtime.projectors[projected].store.position if projected else _log_head(runtime)
     while (await run_in_threadpool(position) or 0) < wanted:
         if time.monotonic() >= deadline:
             raise HttpError(504, f"the read side has not reached position {wanted} yet")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.http import presenters, schemas
+from adapters.http.audit import export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
 from adapters.http.errors import HttpError
 from adapters.http.grids import (
@@ -339,7 +340,7 @@ ENDPOINTS = (
     Endpoint("POST", EVENT + "/participants", post_participant, "Register a participant",
              INTAKE, schemas.RegisterIn, schemas.ParticipantOut, 201),
     Endpoint("GET", EVENT + "/participants", get_participants, "Participant grid of an event",
-             READERS, response=schemas.ParticipantGrid, projected=True),
+             READERS, response=schemas.ParticipantGrid, projected="grid"),
     Endpoint("GET", PARTICIPANT, get_participant, "Read a participant", PARTICIPANT_READERS,
              response=schemas.ParticipantOut),
     Endpoint("PATCH", PARTICIPANT, patch_participant, "Edit a participant's fields", INTAKE,
@@ -349,12 +350,12 @@ ENDPOINTS = (
     Endpoint("POST", PARTICIPANT + "/status", post_status, "Change a participant's status",
              INTAKE, schemas.StatusIn, schemas.ParticipantOut, conditional=True),
     Endpoint("GET", "/v1/contacts", get_contacts, "Contact grid", READERS,
-             response=schemas.ContactGrid, projected=True),
+             response=schemas.ContactGrid, projected="grid"),
     *(Endpoint("GET", f"/v1/exports/contacts.{kind}", _as(kind, export_contacts),
-               f"Export the contact grid as .{kind}", READERS, projected=True,
+               f"Export the contact grid as .{kind}", READERS, projected="grid",
                media_type=MEDIA[kind]) for kind in ("csv", "xlsx")),
     *(Endpoint("GET", f"{EVENT}/participants.{kind}", _as(kind, export_participants),
-               f"Export an event's participant grid as .{kind}", READERS, projected=True,
+               f"Export an event's participant grid as .{kind}", READERS, projected="grid",
                media_type=MEDIA[kind]) for kind in ("csv", "xlsx")),
     Endpoint("POST", "/v1/views", post_view, "Save a grid view", READERS, schemas.ViewIn,
              schemas.ViewOut, 201),
@@ -379,6 +380,13 @@ ENDPOINTS = (
     Endpoint("GET", CONTACT + "/export", get_export,
              "Everything held about the person (access request)", PRIVACY,
              response=schemas.ContactExport),
+    Endpoint("GET", CONTACT + "/history", get_history,
+             "Audit trail of one contact and its participants", PRIVACY,
+             response=schemas.AuditPageOut, projected="audit"),
+    Endpoint("GET", "/v1/audit", get_audit, "Audit query: actor, action, contact, time range",
+             PRIVACY, response=schemas.AuditPageOut, projected="audit"),
+    Endpoint("GET", "/v1/exports/audit.csv", export_audit, "Export an audit query as CSV",
+             PRIVACY, projected="audit", media_type="text/csv"),
     Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
              "Set a contact's processing status", EDITORS, schemas.ProcessingStatusIn,
              schemas.ContactOut, conditional=True),
@@ -399,6 +407,6 @@ ENDPOINTS = (
              schemas.MembersOut),
     Endpoint("GET", "/v1/groups/{group_id}/members", get_members,
              "Members of a group (the contact grid of the group)", READERS,
-             response=schemas.ContactGrid, projected=True),
+             response=schemas.ContactGrid, projected="grid"),
 )
 # fmt: on

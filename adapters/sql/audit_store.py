@@ -129,7 +129,8 @@ class AuditPage:
 
 class SqlAuditStore:
     name = audit.NAME
-    topics: tuple[str, ...] | None = None  # every event is audited
+    topics: frozenset[str] | None = None  # every event is audited
+    positioned = True  # entries are keyed by log position
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -154,7 +155,10 @@ class SqlAuditStore:
             ).scalar()
         return int(value or 0)
 
-    def apply_positioned(self, batch: Sequence[tuple[int, Any]], start: int, end: int) -> None:
+    def batches(self) -> SqlAuditStore:
+        return self
+
+    def apply(self, batch: Sequence[tuple[int, Any]], start: int, end: int) -> None:
         """Audit (position, event) pairs of log positions start+1..end; move to `end`."""
         with self.engine.begin() as connection:
             moved = connection.execute(

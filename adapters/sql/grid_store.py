@@ -41,6 +41,8 @@ class ConcurrentProjectorError(Exception):
 
 class SqlGridStore:
     name = grid.NAME
+    topics: frozenset[str] | None = frozenset(grid.TOPICS)
+    positioned = False
 
     def __init__(self, engine: Engine, kept_rows: int = KEPT_ROWS) -> None:
         self.engine = engine

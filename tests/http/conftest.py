@@ -41,7 +41,8 @@ def _open(system: ContactLedgerSystem, name: str) -> tuple[UUID, dict[str, str]]
 def api(tmp_path: Path) -> Iterator[Api]:
     with backend_settings("sqlite", tmp_path) as settings:
         system = build_system(settings, clock=lambda: T0)
-        system.projector.start()
+        for projector in system.projectors.values():
+            projector.start()
         account_id, tokens = _open(system, "Organiser")
         with TestClient(system.http) as client:
             yield Api(system, client, account_id, tokens)

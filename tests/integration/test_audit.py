@@ -37,7 +37,7 @@ def catch_up(ledger: SealedContactLedger, store: SqlAuditStore, page: int = 7) -
             return
         ledger.keyring.prefetch({n.originator_id for n in found})
         pairs = [(n.id, ledger.mapper.to_domain_event(n)) for n in found]
-        store.apply_positioned(pairs, start, found[-1].id)
+        store.apply(pairs, start, found[-1].id)
 
 
 class Story:
@@ -139,3 +139,18 @@ def test_erasure_blanks_the_values_and_keeps_the_facts(
     rebuilt = store.page(AuditQuery(story.account_id, contact_id=story.contact_id, limit=500))
     assert "ada@example.org" not in repr(rebuilt.entries)
     assert [e.action for e in rebuilt.entries] == [e.action for e in history.entries]
+
+
+def test_rebuilding_the_audit_equals_building_it_as_events_came(
+    audited: tuple[World, SqlAuditStore],
+) -> None:
+    world, store = audited
+    story = Story(world)
+    catch_up(world.ledger, store, page=3)
+    world.edit_contact(story.account_id, story.contact_id, company="Initech")
+    catch_up(world.ledger, store, page=2)
+    everything = AuditQuery(story.account_id, limit=500)
+    incremental = store.page(everything).entries
+    store.reset()
+    catch_up(world.ledger, store, page=1000)
+    assert store.page(everything).entries == incremental
