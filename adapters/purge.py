@@ -73,12 +73,12 @@ class Purger:
             seen |= page
             for account_id, contact_id in contacts:
                 cmd = commands.EraseContact(account_id, contact_id, "purge", due_at=as_of)
-                self.ledger.erase_contact(cmd, self.clock(), meta)
-                erased["contacts"] += 1
+                done = self.ledger.erase_contact(cmd, self.clock(), meta).detail is not None
+                erased["contacts"] += done  # not when another purge got there first
             for account_id, participant_id in participants:
                 lone = commands.EraseParticipant(account_id, participant_id, due_at=as_of)
-                self.ledger.erase_participant(lone, self.clock(), meta)
-                erased["participants"] += 1
+                done = self.ledger.erase_participant(lone, self.clock(), meta).detail is not None
+                erased["participants"] += done
             self._catch_up()  # blanks the rows: the next page is the rest
         if erased["contacts"] or erased["participants"]:
             self.scrub()

@@ -524,22 +524,24 @@ class ContactLedger(Application[UUID]):
         """Forget the person: its participants too; their keys are destroyed in the same
         transaction. With `due_at` (the purge) only a contact whose window is over."""
 
-        def decide(work: UnitOfWork) -> Contact:
+        def decide(work: UnitOfWork) -> tuple[Contact, int]:
             contact = work.contact(cmd.account_id, cmd.contact_id)
             if contact.erased or (cmd.due_at is not None and not _due(contact, cmd.due_at)):
-                return contact
+                return contact, 0
             if not contact.deleted:
                 self._release_key(work, work.account(cmd.account_id), contact)
+            erased = 0
             for participant in _linked(work, contact, contact.ever_linked):
-                if participant.contact_id in (None, contact.id) and participant.erase(
-                    cmd.reason, at, meta
-                ):
+                mine = participant.contact_id in (None, contact.id)
+                if mine and participant.erase(cmd.reason, at, meta):
                     work.shred(cmd.account_id, participant.id, at)
+                    erased += 1
             contact.erase(cmd.reason, at, meta)
             work.shred(cmd.account_id, contact.id, at)
-            return contact
+            return contact, erased
 
-        return self._write(decide)
+        (contact, participants), position = self.run(decide)
+        return self._erased(contact, position, {"participants_erased": participants})
 
     def erase_participant(self, cmd: EraseParticipant, at: datetime, meta: Meta) -> Outcome:
         """Erase a participant deleted on its own once its window is over (the purge)."""
@@ -551,7 +553,14 @@ class ContactLedger(Application[UUID]):
                 work.shred(cmd.account_id, participant.id, at)
             return participant
 
-        return self._write(decide)
+        participant, position = self.run(decide)
+        return self._erased(participant, position, {"participants_erased": 1})
+
+    def _erased(self, target: LedgerAggregate, position: int | None, detail: Any) -> Outcome:
+        """`detail` only if this command erased (not if it was done or not due yet)."""
+        if position is None:
+            return Outcome(target.id, target.version, self.recorder.max_notification_id())
+        return Outcome(target.id, target.version, position, detail=detail, state=target)
 
     def _digest_of(self, account: Account, contact: Contact) -> str | None:
         values = key_values(account.uniqueness_key, contact.fields)

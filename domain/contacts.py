@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID, uuid4
 
@@ -191,6 +191,7 @@ class Contact(LedgerAggregate):
     def give_consent(self, given_at: datetime, source: str, at: datetime, meta: Meta) -> None:
         """Record marketing consent; giving it again with the same date and source is a no-op."""
         _check_source(source)
+        _check_time(given_at, "given_at")
         if self.consent != Consent(given_at, source):
             self.record(self.ConsentGiven, at, meta, given_at=given_at, source=source)
 
@@ -202,6 +203,8 @@ class Contact(LedgerAggregate):
     def change_site_account(self, state: SiteAccount, at: datetime, meta: Meta) -> None:
         if not 0 <= state.failed_attempts <= MAX_FAILED_ATTEMPTS:
             raise ContactInputError(f"failed_attempts is 0 to {MAX_FAILED_ATTEMPTS}")
+        if state.locked_until is not None:
+            _check_time(state.locked_until, "locked_until")
         if state != self.site_account:
             self.record(
                 self.SiteAccountChanged,
@@ -312,6 +315,15 @@ class Contact(LedgerAggregate):
         def apply(self, contact: Contact) -> None:
             contact.erased = contact.deleted = True
             contact.fields, contact.stamps = {}, {}
+
+
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _check_time(value: datetime, name: str) -> None:
+    """A time every store and every reader can hold (UTC years 1900 to 8999)."""
+    if value.tzinfo is None or not EARLIEST <= value < LATEST:
+        raise ContactInputError(f"{name} must have a time zone and lie in the years 1900–8999")
 
 
 def _check_source(source: str) -> None:

@@ -191,9 +191,10 @@ def _matches(grid: MemoryGrid, query: GridQuery, row: Any) -> bool:
             return False
     if query.q and fold(query.q.strip()) not in identity(row.fields)["search"]:
         return False
-    if query.group_id is not None and query.group_id.hex not in record(grid, row, query)["_groups"]:
+    seen = record(grid, row, query)
+    if query.group_id is not None and query.group_id.hex not in seen["_groups"]:
         return False
-    return query.filter is None or query.filter.matches(record(grid, row, query))
+    return query.filter is None or query.filter.matches(seen)
 
 
 def record(grid: MemoryGrid, row: Any, query: GridQuery) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from starlette.responses import StreamingResponse
 
@@ -59,18 +58,16 @@ def _page(ctx: Context, query: AuditQuery) -> schemas.AuditPageOut:
         page = ctx.audit.page(query)
     except AuditQueryError as error:
         raise HttpError(422, str(error)) from None
-    return schemas.AuditPageOut(items=[_out(e) for e in page.entries], next_cursor=page.next_cursor)
+    return schemas.AuditPageOut(
+        items=[entry_out(e) for e in page.entries], next_cursor=page.next_cursor
+    )
 
 
 def _query(ctx: Context, allowed: tuple[str, ...], **fixed: Any) -> AuditQuery:
+    ctx.allow_parameters(allowed)
     params = ctx.query
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
-    limit = params.get("limit", "100")
-    if not limit.isdigit():
-        raise HttpError(422, "limit must be a whole number")
-    contact = fixed.pop("contact_id", None) or _uuid(params.get("contact"))
+    limit = ctx.whole_number("limit", 100)
+    contact = fixed.pop("contact_id", None) or ctx.uuid_parameter("contact")
     try:
         return AuditQuery(
             ctx.account_id,
@@ -79,20 +76,11 @@ def _query(ctx: Context, allowed: tuple[str, ...], **fixed: Any) -> AuditQuery:
             action=params.get("action"),
             since=_time(params.get("from"), "from"),
             until=_time(params.get("to"), "to"),
-            limit=int(limit),
+            limit=limit,
             cursor=params.get("cursor"),
         )
     except AuditQueryError as error:
         raise HttpError(422, str(error)) from None
-
-
-def _uuid(raw: str | None) -> UUID | None:
-    if raw is None:
-        return None
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise HttpError(422, "contact must be a UUID") from None
 
 
 def _time(raw: str | None, name: str) -> datetime | None:
@@ -107,7 +95,7 @@ def _time(raw: str | None, name: str) -> datetime | None:
     return value
 
 
-def _out(entry: AuditEntry) -> schemas.AuditEntryOut:
+def entry_out(entry: AuditEntry) -> schemas.AuditEntryOut:
     return schemas.AuditEntryOut(
         position=entry.position,
         at=entry.at,

@@ -10,7 +10,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +59,21 @@ class Context:
     @property
     def account_id(self) -> UUID:
         return self.principal.account_id
+
+    def allow_parameters(self, allowed: Iterable[str]) -> None:
+        unknown = set(self.query) - set(allowed)
+        if unknown:
+            raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+
+    def uuid_parameter(self, name: str) -> UUID | None:
+        raw = self.query.get(name)
+        return None if raw is None else _uuid(name, raw)
+
+    def whole_number(self, name: str, default: int) -> int:
+        raw = self.query.get(name, str(default))
+        if not raw.isdigit():
+            raise HttpError(422, f"{name} must be a whole number")
+        return int(raw)
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,8 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
     if principal.role not in endpoint.roles:
         raise HttpError(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
     body = await _body(endpoint, runtime, request) if endpoint.body else None
+    if any("\x00" in value for value in request.query_params.values()):
+        raise HttpError(422, "query parameters must not contain NUL characters")
     correlation = request.headers.get("x-request-id", "")
     return Context(
         ledger=runtime.ledger,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,7 +15,7 @@ from adapters.http.errors import HttpError
 from domain.fields import FieldType
 from domain.saved_views import SavedView, SavedViewNotFoundError
 from domain.segments import SegmentError, parse_segment
-from projections.grid_query import GridQuery, GridQueryError
+from projections.grid_query import GridPage, GridQuery, GridQueryError
 
 PARAMETERS = ("q", "event_id", "group_id", "sort", "limit", "cursor", "filter", "after", "view")
 EXPORT_PARAMETERS = ("q", "event_id", "group_id", "sort", "filter", "after", "view")
@@ -27,7 +26,7 @@ MEDIA = {
 
 
 def get_contacts(ctx: Context) -> Reply:
-    query = _query(ctx, "contacts", _uuid_param(ctx, "event_id"))
+    query = _query(ctx, "contacts", ctx.uuid_parameter("event_id"))
     page = ctx.grid.page(query)
     linked = ctx.grid.participations([r.contact_id for r in page.rows])
     items = [
@@ -42,16 +41,13 @@ def get_contacts(ctx: Context) -> Reply:
             site_account=presenters.site_account_out(
                 r.site_confirmed, r.locked_until, r.failed_attempts, ctx.at
             ),
-            created_at=_utc(r.created_at),
-            updated_at=_utc(r.updated_at),
+            created_at=presenters.utc(r.created_at),
+            updated_at=presenters.utc(r.updated_at),
             events=[schemas.Participation(event_id=e, status=s) for e, s in linked[r.contact_id]],
         )
         for r in page.rows
     ]
-    grid = schemas.ContactGrid(
-        items=items, next_cursor=page.next_cursor, total=page.total, total_exact=page.total_exact
-    )
-    return Reply(grid)
+    return Reply(schemas.ContactGrid(items=items, **_paging(page)))
 
 
 def get_participants(ctx: Context) -> Reply:
@@ -65,19 +61,20 @@ def get_participants(ctx: Context) -> Reply:
             source=r.source,
             fields=r.fields,
             contact_id=r.contact_id,
-            created_at=_utc(r.created_at),
-            updated_at=_utc(r.updated_at),
+            created_at=presenters.utc(r.created_at),
+            updated_at=presenters.utc(r.updated_at),
         )
         for r in page.rows
     ]
-    grid = schemas.ParticipantGrid(
-        items=items, next_cursor=page.next_cursor, total=page.total, total_exact=page.total_exact
-    )
-    return Reply(grid)
+    return Reply(schemas.ParticipantGrid(items=items, **_paging(page)))
+
+
+def _paging(page: GridPage) -> dict[str, Any]:
+    return {"next_cursor": page.next_cursor, "total": page.total, "total_exact": page.total_exact}
 
 
 def export_contacts(ctx: Context, kind: str) -> Reply:
-    query = _query(ctx, "contacts", _uuid_param(ctx, "event_id"), EXPORT_PARAMETERS)
+    query = _query(ctx, "contacts", ctx.uuid_parameter("event_id"), EXPORT_PARAMETERS)
     account = ctx.ledger.account(ctx.account_id)
     columns, per_page = exporting.contact_columns(ctx.grid, account)
     rows = exporting.records(ctx.grid, query, columns, per_page)
@@ -101,11 +98,9 @@ def _download(kind: str, name: str, columns: list[Any], rows: Any) -> Reply:
 def _query(
     ctx: Context, grid: str, event_id: UUID | None, allowed: tuple[str, ...] = PARAMETERS
 ) -> GridQuery:
+    ctx.allow_parameters(allowed)
     params = ctx.query
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
-    group_id = _uuid_param(ctx, "group_id")
+    group_id = ctx.uuid_parameter("group_id")
     if group_id is not None and group_id not in ctx.ledger.account(ctx.account_id).groups:
         raise HttpError(404, f"group {group_id} not found")
     params = {**_saved(ctx, grid, params.get("view")), **params}
@@ -117,7 +112,7 @@ def _query(
             q=params.get("q"),
             filter=_filter(params.get("filter")),
             sort=params.get("sort", "name"),
-            limit=_limit(params.get("limit", "50")),
+            limit=ctx.whole_number("limit", 50),
             cursor=params.get("cursor"),
             group_id=group_id,
             now=ctx.at,
@@ -164,26 +159,6 @@ def _filter(raw: str | None) -> Any:
     except ValueError as error:
         reason = error if isinstance(error, SegmentError) else "not valid JSON"
         raise HttpError(422, f"filter: {reason}") from None
-
-
-def _limit(raw: str) -> int:
-    if not raw.isdigit():
-        raise HttpError(422, "limit must be a whole number")
-    return int(raw)
-
-
-def _uuid_param(ctx: Context, name: str) -> UUID | None:
-    raw = ctx.query.get(name)
-    if raw is None:
-        return None
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise HttpError(422, f"{name} must be a UUID") from None
-
-
-def _utc(value: Any) -> Any:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def post_view(ctx: Context) -> Reply:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from adapters.http import schemas
 from domain.accounts import Account
@@ -126,24 +125,3 @@ def site_account_out(
 def utc(value: datetime) -> datetime:
     """SQLite hands timestamps back without their zone; they are all UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-EVENT_BASICS = ("originator_id", "originator_version", "timestamp", "meta")
-
-
-def history_entry(event: Any) -> schemas.HistoryEntry:
-    """One event as an audit line: what changed, who, when, through what."""
-    meta = event.meta
-    return schemas.HistoryEntry(
-        position=None,
-        at=event.timestamp,
-        subject="contact" if isinstance(event, Contact.Event) else "participant",
-        subject_id=event.originator_id,
-        action=type(event).__qualname__,
-        changes={k: v for k, v in vars(event).items() if k not in EVENT_BASICS},
-        actor=meta.actor,
-        role=meta.role,
-        origin=meta.origin,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.causation_id,
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.http import presenters, schemas
-from adapters.http.audit import export_audit, get_audit, get_history
+from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
 from adapters.http.errors import HttpError
 from adapters.http.grids import (
@@ -19,6 +19,7 @@ from adapters.http.grids import (
     get_views,
     post_view,
 )
+from adapters.sql.audit_store import AuditQuery
 from domain import commands
 from domain.application import Outcome
 from domain.meta import Role
@@ -189,12 +190,9 @@ def post_restore(ctx: Context) -> Reply:
 def post_erase(ctx: Context) -> Reply:
     cmd = commands.EraseContact(ctx.account_id, ctx.path["contact_id"], "request")
     outcome = ctx.ledger.erase_contact(cmd, ctx.at, ctx.meta)
-    contact = outcome.state
-    erased = [
-        p for p in ctx.ledger.load_many(contact.ever_linked).values() if getattr(p, "erased", False)
-    ]
+    erased = (outcome.detail or {}).get("participants_erased", 0)  # 0: it was erased before
     out = schemas.ErasedOut(
-        id=contact.id, version=contact.version, erased=True, participants_erased=len(erased)
+        id=outcome.id, version=outcome.version, erased=True, participants_erased=erased
     )
     return Reply(out, outcome=outcome)
 
@@ -203,7 +201,7 @@ def get_export(ctx: Context) -> Reply:
     contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
     account = ctx.ledger.account(ctx.account_id)
     people = ctx.ledger.load_many(contact.ever_linked)
-    names = {e: ctx.ledger.organiser_event(account.id, e).name for e in account.organiser_event_ids}
+    names = ctx.grid.event_names(account.id)
     mine = [
         p
         for p in people.values()
@@ -227,10 +225,7 @@ def get_export(ctx: Context) -> Reply:
             )
             for p in sorted(mine, key=lambda p: p.created_on)
         ],
-        history=[
-            presenters.history_entry(e)
-            for e in ctx.ledger.history_of([contact.id, *(p.id for p in mine)])
-        ],
+        history=[entry_out(e) for e in ctx.audit.rows(AuditQuery(account.id, contact.id))],
     )
     return Reply(export)
 
@@ -379,7 +374,7 @@ ENDPOINTS = (
              response=schemas.ErasedOut),
     Endpoint("GET", CONTACT + "/export", get_export,
              "Everything held about the person (access request)", PRIVACY,
-             response=schemas.ContactExport),
+             response=schemas.ContactExport, projected="audit"),
     Endpoint("GET", CONTACT + "/history", get_history,
              "Audit trail of one contact and its participants", PRIVACY,
              response=schemas.AuditPageOut, projected="audit"),

@@ -192,30 +192,6 @@ class ExportedParticipant(BaseModel):
     updated_at: datetime
 
 
-class HistoryEntry(BaseModel):
-    position: int | None
-    at: datetime
-    subject: str  # "contact" or "participant"
-    subject_id: UUID
-    action: str  # the event type, e.g. "Contact.FieldsChanged"
-    changes: dict[str, Any]
-    actor: str
-    role: str
-    origin: str
-    correlation_id: str
-    causation_id: str | None
-
-
-class ContactExport(BaseModel):
-    """Everything held about one person (access request, GDPR art. 15)."""
-
-    exported_at: datetime
-    contact: ContactOut
-    groups: list[GroupOut]
-    participations: list[ExportedParticipant]
-    history: list[HistoryEntry]
-
-
 class ProcessingStatusIn(Body):
     status: Literal["new", "in_progress", "processed"]
 
@@ -297,11 +273,16 @@ class ContactItem(BaseModel):
     updated_at: datetime
 
 
-class ContactGrid(BaseModel):
-    items: list[ContactItem]
+class GridPage(BaseModel):
+    """What every grid page carries beside its items."""
+
     next_cursor: str | None
     total: int = Field(description=TOTAL)
     total_exact: bool = Field(description=TOTAL_EXACT)
+
+
+class ContactGrid(GridPage):
+    items: list[ContactItem]
 
 
 class ParticipantItem(BaseModel):
@@ -315,11 +296,8 @@ class ParticipantItem(BaseModel):
     updated_at: datetime
 
 
-class ParticipantGrid(BaseModel):
+class ParticipantGrid(GridPage):
     items: list[ParticipantItem]
-    next_cursor: str | None
-    total: int = Field(description=TOTAL)
-    total_exact: bool = Field(description=TOTAL_EXACT)
 
 
 class ViewIn(Body):
@@ -371,3 +349,13 @@ class AuditEntryOut(BaseModel):
 class AuditPageOut(BaseModel):
     items: list[AuditEntryOut]
     next_cursor: str | None
+
+
+class ContactExport(BaseModel):
+    """Everything held about one person (access request, GDPR art. 15)."""
+
+    exported_at: datetime
+    contact: ContactOut
+    groups: list[GroupOut]
+    participations: list[ExportedParticipant]
+    history: list[AuditEntryOut]  # the audit trail of the contact and its participants

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
+    bindparam,
     delete,
     insert,
     or_,
@@ -116,7 +117,7 @@ class AuditQuery:
             position = json.loads(base64.urlsafe_b64decode(self.cursor.encode()))["audit"]
         except (ValueError, TypeError, KeyError, binascii.Error):
             raise AuditQueryError("cursor is not one the audit issued") from None
-        if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < 2**63:
             raise AuditQueryError("cursor is not one the audit issued")
         return position
 
@@ -191,7 +192,7 @@ class SqlAuditStore:
             rows = connection.execute(statement).all()
         found = [_entry(r) for r in rows[: query.limit]]
         more = len(rows) > query.limit
-        cursor = _cursor(found[-1].position) if more and found else None
+        cursor = make_cursor(found[-1].position) if more and found else None
         return AuditPage(found, cursor)
 
     def rows(self, query: AuditQuery) -> Iterator[AuditEntry]:
@@ -242,19 +243,23 @@ class SqlAuditStore:
                 )
 
     def _blank(self, connection: Connection, erased: set[UUID]) -> None:
-        for subject_id in erased:
-            found = connection.execute(
-                select(entries.c.position, entries.c.changes).where(
-                    entries.c.subject_id == subject_id
-                )
-            ).all()
-            for position, changes in found:
-                if changes:
-                    connection.execute(
-                        update(entries)
-                        .where(entries.c.position == position)
-                        .values(changes=audit.blank(dict(changes)))
-                    )
+        if not erased:
+            return
+        found = connection.execute(
+            select(entries.c.position, entries.c.changes).where(entries.c.subject_id.in_(erased))
+        ).all()
+        blanked = [
+            {"at_position": position, "blank": audit.blank(dict(changes))}
+            for position, changes in found
+            if changes
+        ]
+        if blanked:
+            connection.execute(
+                update(entries)
+                .where(entries.c.position == bindparam("at_position"))
+                .values(changes=bindparam("blank")),
+                blanked,
+            )
 
 
 def _where(query: AuditQuery) -> Any:
@@ -286,5 +291,5 @@ def _entry(row: Any) -> AuditEntry:
     return AuditEntry(**values)
 
 
-def _cursor(position: int) -> str:
+def make_cursor(position: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"audit": position}).encode()).decode()

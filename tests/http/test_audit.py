@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from adapters.sql.audit_store import make_cursor as audit_cursor
 from tests.http.conftest import Api
 from tests.http.test_routes import an_event, ok, problem, register
 
@@ -62,6 +63,8 @@ def test_the_audit_query_filters_pages_and_exports(api: Api) -> None:
         {"cursor": "nope"},
         {"contact": "x"},
         {"colour": "red"},
+        {"actor": "a\x00b"},
+        {"cursor": audit_cursor(2**64)},  # a position no database integer holds
     ):
         problem(api.call("GET", "/v1/audit", "compliance", params=bad), 422)
 

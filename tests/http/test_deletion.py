@@ -53,6 +53,8 @@ def test_erasure_keeps_the_facts_and_forgets_the_person(api: Api) -> None:
     problem(api.call("POST", f"/v1/contacts/{ada}/erase", "editor"), 403)
     erased = api.call("POST", f"/v1/contacts/{ada}/erase", "compliance")
     assert ok(erased)["participants_erased"] == 1
+    again = ok(api.call("POST", f"/v1/contacts/{ada}/erase", "compliance"))
+    assert again["participants_erased"] == 0 and again["erased"] is True
     contact = ok(api.call("GET", f"/v1/contacts/{ada}", "compliance"))
     assert contact["erased"] is True and contact["fields"] == {}
     kept = ok(api.call("GET", f"/v1/events/{event_id}/participants/{participant['id']}"))
@@ -73,9 +75,12 @@ def test_the_access_export_holds_everything_about_the_person(api: Api) -> None:
     vip = ok(api.call("POST", "/v1/groups", json={"name": "VIP"}), 201)
     api.call("POST", f"/v1/groups/{vip['id']}/members", json={"contact_ids": [ada]})
     consent = {"given": True, "source": "form", "given_at": (T0 - timedelta(days=2)).isoformat()}
-    api.call("PUT", f"/v1/contacts/{ada}/consent", json=consent)
+    given = api.call("PUT", f"/v1/contacts/{ada}/consent", json=consent)
     problem(api.call("GET", f"/v1/contacts/{ada}/export", "analyst"), 403)
-    export: dict[str, Any] = ok(api.call("GET", f"/v1/contacts/{ada}/export", "compliance"))
+    after = {"after": given.headers["X-Position"]}
+    export: dict[str, Any] = ok(
+        api.call("GET", f"/v1/contacts/{ada}/export", "compliance", params=after)
+    )
     assert export["contact"]["fields"]["email"] == "ada@example.org"
     assert export["groups"] == [vip]
     assert export["contact"]["consent"]["source"] == "form"

@@ -9,38 +9,28 @@ the repository or the log.
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import UUID
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import invariant, precondition, rule
 
-from adapters.ledger import build_ledger
 from domain import commands
 from domain.contacts import KeyTakenError
 from domain.meta import Meta
 from domain.retention import ErasedError, RestoreWindowClosedError, restore_deadline
-from tests.conftest import _require
-from tests.support.backends import backend_settings
+from tests.support.machines import LedgerMachine
 
 PEOPLE = ("ada@example.org", "bob@example.org")
 T0 = datetime(2026, 12, 30, 12, tzinfo=UTC)  # windows cross the year end and February
 META = Meta("machine", "compliance", "http", "corr")
 
 
-class DeletionMachine(RuleBasedStateMachine):
-    backend = "memory"
-
+class DeletionMachine(LedgerMachine):
     def __init__(self) -> None:
         super().__init__()
-        _require(self.backend)
-        self._tmp = tempfile.TemporaryDirectory()
-        self._settings = backend_settings(self.backend, Path(self._tmp.name))
-        self.ledger = build_ledger(self._settings.__enter__())
         self.now = T0
         self.account_id = self.ledger.open_account("Org", T0, META).id
         self.events = []
@@ -54,11 +44,6 @@ class DeletionMachine(RuleBasedStateMachine):
         self.person_of: dict[UUID, int] = {}
         self.holder: dict[int, UUID | None] = dict.fromkeys(range(len(PEOPLE)))
         self.participants_of: dict[UUID, list[UUID]] = {}
-
-    def teardown(self) -> None:
-        self.ledger.close()
-        self._settings.__exit__(None, None, None)
-        self._tmp.cleanup()
 
     def tick(self) -> datetime:
         self.now += timedelta(seconds=1)

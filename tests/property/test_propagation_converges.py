@@ -10,22 +10,19 @@ edit (by edit time, ties by log position). The oracle reads that from the stored
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import invariant, precondition, rule
 
-from adapters.ledger import build_ledger
 from domain import commands
 from domain.contacts import Contact
 from domain.meta import Meta
 from domain.participants import Participant, ParticipantDeletedError
-from tests.support.backends import backend_settings
+from tests.support.machines import LedgerMachine
 
 PEOPLE = ("ada@example.org", "bob@example.org", "cy@example.org")
 PROPAGATED, UP = "company", "job_title"
@@ -40,14 +37,9 @@ values = st.sampled_from(("Acme", "Globex", "Initech", None))
 times = st.integers(0, 30).map(lambda s: T0 + timedelta(seconds=s))
 
 
-class PropagationMachine(RuleBasedStateMachine):
-    backend = "memory"
-
+class PropagationMachine(LedgerMachine):
     def __init__(self) -> None:
         super().__init__()
-        self._tmp = tempfile.TemporaryDirectory()
-        self._settings = backend_settings(self.backend, Path(self._tmp.name))
-        self.ledger = build_ledger(self._settings.__enter__())
         self.account_id = self.ledger.open_account("Org", T0, META).id
         cmd = commands.ChangeSettings(self.account_id, ("email",), SYNC, 2)
         self.ledger.change_settings(cmd, T0, META)
@@ -58,11 +50,6 @@ class PropagationMachine(RuleBasedStateMachine):
             self.ledger.change_sync(commands.ChangeSync(self.account_id, event_id, True), T0, META)
             self.event_ids.append(event_id)
         self.participants: dict[tuple[int, int], UUID] = {}
-
-    def teardown(self) -> None:
-        self.ledger.close()
-        self._settings.__exit__(None, None, None)
-        self._tmp.cleanup()
 
     @rule(person=people, event=events, company=values, job=values, at=times)
     def register(self, person: int, event: int, company: Any, job: Any, at: datetime) -> None:
@@ -174,3 +161,11 @@ class SqlitePropagationMachine(PropagationMachine):
 
 TestPropagationOnSqlite = SqlitePropagationMachine.TestCase
 TestPropagationOnSqlite.settings = settings(max_examples=20, stateful_step_count=20, deadline=None)
+
+
+class PostgresPropagationMachine(PropagationMachine):
+    backend = "postgres"
+
+
+TestPropagationOnPostgres = PostgresPropagationMachine.TestCase
+TestPropagationOnPostgres.settings = settings(max_examples=8, stateful_step_count=20, deadline=None)
