@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.http import contact_work as work
 from adapters.http import presenters, schemas
 from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
@@ -31,6 +32,7 @@ INTAKE = frozenset({Role.ADMIN, Role.EDITOR, Role.SERVICE})
 READERS = frozenset({Role.ADMIN, Role.EDITOR, Role.ANALYST, Role.COMPLIANCE})
 PARTICIPANT_READERS = READERS | {Role.SERVICE}
 PRIVACY = frozenset({Role.ADMIN, Role.COMPLIANCE})
+MAILER = frozenset({Role.ADMIN, Role.SERVICE})
 
 
 def get_settings(ctx: Context) -> Reply:
@@ -403,5 +405,22 @@ ENDPOINTS = (
     Endpoint("GET", "/v1/groups/{group_id}/members", get_members,
              "Members of a group (the contact grid of the group)", READERS,
              response=schemas.ContactGrid, projected="grid"),
+    Endpoint("POST", CONTACT + "/notes", work.post_note, "Write an internal note on a contact",
+             EDITORS, schemas.NoteIn, schemas.NoteWritten, 201, conditional=True),
+    Endpoint("POST", "/v1/forms/{form}/submissions", work.post_form,
+             "Take a site form (contact, registration, request): creates or updates the contact",
+             INTAKE, schemas.FormIn, schemas.FormWritten, 201),
+    Endpoint("POST", CONTACT + "/site-account/password-reset", work.post_password_reset,
+             "Ask the mailer to send a password-reset email", INTAKE,
+             response=schemas.MessageRequested, status=202),
+    Endpoint("GET", "/v1/outbox", work.get_outbox, "Messages the mailer must send", MAILER,
+             response=schemas.OutboxPage, projected="outbox+grid"),
+    Endpoint("POST", "/v1/outbox/{message_id}/ack", work.post_ack,
+             "Acknowledge a message as sent (or failed)", MAILER, schemas.AckIn, schemas.AckOut),
+    Endpoint("POST", "/v1/bulk", work.post_bulk,
+             "Run a bulk action on selected contacts or a whole view, as a job", EDITORS,
+             schemas.BulkIn, schemas.JobOut, 202),
+    Endpoint("GET", "/v1/jobs/{job_id}", work.get_job, "Progress and report of a job", EDITORS,
+             response=schemas.JobOut),
 )
 # fmt: on

@@ -43,6 +43,8 @@ def api(tmp_path: Path) -> Iterator[Api]:
         system = build_system(settings, clock=lambda: T0)
         for projector in system.projectors.values():
             projector.start()
+        system.jobs.poll_seconds = 0.05
+        system.jobs.start()
         account_id, tokens = _open(system, "Organiser")
         with TestClient(system.http) as client:
             yield Api(system, client, account_id, tokens)
