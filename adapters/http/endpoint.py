@@ -31,7 +31,6 @@ from adapters.tokens import Principal, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
 
-ALL_ROLES = frozenset(Role)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 
@@ -87,7 +86,7 @@ class Endpoint:
     path: str
     handler: Callable[[Context], Reply]
     summary: str
-    roles: frozenset[Role] = ALL_ROLES
+    roles: frozenset[Role] = frozenset(Role)
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200

@@ -20,19 +20,19 @@ from adapters.http.grids import (
     get_views,
     post_view,
 )
+from adapters.http.roles import (
+    ADMIN,
+    EDITORS,
+    INTAKE,
+    MAILER,
+    PARTICIPANT_READERS,
+    PRIVACY,
+    READERS,
+)
 from adapters.sql.audit_store import AuditQuery
 from domain import commands
 from domain.application import Outcome
-from domain.meta import Role
 from domain.participants import Participant
-
-ADMIN = frozenset({Role.ADMIN})
-EDITORS = frozenset({Role.ADMIN, Role.EDITOR})
-INTAKE = frozenset({Role.ADMIN, Role.EDITOR, Role.SERVICE})
-READERS = frozenset({Role.ADMIN, Role.EDITOR, Role.ANALYST, Role.COMPLIANCE})
-PARTICIPANT_READERS = READERS | {Role.SERVICE}
-PRIVACY = frozenset({Role.ADMIN, Role.COMPLIANCE})
-MAILER = frozenset({Role.ADMIN, Role.SERVICE})
 
 
 def get_settings(ctx: Context) -> Reply:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -12,6 +14,7 @@ from starlette.testclient import TestClient
 
 from app import ContactLedgerSystem, build_system
 from domain.meta import Meta
+from tests.conftest import _require
 from tests.support.backends import backend_settings
 from tests.support.world import T0
 
@@ -37,9 +40,10 @@ def _open(system: ContactLedgerSystem, name: str) -> tuple[UUID, dict[str, str]]
     return account_id, {r: system.tokens.create(account_id, r, f"{r}-bot", T0) for r in roles}
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    with backend_settings("sqlite", tmp_path) as settings:
+@contextmanager
+def running_api(kind: str, path: Path) -> Iterator[Api]:
+    """The whole system serving HTTP, its projectors and job runner running."""
+    with backend_settings(kind, path) as settings:
         system = build_system(settings, clock=lambda: T0)
         for projector in system.projectors.values():
             projector.start()
@@ -49,6 +53,21 @@ def api(tmp_path: Path) -> Iterator[Api]:
         with TestClient(system.http) as client:
             yield Api(system, client, account_id, tokens)
         system.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path, db_kind: str) -> Iterator[Api]:
+    """The whole HTTP stack on SQLite and on PostgreSQL."""
+    with running_api(db_kind, tmp_path) as api_:
+        yield api_
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_api(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Api]:
+    """One system per module and backend, for many calls that change nothing."""
+    _require(request.param)
+    with running_api(request.param, tmp_path_factory.mktemp(request.param)) as api_:
+        yield api_
 
 
 @pytest.fixture
