@@ -210,6 +210,7 @@ class ContactLedger(Application[UUID]):
 
         def decide(work: UnitOfWork) -> Account:
             account = work.account(cmd.account_id, for_update=True)
+            _check_version(account, cmd.expected_version)
             account.change_settings(
                 cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
             )
@@ -272,6 +273,7 @@ class ContactLedger(Application[UUID]):
 
         def decide(work: UnitOfWork) -> OrganiserEvent:
             event = work.organiser_event(cmd.account_id, cmd.organiser_event_id, for_update=True)
+            _check_version(event, cmd.expected_version)
             event.change_sync(cmd.enabled, cmd.scope, cmd.segment, at, meta)
             return event
 

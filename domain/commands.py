@@ -14,6 +14,7 @@ class ChangeSettings:
     uniqueness_key: tuple[str, ...]
     sync: dict[str, str]
     restore_window_months: int
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ChangeSync:
     enabled: bool
     scope: str = "all"
     segment: dict[str, Any] | None = None
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)

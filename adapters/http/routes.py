@@ -42,7 +42,11 @@ def get_settings(ctx: Context) -> Reply:
 def put_settings(ctx: Context) -> Reply:
     body: schemas.SettingsIn = ctx.body
     cmd = commands.ChangeSettings(
-        ctx.account_id, tuple(body.uniqueness_key), dict(body.sync), body.restore_window_months
+        ctx.account_id,
+        tuple(body.uniqueness_key),
+        dict(body.sync),
+        body.restore_window_months,
+        ctx.expected_version,
     )
     outcome = ctx.ledger.change_settings(cmd, ctx.at, ctx.meta)
     return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)), outcome=outcome)
@@ -92,7 +96,12 @@ def get_event(ctx: Context) -> Reply:
 def put_sync(ctx: Context) -> Reply:
     body: schemas.SyncIn = ctx.body
     cmd = commands.ChangeSync(
-        ctx.account_id, ctx.path["event_id"], body.enabled, body.scope, body.segment
+        ctx.account_id,
+        ctx.path["event_id"],
+        body.enabled,
+        body.scope,
+        body.segment,
+        ctx.expected_version,
     )
     outcome = ctx.ledger.change_sync(cmd, ctx.at, ctx.meta)
     event = ctx.ledger.organiser_event(ctx.account_id, outcome.id)
@@ -318,7 +327,7 @@ ENDPOINTS = (
     Endpoint("GET", "/v1/settings", get_settings, "Read account settings", READERS,
              response=schemas.SettingsOut),
     Endpoint("PUT", "/v1/settings", put_settings, "Change account settings", ADMIN,
-             schemas.SettingsIn, schemas.SettingsOut),
+             schemas.SettingsIn, schemas.SettingsOut, conditional=True),
     Endpoint("POST", "/v1/fields", post_field, "Define an account field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
     Endpoint("GET", "/v1/fields", get_fields, "List identity and account fields",
@@ -330,7 +339,7 @@ ENDPOINTS = (
     Endpoint("POST", EVENT + "/fields", post_field, "Define an event-local field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
     Endpoint("PUT", EVENT + "/sync", put_sync, "Change contact sync of an event", ADMIN,
-             schemas.SyncIn, schemas.EventOut),
+             schemas.SyncIn, schemas.EventOut, conditional=True),
     Endpoint("POST", EVENT + "/sync/backfill", post_backfill,
              "Sync existing participants to contacts", EDITORS,
              schemas.BackfillIn, schemas.BackfillOut),

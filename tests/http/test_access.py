@@ -91,11 +91,11 @@ def test_the_documented_matrix_is_the_declared_one() -> None:
     )
 
 
-def _call(api: Api, route: str, role: str | None, resources: dict[str, str]) -> Any:
+def _call(api: Api, route: str, role: str | None, resources: dict[str, str], **headers: str) -> Any:
     method, path = route.split(" ", 1)
     for name, value in resources.items():
         path = path.replace("{" + name + "}", value)
-    headers = api.as_(role) if role else {}
+    headers |= api.as_(role) if role else {}
     params = {"confirm": "DELETE"} if route == "DELETE /v1/contacts/{contact_id}" else None
     body = BODIES.get(route.split(" ", 1)[1].rsplit("/", 1)[-1], BODIES["*"])
     json_body = body(resources) if method in ("POST", "PUT", "PATCH") else None
@@ -294,3 +294,15 @@ def test_ids_of_another_account_in_a_body_answer_404_and_write_nothing(
     contact = ok(api.call("GET", f"/v1/contacts/{theirs['contact_id']}"))
     assert contact["processing_status"] == "in_progress"
     assert contact["version"] == version
+
+
+def test_every_conditional_route_refuses_a_stale_version_with_412(api: Api) -> None:
+    mine = seeded(api)
+    conditional = [f"{e.method} {e.path}" for e in ENDPOINTS if e.conditional]
+    assert len(conditional) >= 13
+    head = api.system.ledger.recorder.max_notification_id()
+    for route in conditional:
+        answer = _call(api, route, "admin", mine, **{"If-Match": '"9999"'})
+        assert answer.status_code == 412, (route, answer.status_code, answer.text)
+        assert "9999" in answer.json()["detail"]
+    assert api.system.ledger.recorder.max_notification_id() == head
