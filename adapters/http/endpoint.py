@@ -85,10 +85,11 @@ class Endpoint:
     - `query` lists every query parameter the handler reads (GET also takes `after`); any
       other is refused with 422 before the handler runs, and so is a malformed or missing
       required one. The handler still reads the raw strings from `ctx.query`.
-    - `errors` adds problem statuses the handler itself can answer beyond those the
-      declaration implies (401, 403 if roles are limited, 404 with path parameters, 412 if
-      conditional, 413 with a body, 422, 409 and 503 on writes, 504 on reads); e.g. 404 for
-      an id given in the body or the query, 410 for an erased contact.
+    - `errors` adds problem statuses only the handler knows it can answer, e.g. 404 for an
+      id given in the body or the query, 410 for an erased contact. The rest follow from the
+      declaration (`openapi.problem_statuses`): 401 and 422 always, 403 if the roles are
+      limited, 404 with path parameters, 412 if conditional, 413 with a body, 409 and 503
+      on writes, 504 on reads.
     """
 
     method: str
