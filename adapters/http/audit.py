@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
+from pydantic import AwareDatetime, Field
 from starlette.responses import StreamingResponse
 
 from adapters import exporting
@@ -13,10 +15,23 @@ from adapters.exporting import Column
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
-from adapters.sql.audit_store import AuditQuery, AuditQueryError
+from adapters.http.parameters import Parameter
+from adapters.sql.audit_store import MAX_LIMIT, AuditQuery, AuditQueryError
 from projections.audit import AuditEntry
 
-PARAMETERS = ("actor", "action", "contact", "from", "to", "limit", "cursor", "after")
+LIMIT = Parameter(
+    "limit", Annotated[int, Field(ge=1, le=MAX_LIMIT)], "Entries per page (default 100)"
+)
+CURSOR = Parameter("cursor", str, "`next_cursor` of the previous page")
+PAGING = (LIMIT, CURSOR)
+EXPORT = (
+    Parameter("actor", str, "Only what this actor did (a token's actor name)"),
+    Parameter("action", str, "Only this event type, e.g. Contact.FieldsChanged"),
+    Parameter("contact", UUID, "Only the entries of this contact and its participants"),
+    Parameter("from", AwareDatetime, "From this instant on (inclusive; ISO 8601 with offset)"),
+    Parameter("to", AwareDatetime, "Before this instant (exclusive; ISO 8601 with offset)"),
+)
+QUERY = (*EXPORT, *PAGING)
 CSV_COLUMNS = [
     Column("position", lambda e: e.position),
     Column("at", lambda e: e.at),
@@ -37,16 +52,16 @@ CSV_COLUMNS = [
 
 def get_history(ctx: Context) -> Reply:
     ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])  # 404 if not ours
-    query = _query(ctx, ("limit", "cursor", "after"), contact_id=ctx.path["contact_id"])
+    query = _query(ctx, contact_id=ctx.path["contact_id"])
     return Reply(_page(ctx, query))
 
 
 def get_audit(ctx: Context) -> Reply:
-    return Reply(_page(ctx, _query(ctx, PARAMETERS)))
+    return Reply(_page(ctx, _query(ctx)))
 
 
 def export_audit(ctx: Context) -> Reply:
-    query = _query(ctx, tuple(p for p in PARAMETERS if p not in ("limit", "cursor")))
+    query = _query(ctx)
     rows = ([c.value(e) for c in CSV_COLUMNS] for e in ctx.audit.rows(query))
     stream = exporting.csv_stream(CSV_COLUMNS, rows)
     headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
@@ -63,8 +78,7 @@ def _page(ctx: Context, query: AuditQuery) -> schemas.AuditPageOut:
     )
 
 
-def _query(ctx: Context, allowed: tuple[str, ...], **fixed: Any) -> AuditQuery:
-    ctx.allow_parameters(allowed)
+def _query(ctx: Context, **fixed: Any) -> AuditQuery:
     params = ctx.query
     limit = ctx.whole_number("limit", 100)
     contact = fixed.pop("contact_id", None) or ctx.uuid_parameter("contact")

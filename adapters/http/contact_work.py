@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
+
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
-from adapters.http.errors import HttpError
+from adapters.http.parameters import Parameter
 from adapters.jobs import Job, check_job
 from adapters.sql.outbox_store import MAX_LIMIT
 from domain import commands
-from domain.contacts import FORM_KINDS
+
+FormKind = Literal["contact", "registration", "request"]
+OUTBOX_QUERY = (
+    Parameter("limit", Annotated[int, Field(ge=1, le=MAX_LIMIT)], "Page size (default 100)"),
+    Parameter("cursor", str, "next_cursor of the previous page"),
+)
 
 
 def post_note(ctx: Context) -> Reply:
@@ -22,9 +31,7 @@ def post_note(ctx: Context) -> Reply:
 
 
 def post_form(ctx: Context) -> Reply:
-    form = ctx.path_text["form"]
-    if form not in FORM_KINDS:
-        raise HttpError(404, f"there is no {form!r} form; forms are {', '.join(FORM_KINDS)}")
+    form = ctx.path["form"]
     body: schemas.FormIn = ctx.body
     cmd = commands.SubmitForm(ctx.account_id, form, body.fields, body.page, body.message)
     outcome = ctx.ledger.submit_form(cmd, ctx.at, ctx.meta)
@@ -51,10 +58,7 @@ def post_password_reset(ctx: Context) -> Reply:
 
 
 def get_outbox(ctx: Context) -> Reply:
-    ctx.allow_parameters(("limit", "cursor", "after"))
-    limit = ctx.whole_number("limit", 100)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise HttpError(422, f"limit must be between 1 and {MAX_LIMIT}")
+    limit = int(ctx.query.get("limit", 100))
     page = ctx.outbox.pending(ctx.account_id, limit, ctx.query.get("cursor"))
     items = [
         schemas.OutboxMessageOut(

@@ -1,4 +1,4 @@
-"""The route machinery: auth, role check, path and body parsing, read-your-writes, errors.
+"""The route machinery: auth, role check, parameter and body parsing, read-your-writes, errors.
 
 A route is declared once as an `Endpoint`; the same declaration drives the Starlette
 route and the OpenAPI document, so they cannot drift apart.
@@ -10,9 +10,10 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
+from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.jobs import JobStore
 from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore
@@ -33,6 +35,7 @@ from domain.meta import Meta, Origin, Role
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+PATH_PARAMETER = re.compile(r"{(\w+)}")
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,7 @@ class Context:
     principal: Principal
     meta: Meta
     at: datetime
-    path: dict[str, UUID]  # path parameters named *_id
-    path_text: dict[str, str]  # the others (e.g. a form kind)
+    path: dict[str, Any]  # parsed by the endpoint's declared types (UUID unless declared)
     body: Any
     query: dict[str, str]
     expected_version: int | None
@@ -63,11 +65,6 @@ class Context:
     @property
     def account_id(self) -> UUID:
         return self.principal.account_id
-
-    def allow_parameters(self, allowed: Iterable[str]) -> None:
-        unknown = set(self.query) - set(allowed)
-        if unknown:
-            raise HttpError(422, f"unknown query parameter(s): {', '.join(sorted(unknown))}")
 
     def uuid_parameter(self, name: str) -> UUID | None:
         raw = self.query.get(name)
@@ -82,6 +79,22 @@ class Context:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One route: who may call it, what it accepts, what it answers.
+
+    - Path parameters are UUIDs unless `path_params` gives another type for them, e.g.
+      `path_params={"form": FormKind}` for `/v1/forms/{form}/submissions`: any type pydantic
+      validates (an `Enum`, a `Literal`, an `Annotated` str with a pattern). A value that does
+      not parse is 422; the handler finds the parsed value in `ctx.path`.
+    - `query` lists every query parameter the handler reads (GET also takes `after`); any
+      other is refused with 422 before the handler runs, and so is a malformed or missing
+      required one. The handler still reads the raw strings from `ctx.query`.
+    - `errors` adds problem statuses only the handler knows it can answer, e.g. 404 for an
+      id given in the body or the query, 410 for an erased contact. The rest follow from the
+      declaration (`openapi.problem_statuses`): 401 and 422 always, 403 if the roles are
+      limited, 404 with path parameters, 412 if conditional, 413 with a body, 409 and 503
+      on writes, 504 on reads.
+    """
+
     method: str
     path: str
     handler: Callable[[Context], Reply]
@@ -93,10 +106,29 @@ class Endpoint:
     conditional: bool = False  # honours If-Match
     projected: str | None = None  # served from these projections ("a+b"): `?after=` waits
     media_type: str = "application/json"
+    query: tuple[Parameter, ...] = ()
+    path_params: Mapping[str, Any] = field(default_factory=dict)
+    errors: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        undeclared = set(self.path_params) - set(PATH_PARAMETER.findall(self.path))
+        if undeclared:
+            raise ValueError(f"{self.path} has no parameter(s) {', '.join(sorted(undeclared))}")
 
     @property
     def writes(self) -> bool:
         return self.method != "GET"
+
+    @cached_property
+    def path_parameters(self) -> dict[str, Parameter]:
+        return {
+            name: Parameter(name, self.path_params.get(name, UUID), required=True)
+            for name in PATH_PARAMETER.findall(self.path)
+        }
+
+    @property
+    def query_parameters(self) -> tuple[Parameter, ...]:
+        return self.query if self.writes else (*self.query, AFTER)
 
 
 @dataclass
@@ -138,9 +170,11 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
     principal = _authenticate(runtime.tokens, request)
     if principal.role not in endpoint.roles:
         raise HttpError(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
-    body = await _body(endpoint, runtime, request) if endpoint.body else None
     if any("\x00" in value for value in request.query_params.values()):
         raise HttpError(422, "query parameters must not contain NUL characters")
+    check_query(endpoint.query_parameters, request.query_params)
+    path = parse_path(endpoint.path_parameters, request.path_params)
+    body = await _body(endpoint, runtime, request) if endpoint.body else None
     correlation = request.headers.get("x-request-id", "")
     return Context(
         ledger=runtime.ledger,
@@ -156,14 +190,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
             correlation_id=correlation if REQUEST_ID.match(correlation) else str(uuid4()),
         ),
         at=runtime.clock(),
-        path={
-            name: _uuid(name, value)
-            for name, value in request.path_params.items()
-            if name.endswith("_id")
-        },
-        path_text={
-            name: value for name, value in request.path_params.items() if not name.endswith("_id")
-        },
+        path=path,
         body=body,
         query=dict(request.query_params),
         expected_version=_if_match(request.headers.get("if-match"))
@@ -197,15 +224,25 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseM
         raise HttpError(422, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise HttpError(422, "the body must be a JSON object")
+    if _contains_nul(data):  # PostgreSQL stores no NUL in text: refuse it before the log does
+        raise HttpError(422, "the body must not contain NUL characters")
     assert endpoint.body is not None
     try:
-        return endpoint.body.model_validate(data)
+        return endpoint.body.model_validate_json(raw)  # JSON mode: ISO strings for dates
     except ValidationError as error:
         errors = [
             {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()
         ]
         first = errors[0]
         raise HttpError(422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors) from None
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_contains_nul(v) for v in value)
 
 
 async def _wait_for(runtime: Runtime, after: str | None, projected: str | None) -> None:

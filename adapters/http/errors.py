@@ -132,4 +132,5 @@ async def handle_unexpected(request: Request, error: Exception) -> Response:
 
 async def handle_starlette_http(_request: Request, error: Exception) -> Response:
     status = getattr(error, "status_code", 500)
-    return problem(status, str(getattr(error, "detail", "")) or HTTPStatus(status).phrase)
+    detail = str(getattr(error, "detail", "")) or HTTPStatus(status).phrase
+    return problem(status, detail, headers=getattr(error, "headers", None))  # 405: Allow

@@ -1,4 +1,8 @@
-"""OpenAPI 3.1, generated from the endpoint declarations and their pydantic models."""
+"""OpenAPI 3.1, generated from the endpoint declarations and their pydantic models.
+
+Everything an operation lists follows from its `Endpoint`: the parameters the machinery
+accepts, the success body, and each problem status the machinery or the handler can answer.
+"""
 
 from __future__ import annotations
 
@@ -9,33 +13,47 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from adapters.http import schemas
-from adapters.http.endpoint import Endpoint
+from adapters.http.endpoint import VERSION_TAG, Endpoint
+from adapters.http.parameters import Parameter
+from adapters.http.roles import EVERYONE
 
 REF = "#/components/schemas/{model}"
-PARAM = re.compile(r"{(\w+)}")
-ERRORS = {
-    "401": "No or bad bearer token",
-    "403": "The token's role may not do this",
-    "404": "Not found in this account",
-    "422": "Invalid input (problem names the field and reason)",
+PROBLEMS = {
+    401: "No or bad bearer token",
+    403: "The token's role may not do this",
+    404: "Not found in this account",
+    409: "Conflicts with the current state",
+    410: "Gone for good: erased, or past its restore window",
+    412: "If-Match version is not current",
+    413: "Body too large",
+    422: "Invalid input: the problem names the parameter or field and the reason",
+    503: "Too many concurrent changes to the same records; retry",
+    504: "The read side has not reached `after` in time",
 }
-WRITE_ERRORS = {
-    "409": "Conflicts with the current state",
-    "412": "If-Match version is not current",
-    "413": "Body too large",
-    "503": "Too many concurrent changes; retry",
+PROBLEM_HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    503: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
 }
-
-
-GRID_PARAMETERS = (
-    ("q", {"type": "string"}, "Free text: name, email, company, job title"),
-    ("event_id", {"type": "string", "format": "uuid"}, "Contacts who participate in this event"),
-    ("sort", {"type": "string"}, "Column, '-' for descending: name, email, fields.<name>, …"),
-    ("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size (default 50)"),
-    ("cursor", {"type": "string"}, "next_cursor of the previous page"),
-    ("filter", {"type": "string"}, "JSON filter (see docs/api.md)"),
-    ("view", {"type": "string", "format": "uuid"}, "Apply a saved view (explicit parameters win)"),
-)
+POSITION = {
+    "schema": {"type": "integer", "minimum": 0},
+    "description": "Log position of the write's last event: pass it as `?after=` to read it",
+}
+ETAG = {"schema": {"type": "string"}, "description": 'The version, e.g. "3" (for If-Match)'}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": VERSION_TAG.pattern},
+    "description": 'Expected version, e.g. "3": 412 if it is not the current one',
+}
+REQUEST_ID = {
+    "name": "X-Request-Id",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Correlation id recorded with the write's events (1–64 of A-Z a-z 0-9 . _ -;"
+    " anything else is replaced by a generated one)",
+}
 
 
 def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
@@ -51,13 +69,7 @@ def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
     for endpoint in endpoints:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
     paths["/health"] = {"get": _health()}
-    paths["/openapi.json"] = {
-        "get": {
-            "summary": "This document",
-            "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.1"}},
-        }
-    }
+    paths["/openapi.json"] = {"get": _itself()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Contact Ledger", "version": "1"},
@@ -70,10 +82,26 @@ def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
     }
 
 
+def problem_statuses(endpoint: Endpoint) -> set[int]:
+    """Every problem status the endpoint can answer, from its declaration."""
+    statuses = {401, 422, *endpoint.errors}  # 422: any undeclared query parameter
+    if endpoint.roles != EVERYONE:
+        statuses.add(403)
+    if endpoint.path_parameters:
+        statuses.add(404)
+    if endpoint.conditional:
+        statuses.add(412)
+    if endpoint.body is not None:
+        statuses.add(413)
+    statuses |= {409, 503} if endpoint.writes else {504}
+    return statuses
+
+
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     operation: dict[str, Any] = {
+        "operationId": re.sub(r"\W+", "_", f"{endpoint.method} {endpoint.path}").strip("_").lower(),
         "summary": endpoint.summary,
-        "description": "Roles: " + ", ".join(sorted(r.value for r in endpoint.roles)),
+        "description": "Roles: " + ", ".join(sorted(r.value for r in endpoint.roles)) + ".",
         "parameters": _parameters(endpoint),
         "responses": _responses(endpoint),
     }
@@ -86,76 +114,77 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
 
 
 def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
-    params = [
-        {
-            "name": n,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string", "format": "uuid"}
-            if n.endswith("_id")
-            else {"type": "string"},
-        }
-        for n in PARAM.findall(endpoint.path)
-    ]
+    params = [_parameter(p, "path") for p in endpoint.path_parameters.values()]
+    params += [_parameter(p, "query") for p in endpoint.query_parameters]
+    if endpoint.conditional:
+        params.append(IF_MATCH)
     if endpoint.writes:
-        if endpoint.method in ("PATCH", "DELETE", "POST") and "{" in endpoint.path:
-            params.append(
-                {
-                    "name": "If-Match",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": 'Expected version, e.g. "3"',
-                }
-            )
-    else:
-        params.append(
-            {
-                "name": "after",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "integer", "minimum": 0},
-                "description": "Wait until the read side has reached this log position",
-            }
-        )
+        params.append(REQUEST_ID)
     return params
 
 
+def _parameter(parameter: Parameter, where: str) -> dict[str, Any]:
+    described = {"description": parameter.description} if parameter.description else {}
+    return {
+        "name": parameter.name,
+        "in": where,
+        "required": parameter.required,
+        "schema": parameter.schema,
+        **described,
+    }
+
+
 def _responses(endpoint: Endpoint) -> dict[str, Any]:
-    success: dict[str, Any] = {"description": "OK"}
-    if endpoint.response is not None:
-        success["content"] = {"application/json": {"schema": _ref(endpoint.response)}}
-    elif endpoint.media_type != "application/json":
-        success["content"] = {
-            endpoint.media_type: {"schema": {"type": "string", "format": "binary"}}
-        }
-    if endpoint.writes:
-        success["headers"] = {
-            "X-Position": {
-                "schema": {"type": "integer"},
-                "description": "Log position of the write",
-            }
-        }
-    problems = dict(
-        ERRORS, **(WRITE_ERRORS if endpoint.writes else {"504": "Read side too far behind"})
-    )
-    responses = {str(endpoint.status): success}
-    for code, text in problems.items():
-        responses[code] = {
-            "description": text,
+    responses = {str(endpoint.status): _success(endpoint)}
+    for status in sorted(problem_statuses(endpoint)):
+        responses[str(status)] = {
+            "description": PROBLEMS[status],
             "content": {"application/problem+json": {"schema": _ref(schemas.Problem)}},
+            **({"headers": PROBLEM_HEADERS[status]} if status in PROBLEM_HEADERS else {}),
         }
     return responses
 
 
+def _success(endpoint: Endpoint) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": "Created" if endpoint.status == 201 else "OK"}
+    if endpoint.response is not None:
+        success["content"] = {"application/json": {"schema": _ref(endpoint.response)}}
+    else:
+        media_type = endpoint.media_type.split(";")[0]
+        success["content"] = {media_type: {"schema": {"type": "string", "format": "binary"}}}
+        success["headers"] = {"Content-Disposition": {"schema": {"type": "string"}}}
+    if endpoint.writes:
+        success["headers"] = {"X-Position": POSITION, "ETag": ETAG}
+    elif endpoint.response is not None and "version" in endpoint.response.model_fields:
+        success["headers"] = {"ETag": ETAG}
+    return success
+
+
 def _health() -> dict[str, Any]:
     return {
+        "operationId": "get_health",
         "summary": "Liveness, with projection lag",
+        "description": "No token needed.",
         "security": [],
         "responses": {
             "200": {
                 "description": "OK",
                 "content": {"application/json": {"schema": _ref(schemas.Health)}},
+            }
+        },
+    }
+
+
+def _itself() -> dict[str, Any]:
+    return {
+        "operationId": "get_openapi",
+        "summary": "This document",
+        "description": "No token needed.",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "OpenAPI 3.1",
+                "content": {"application/json": {"schema": {"type": "object"}}},
             }
         },
     }

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from adapters.http import audit, grids, presenters, schemas
 from adapters.http import contact_work as work
-from adapters.http import presenters, schemas
 from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
-from adapters.http.errors import HttpError
 from adapters.http.grids import (
     MEDIA,
     delete_view,
@@ -20,6 +19,7 @@ from adapters.http.grids import (
     get_views,
     post_view,
 )
+from adapters.http.parameters import Parameter
 from adapters.http.roles import (
     ADMIN,
     EDITORS,
@@ -186,9 +186,7 @@ def _contact_reply(ctx: Context, outcome: Outcome) -> Reply:
     return Reply(presenters.contact_out(ctx.ledger, outcome.state, ctx.at), outcome=outcome)
 
 
-def delete_contact(ctx: Context) -> Reply:
-    if ctx.query.get("confirm") != "DELETE":
-        raise HttpError(422, "deleting a contact removes it from every event: add ?confirm=DELETE")
+def delete_contact(ctx: Context) -> Reply:  # `confirm` is required by its declaration
     cmd = commands.DeleteContact(ctx.account_id, ctx.path["contact_id"], ctx.expected_version)
     return _contact_reply(ctx, ctx.ledger.delete_contact(cmd, ctx.at, ctx.meta))
 
@@ -310,6 +308,15 @@ def get_members(ctx: Context) -> Reply:
     return get_contacts(ctx)
 
 
+CONFIRM = Parameter(
+    "confirm",
+    Literal["DELETE"],
+    "deleting a contact removes it from every event: add ?confirm=DELETE",
+    required=True,
+)
+GONE = frozenset({410})  # an erased contact, or one past its restore window
+REFERS = frozenset({404})  # an id in the body or the query may be unknown
+
 EVENT = "/v1/events/{event_id}"
 CONTACT = "/v1/contacts/{contact_id}"
 PARTICIPANT = EVENT + "/participants/{participant_id}"
@@ -346,7 +353,8 @@ ENDPOINTS = (
     Endpoint("POST", EVENT + "/participants", post_participant, "Register a participant",
              INTAKE, schemas.RegisterIn, schemas.ParticipantOut, 201),
     Endpoint("GET", EVENT + "/participants", get_participants, "Participant grid of an event",
-             READERS, response=schemas.ParticipantGrid, projected="grid"),
+             READERS, response=schemas.ParticipantGrid, projected="grid",
+             query=grids.PARTICIPANT_GRID),
     Endpoint("GET", PARTICIPANT, get_participant, "Read a participant", PARTICIPANT_READERS,
              response=schemas.ParticipantOut),
     Endpoint("PATCH", PARTICIPANT, patch_participant, "Edit a participant's fields", INTAKE,
@@ -356,30 +364,35 @@ ENDPOINTS = (
     Endpoint("POST", PARTICIPANT + "/status", post_status, "Change a participant's status",
              INTAKE, schemas.StatusIn, schemas.ParticipantOut, conditional=True),
     Endpoint("GET", "/v1/contacts", get_contacts, "Contact grid", READERS,
-             response=schemas.ContactGrid, projected="grid"),
+             response=schemas.ContactGrid, projected="grid", query=grids.CONTACT_GRID,
+             errors=REFERS),
     *(Endpoint("GET", f"/v1/exports/contacts.{kind}", _as(kind, export_contacts),
                f"Export the contact grid as .{kind}", READERS, projected="grid",
-               media_type=MEDIA[kind]) for kind in ("csv", "xlsx")),
+               media_type=MEDIA[kind], query=grids.CONTACT_EXPORT, errors=REFERS)
+      for kind in ("csv", "xlsx")),
     *(Endpoint("GET", f"{EVENT}/participants.{kind}", _as(kind, export_participants),
                f"Export an event's participant grid as .{kind}", READERS, projected="grid",
-               media_type=MEDIA[kind]) for kind in ("csv", "xlsx")),
+               media_type=MEDIA[kind], query=grids.PARTICIPANT_EXPORT)
+      for kind in ("csv", "xlsx")),
     Endpoint("POST", "/v1/views", post_view, "Save a grid view", READERS, schemas.ViewIn,
-             schemas.ViewOut, 201),
+             schemas.ViewOut, 201, errors=REFERS),
     Endpoint("GET", "/v1/views", get_views, "List saved views", READERS,
              response=schemas.ViewList),
     Endpoint("GET", "/v1/views/{view_id}", get_view, "Read a saved view", READERS,
              response=schemas.ViewOut),
-    Endpoint("DELETE", "/v1/views/{view_id}", delete_view, "Delete a saved view", READERS),
+    Endpoint("DELETE", "/v1/views/{view_id}", delete_view, "Delete a saved view", READERS,
+             response=schemas.Deleted),
     Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
              response=schemas.ContactOut),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,
-             schemas.FieldsIn, schemas.ContactOut, conditional=True),
+             schemas.FieldsIn, schemas.ContactOut, conditional=True, errors=GONE),
     Endpoint("DELETE", CONTACT, delete_contact,
              "Delete a contact and its participants (?confirm=DELETE); restorable for a while",
-             EDITORS, response=schemas.ContactOut, conditional=True),
+             EDITORS, response=schemas.ContactOut, conditional=True, query=(CONFIRM,),
+             errors=GONE),
     Endpoint("POST", CONTACT + "/restore", post_restore,
              "Restore a deleted contact within its window", PRIVACY,
-             response=schemas.ContactOut, conditional=True),
+             response=schemas.ContactOut, conditional=True, errors=GONE),
     Endpoint("POST", CONTACT + "/erase", post_erase,
              "Erase a contact and its participants now (right to erasure)", PRIVACY,
              response=schemas.ErasedOut),
@@ -388,22 +401,22 @@ ENDPOINTS = (
              response=schemas.ContactExport, projected="audit"),
     Endpoint("GET", CONTACT + "/history", get_history,
              "Audit trail of one contact and its participants", PRIVACY,
-             response=schemas.AuditPageOut, projected="audit"),
+             response=schemas.AuditPageOut, projected="audit", query=audit.PAGING),
     Endpoint("GET", "/v1/audit", get_audit, "Audit query: actor, action, contact, time range",
-             PRIVACY, response=schemas.AuditPageOut, projected="audit"),
+             PRIVACY, response=schemas.AuditPageOut, projected="audit", query=audit.QUERY),
     Endpoint("GET", "/v1/exports/audit.csv", export_audit, "Export an audit query as CSV",
-             PRIVACY, projected="audit", media_type="text/csv"),
+             PRIVACY, projected="audit", media_type="text/csv", query=audit.EXPORT),
     Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
              "Set a contact's processing status", EDITORS, schemas.ProcessingStatusIn,
-             schemas.ContactOut, conditional=True),
+             schemas.ContactOut, conditional=True, errors=GONE),
     Endpoint("PUT", CONTACT + "/consent", put_consent, "Give or withdraw marketing consent",
-             INTAKE, schemas.ConsentIn, schemas.ContactOut, conditional=True),
+             INTAKE, schemas.ConsentIn, schemas.ContactOut, conditional=True, errors=GONE),
     Endpoint("PUT", CONTACT + "/site-account", put_site_account,
              "Record the state of the person's site account", INTAKE, schemas.SiteAccountIn,
-             schemas.ContactOut, conditional=True),
+             schemas.ContactOut, conditional=True, errors=GONE),
     Endpoint("POST", CONTACT + "/site-account/unlock", post_unlock,
              "Unlock the person's site account", EDITORS, response=schemas.ContactOut,
-             conditional=True),
+             conditional=True, errors=GONE),
     Endpoint("POST", "/v1/groups", post_group, "Create a group", EDITORS, schemas.GroupIn,
              schemas.GroupOut, 201),
     Endpoint("GET", "/v1/groups", get_groups, "List groups", READERS,
@@ -413,22 +426,23 @@ ENDPOINTS = (
              schemas.MembersOut),
     Endpoint("GET", "/v1/groups/{group_id}/members", get_members,
              "Members of a group (the contact grid of the group)", READERS,
-             response=schemas.ContactGrid, projected="grid"),
+             response=schemas.ContactGrid, projected="grid", query=grids.MEMBER_GRID),
     Endpoint("POST", CONTACT + "/notes", work.post_note, "Write an internal note on a contact",
-             EDITORS, schemas.NoteIn, schemas.NoteWritten, 201, conditional=True),
+             EDITORS, schemas.NoteIn, schemas.NoteWritten, 201, conditional=True, errors=GONE),
     Endpoint("POST", "/v1/forms/{form}/submissions", work.post_form,
              "Take a site form (contact, registration, request): creates or updates the contact",
-             INTAKE, schemas.FormIn, schemas.FormWritten, 201),
+             INTAKE, schemas.FormIn, schemas.FormWritten, 201,
+             path_params={"form": work.FormKind}),
     Endpoint("POST", CONTACT + "/site-account/password-reset", work.post_password_reset,
              "Ask the mailer to send a password-reset email", INTAKE,
-             response=schemas.MessageRequested, status=202),
+             response=schemas.MessageRequested, status=202, errors=GONE),
     Endpoint("GET", "/v1/outbox", work.get_outbox, "Messages the mailer must send", MAILER,
-             response=schemas.OutboxPage, projected="outbox+grid"),
+             response=schemas.OutboxPage, projected="outbox+grid", query=work.OUTBOX_QUERY),
     Endpoint("POST", "/v1/outbox/{message_id}/ack", work.post_ack,
              "Acknowledge a message as sent (or failed)", MAILER, schemas.AckIn, schemas.AckOut),
     Endpoint("POST", "/v1/bulk", work.post_bulk,
              "Run a bulk action on selected contacts or a whole view, as a job", EDITORS,
-             schemas.BulkIn, schemas.JobOut, 202),
+             schemas.BulkIn, schemas.JobOut, 202, errors=REFERS),
     Endpoint("GET", "/v1/jobs/{job_id}", work.get_job, "Progress and report of a job", EDITORS,
              response=schemas.JobOut),
 )

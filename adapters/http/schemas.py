@@ -8,11 +8,26 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from domain.fields import IDENTITY_FIELDS, MAX_TEXT, FieldType
 from projections.grid_query import COUNT_CAP
 
 
+def _identity_value(kind: FieldType) -> dict[str, Any]:
+    if kind is FieldType.TEXT:
+        return {"type": "string", "maxLength": MAX_TEXT}
+    return {"type": "string", "description": f"{kind.value}, checked by the field's rules"}
+
+
+FIELD_VALUES = {
+    "description": "field name → value: the identity fields below and the account's (and the "
+    "event's) defined fields, each checked by its type (GET /v1/fields)",
+    "properties": {name: _identity_value(d.type) for name, d in IDENTITY_FIELDS.items()},
+}
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: what the OpenAPI schema says is what is accepted (no 0 for a date, no 1 for true).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class SettingsIn(Body):
@@ -51,13 +66,16 @@ class BackfillIn(Body):
 
 
 class RegisterIn(Body):
-    fields: dict[str, Any] = Field(examples=[{"email": "ada@example.org", "first_name": "Ada"}])
+    fields: dict[str, Any] = Field(
+        examples=[{"email": "ada@example.org", "first_name": "Ada"}],
+        json_schema_extra=FIELD_VALUES,
+    )
     status: str = "registered"
     source: str = "api"
 
 
 class FieldsIn(Body):
-    fields: dict[str, Any]
+    fields: dict[str, Any] = Field(json_schema_extra=FIELD_VALUES)
 
 
 class StatusIn(Body):
@@ -390,6 +408,11 @@ class BackfillOut(BaseModel):
     joined: int
 
 
+class Deleted(BaseModel):
+    id: UUID
+    deleted: bool
+
+
 class Health(BaseModel):
     status: str
     position: int | None
@@ -401,9 +424,16 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    field: str | None = None
-    current_status: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    field: str | None = Field(default=None, description="the field whose value is refused")
+    current_status: str | None = Field(
+        default=None, description="the participant's status, when a transition is refused"
+    )
+    contact_id: UUID | None = Field(
+        default=None, description="the contact that already holds the uniqueness key"
+    )
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="every invalid part of the body: loc and msg"
+    )
 
 
 TOTAL = f"Rows the query matches, counted up to {COUNT_CAP:,} (see total_exact)"

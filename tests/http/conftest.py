@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -41,10 +41,10 @@ def _open(system: ContactLedgerSystem, name: str) -> tuple[UUID, dict[str, str]]
 
 
 @contextmanager
-def running_api(kind: str, path: Path) -> Iterator[Api]:
-    """The whole system serving HTTP, its projectors and job runner running."""
-    with backend_settings(kind, path) as settings:
-        system = build_system(settings, clock=lambda: T0)
+def running_api(kind: str, tmp_path: Path, **settings_changes: Any) -> Iterator[Api]:
+    """The whole system on a fresh store of this kind, its projectors and job runner running."""
+    with backend_settings(kind, tmp_path) as settings:
+        system = build_system(replace(settings, **settings_changes), clock=lambda: T0)
         for projector in system.projectors.values():
             projector.start()
         system.jobs.poll_seconds = 0.05

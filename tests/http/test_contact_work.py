@@ -105,7 +105,7 @@ def test_the_grid_filters_on_the_kind_of_form_sent(api: Api) -> None:
 
 def test_bad_forms_are_refused_and_change_nothing(api: Api) -> None:
     before = api.system.ledger.recorder.max_notification_id()
-    problem(api.call("POST", "/v1/forms/survey/submissions", json={"fields": {}}), 404)
+    problem(api.call("POST", "/v1/forms/survey/submissions", json={"fields": {}}), 422)
     missing = problem(
         api.call("POST", "/v1/forms/contact/submissions", json={"fields": {"first_name": "A"}}),
         422,

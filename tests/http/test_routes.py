@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -193,6 +192,9 @@ def test_changing_the_key_once_contacts_exist_is_409(api: Api) -> None:
         (b"[1, 2]", "must be a JSON object"),
         (b'{"fields": {}, "extra": 1}', "extra"),
         (b'{"fields": "x"}', "fields"),
+        (b'{"fields": {"first_name": "A\\u0000da"}}', "NUL"),  # PostgreSQL stores no NUL
+        (b'{"fields": {"first_name": "\\ud800"}}', "Invalid JSON"),  # a lone surrogate
+        (b'{"fields": {}, "status": 1}', "status"),  # strict: no coercion
     ],
 )
 def test_malformed_bodies_are_422(api: Api, content: bytes, detail: str) -> None:
@@ -272,13 +274,6 @@ def test_health_and_openapi_need_no_token(api: Api) -> None:
     schema = document["components"]["schemas"]
     assert "RegisterIn" in schema
     assert "Problem" in schema
-
-
-def test_every_schema_reference_in_openapi_resolves(api: Api) -> None:
-    document = ok(api.client.get("/openapi.json"))
-    text = str(document)
-    names = set(re.findall(r"#/components/schemas/(\w+)", text))
-    assert names <= set(document["components"]["schemas"])
 
 
 def test_reads_carry_an_etag_and_head_works(api: Api) -> None:
