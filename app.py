@@ -12,6 +12,8 @@ from adapters.cli import main
 from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
+from adapters.http.idempotency import IdempotentWrites
+from adapters.idempotency import IdempotencyStore
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
 from adapters.purge import Purger
@@ -35,6 +37,7 @@ class ContactLedgerSystem:
     grid: SqlGrid
     purger: Purger
     http: Starlette
+    idempotency: IdempotencyStore
 
     @property
     def projectors(self) -> dict[str, Projector]:
@@ -62,6 +65,8 @@ def build_system(
     audit.ensure_schema()
     audit_projector = Projector(ledger, audit, settings.database)
     grid = SqlGrid(engine)
+    idempotency = IdempotencyStore(engine, settings.idempotency_hours)
+    ledger.erasure_listeners.append(idempotency.forget)
     runtime = Runtime(
         ledger=ledger,
         tokens=tokens,
@@ -71,8 +76,9 @@ def build_system(
         projectors={p.store.name: p for p in (projector, audit_projector)},
         grid=grid,
         audit=audit,
+        idempotency=IdempotentWrites(idempotency),
     )
-    purger = Purger(ledger, grid, [projector, audit_projector], engine, clock)
+    purger = Purger(ledger, grid, [projector, audit_projector], engine, clock, idempotency)
     return ContactLedgerSystem(
         settings,
         ledger,
@@ -82,6 +88,7 @@ def build_system(
         grid,
         purger,
         create_http_app(runtime),
+        idempotency,
     )
 
 

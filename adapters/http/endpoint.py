@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
+from adapters.http.idempotency import IdempotentWrites
 from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.grid_queries import SqlGrid
@@ -55,6 +57,7 @@ class Context:
     body: Any
     query: dict[str, str]
     expected_version: int | None
+    raw_body: bytes = b""  # as sent, when the endpoint takes a body
 
     @property
     def account_id(self) -> UUID:
@@ -105,6 +108,7 @@ class Runtime:
     projectors: dict[str, Projector]  # by name: "grid", "audit"
     grid: SqlGrid
     audit: SqlAuditStore
+    idempotency: IdempotentWrites
     max_body_bytes: int = 1_000_000
     read_wait_seconds: float = 5.0
 
@@ -113,26 +117,42 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
     async def serve(request: Request) -> Response:
         try:
             context = await _context(endpoint, runtime, request)
-            if not endpoint.writes:
-                await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
-            reply = await run_in_threadpool(endpoint.handler, context)
-        except HttpError as error:
-            return problem(error.status, error.detail, **error.extra)
+            if endpoint.writes:
+                run = partial(_answer, endpoint, context)
+                return await runtime.idempotency.serve(
+                    request, context.principal, context.raw_body, context.at, run
+                )
+            await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
         except Exception as error:
-            answer = domain_problem(error)
-            if answer is None:
-                raise
-            return answer
-        return _response(reply, endpoint)
+            return _problem(error)
+        return await _answer(endpoint, context)
 
     return serve
+
+
+async def _answer(endpoint: Endpoint, context: Context) -> Response:
+    """The handler's answer; a known error is a problem answer (so it can be replayed)."""
+    try:
+        reply = await run_in_threadpool(endpoint.handler, context)
+    except Exception as error:
+        return _problem(error)
+    return _response(reply, endpoint)
+
+
+def _problem(error: Exception) -> Response:
+    if isinstance(error, HttpError):
+        return problem(error.status, error.detail, **error.extra)
+    answer = domain_problem(error)
+    if answer is None:
+        raise error
+    return answer
 
 
 async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Context:
     principal = _authenticate(runtime.tokens, request)
     if principal.role not in endpoint.roles:
         raise HttpError(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
-    body = await _body(endpoint, runtime, request) if endpoint.body else None
+    raw, body = await _body(endpoint, runtime, request) if endpoint.body else (b"", None)
     if any("\x00" in value for value in request.query_params.values()):
         raise HttpError(422, "query parameters must not contain NUL characters")
     correlation = request.headers.get("x-request-id", "")
@@ -154,6 +174,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         expected_version=_if_match(request.headers.get("if-match"))
         if endpoint.conditional
         else None,
+        raw_body=raw,
     )
 
 
@@ -167,7 +188,7 @@ def _authenticate(tokens: TokenStore, request: Request) -> Principal:
     return principal
 
 
-async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseModel:
+async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> tuple[bytes, BaseModel]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > runtime.max_body_bytes:
         raise HttpError(413, f"the body is larger than {runtime.max_body_bytes} bytes")
@@ -184,7 +205,7 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseM
         raise HttpError(422, "the body must be a JSON object")
     assert endpoint.body is not None
     try:
-        return endpoint.body.model_validate(data)
+        return raw, endpoint.body.model_validate(data)
     except ValidationError as error:
         errors = [
             {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()
