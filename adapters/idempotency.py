@@ -168,9 +168,10 @@ class IdempotencyStore:
             dialect.insert(idempotency_keys)
             .values(_pending(held, fingerprint, at))
             .on_conflict_do_nothing()
+            .returning(idempotency_keys.c.owner)
         )
         with self._begin() as connection:
-            return bool(connection.execute(statement).rowcount)
+            return connection.execute(statement).first() is not None
 
     def _take_over(self, held: Held, fingerprint: str, at: datetime) -> bool:
         """Reuse an expired row, or a pending one whose process has died.

@@ -20,12 +20,23 @@ ERRORS = {
     "422": "Invalid input (problem names the field and reason)",
 }
 WRITE_ERRORS = {
-    "409": "Conflicts with the current state",
+    "409": "Conflicts with the current state, or a request with this Idempotency-Key is "
+    "still in progress (Retry-After)",
     "412": "If-Match version is not current",
     "413": "Body too large",
     "503": "Too many concurrent changes; retry",
+    "422": "Invalid input (problem names the field and reason), or an Idempotency-Key that "
+    "is malformed or was used for a different request",
 }
-
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    "description": "Retrying with the same key (same account, same request) answers the "
+    "first answer again (header Idempotent-Replayed: true) without a second effect; the "
+    "same key for another request is 422. Kept LEDGER_IDEMPOTENCY_HOURS (24 h)",
+}
 
 GRID_PARAMETERS = (
     ("q", {"type": "string"}, "Free text: name, email, company, job title"),
@@ -91,6 +102,7 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
         for n in PARAM.findall(endpoint.path)
     ]
     if endpoint.writes:
+        params.append(IDEMPOTENCY_KEY)
         if endpoint.method in ("PATCH", "DELETE", "POST") and "{" in endpoint.path:
             params.append(
                 {
@@ -127,7 +139,12 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
             "X-Position": {
                 "schema": {"type": "integer"},
                 "description": "Log position of the write",
-            }
+            },
+            "Idempotent-Replayed": {
+                "schema": {"type": "string", "enum": ["true"]},
+                "description": "This is the stored answer to an earlier request with the "
+                "same Idempotency-Key",
+            },
         }
     problems = dict(
         ERRORS, **(WRITE_ERRORS if endpoint.writes else {"504": "Read side too far behind"})

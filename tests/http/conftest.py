@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -37,16 +39,24 @@ def _open(system: ContactLedgerSystem, name: str) -> tuple[UUID, dict[str, str]]
     return account_id, {r: system.tokens.create(account_id, r, f"{r}-bot", T0) for r in roles}
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    with backend_settings("sqlite", tmp_path) as settings:
-        system = build_system(settings, clock=lambda: T0)
+@contextmanager
+def running_api(
+    kind: str, tmp_path: Path, clock: Callable[[], datetime] = lambda: T0
+) -> Iterator[Api]:
+    with backend_settings(kind, tmp_path) as settings:
+        system = build_system(settings, clock=clock)
         for projector in system.projectors.values():
             projector.start()
         account_id, tokens = _open(system, "Organiser")
         with TestClient(system.http) as client:
             yield Api(system, client, account_id, tokens)
         system.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    with running_api("sqlite", tmp_path) as api_:
+        yield api_
 
 
 @pytest.fixture
