@@ -49,6 +49,7 @@ class ContactLedgerSystem:
             projector.stop()
         self.ledger.close()
         self.tokens.engine.dispose()
+        self.idempotency.engine.dispose()
 
 
 def build_system(
@@ -65,7 +66,10 @@ def build_system(
     audit.ensure_schema()
     audit_projector = Projector(ledger, audit, settings.database)
     grid = SqlGrid(engine)
-    idempotency = IdempotencyStore(engine, settings.idempotency_hours)
+    # memory:// has one shared SQLite connection: the store's commits must not end the
+    # projector's transactions, so it gets a connection (and database) of its own.
+    own = make_engine(settings.database) if settings.database.kind == "memory" else engine
+    idempotency = IdempotencyStore(own, settings.idempotency_hours)
     ledger.erasure_listeners.append(idempotency.forget)
     runtime = Runtime(
         ledger=ledger,

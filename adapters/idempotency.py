@@ -103,7 +103,7 @@ class IdempotencyStore:
         self.engine = engine
         self.lifetime = timedelta(hours=hours)
         self.stale_after = stale_after
-        # `memory://` shares one SQLite connection between threads: one transaction at a time.
+        # `memory://` is one SQLite connection shared by threads: one transaction at a time.
         self._lock = threading.Lock() if isinstance(engine.pool, StaticPool) else nullcontext()
         create_tables(metadata, engine)
 

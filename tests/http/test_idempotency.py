@@ -109,6 +109,21 @@ def serving(app: Starlette) -> Iterator[str]:
         listener.close()
 
 
+@contextmanager
+def meanwhile(
+    call: Callable[[], httpx2.Response], release: threading.Event
+) -> Iterator[list[httpx2.Response]]:
+    """`call` in a thread; on leaving, the blocked handler is released and awaited."""
+    answers: list[httpx2.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+    try:
+        yield answers
+    finally:
+        release.set()
+        thread.join(timeout=30)
+
+
 def test_a_retry_answers_the_first_answer_and_has_no_second_effect(api: Api) -> None:
     event_id = an_event(api)
     first = register_as(api, event_id, "reg-ada-1", **ADA)
@@ -255,17 +270,11 @@ def test_a_request_still_in_progress_is_409_then_replayed(api: Api) -> None:
         serving(app_with(api, endpoint, wait_seconds=0.3)) as url,
         httpx2.Client(base_url=url, timeout=30) as client,
     ):
-        first: list[httpx2.Response] = []
-        thread = threading.Thread(
-            target=lambda: first.append(client.post("/v1/slow", headers=headers))
-        )
-        thread.start()
-        assert entered.wait(10)
-        busy = client.post("/v1/slow", headers=headers)
-        assert "still in progress" in problem(busy, 409)["detail"]
-        assert busy.headers["Retry-After"] == "1"
-        release.set()
-        thread.join()
+        with meanwhile(lambda: client.post("/v1/slow", headers=headers), release) as first:
+            assert entered.wait(10)
+            busy = client.post("/v1/slow", headers=headers)
+            assert "still in progress" in problem(busy, 409)["detail"]
+            assert busy.headers["Retry-After"] == "1"
         replayed = client.post("/v1/slow", headers=headers)
     assert (replayed.status_code, replayed.content) == (201, first[0].content)
 
@@ -288,21 +297,15 @@ def test_a_reservation_older_than_the_stale_limit_is_taken_over(api: Api) -> Non
     headers = {**api.as_("admin"), **keyed("stale")}
     app = app_with(api, endpoint, clock=clock, wait_seconds=0.2)
     with serving(app) as url, httpx2.Client(base_url=url, timeout=30) as client:
-        first: list[httpx2.Response] = []
-        thread = threading.Thread(
-            target=lambda: first.append(client.post("/v1/write", headers=headers))
-        )
-        thread.start()
-        assert hung.wait(10)
-        problem(client.post("/v1/write", headers=headers), 409)  # 4 minutes: still its
-        clock.now = T0 + timedelta(minutes=4)
-        problem(client.post("/v1/write", headers=headers), 409)
-        clock.now = T0 + timedelta(minutes=5, seconds=1)
-        taken = client.post("/v1/write", headers=headers)
-        assert ok(taken, 201)["call"] == 2
-        release.set()
-        thread.join()
-        assert ok(first[0], 201)["call"] == 1  # it did run: the documented crash window
+        with meanwhile(lambda: client.post("/v1/write", headers=headers), release) as first:
+            assert hung.wait(10)
+            problem(client.post("/v1/write", headers=headers), 409)
+            clock.now = T0 + timedelta(minutes=5)  # not yet past the limit
+            problem(client.post("/v1/write", headers=headers), 409)
+            clock.now = T0 + timedelta(minutes=5, seconds=1)
+            taken = client.post("/v1/write", headers=headers)
+            assert ok(taken, 201)["call"] == 2
+        assert ok(first[0], 201)["call"] == 1  # it did run too: the window decision 0016 names
         replayed = client.post("/v1/write", headers=headers)
     assert replayed.content == taken.content  # the taker's answer is the one kept
 
