@@ -343,6 +343,19 @@ def test_erasing_a_contact_forgets_the_answers_that_show_the_person(api: Api) ->
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
+def test_an_answer_given_before_the_contact_existed_is_forgotten_too(api: Api) -> None:
+    event_id = an_event(api, sync=False)
+    participant = ok(register_as(api, event_id, "early", **ADA), 201)
+    assert participant["contact_id"] is None  # the answer names the participant only
+    sync = {"enabled": True, "scope": "all"}
+    ok(api.call("PUT", f"/v1/events/{event_id}/sync", json=sync))
+    ok(api.call("POST", f"/v1/events/{event_id}/sync/backfill", json={}))
+    path = f"/v1/events/{event_id}/participants/{participant['id']}"
+    contact_id = ok(api.call("GET", path))["contact_id"]
+    ok(api.call("POST", f"/v1/contacts/{contact_id}/erase", "compliance"))
+    assert stored_bodies(api) == []
+
+
 def test_the_purge_forgets_the_answers_of_what_it_erases(api: Api) -> None:
     event_id = an_event(api)
     participant = ok(register_as(api, event_id, "reg", **ADA), 201)
