@@ -202,7 +202,10 @@ def test_server_errors_are_not_stored_so_a_retry_runs_again(api: Api) -> None:
 
     endpoint = Endpoint("POST", "/v1/flaky", flaky, "Fail twice", status=201)
     client = TestClient(app_with(api, endpoint), raise_server_exceptions=False)
-    post = lambda: client.post("/v1/flaky", headers={**api.as_("admin"), **keyed("f")})  # noqa: E731
+
+    def post() -> Any:
+        return client.post("/v1/flaky", headers={**api.as_("admin"), **keyed("f")})
+
     assert post().status_code == 500
     assert post().status_code == 503
     done = post()
