@@ -14,6 +14,7 @@ from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
 from adapters.http.idempotency import IdempotentWrites
 from adapters.idempotency import IdempotencyStore
+from adapters.jobs import JobRunner, JobStore
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
 from adapters.purge import Purger
@@ -22,6 +23,7 @@ from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import SqlGridStore
+from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.tokens import TokenStore
 
 
@@ -34,16 +36,24 @@ class ContactLedgerSystem:
     tokens: TokenStore
     projector: Projector  # the grid's
     audit_projector: Projector
+    outbox_projector: Projector
     grid: SqlGrid
     purger: Purger
+    jobs: JobRunner
     http: Starlette
-    idempotency: IdempotencyStore
+    runtime: Runtime  # what the HTTP app was built from (tests build others from it)
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        return self.runtime.idempotency.store
 
     @property
     def projectors(self) -> dict[str, Projector]:
-        return {p.store.name: p for p in (self.projector, self.audit_projector)}
+        projectors = (self.projector, self.audit_projector, self.outbox_projector)
+        return {p.store.name: p for p in projectors}
 
     def close(self) -> None:
+        self.jobs.stop()
         self.purger.stop()
         for projector in self.projectors.values():
             projector.stop()
@@ -65,7 +75,12 @@ def build_system(
     audit = SqlAuditStore(engine)
     audit.ensure_schema()
     audit_projector = Projector(ledger, audit, settings.database)
+    outbox = SqlOutboxStore(engine)
+    outbox.ensure_schema()
+    outbox_projector = Projector(ledger, outbox, settings.database)
+    projectors = (projector, audit_projector, outbox_projector)
     grid = SqlGrid(engine)
+    jobs = JobStore(engine)
     # memory:// has one shared SQLite connection: the store's commits must not end the
     # projector's transactions, so it gets a connection (and database) of its own.
     own = make_engine(settings.database) if settings.database.kind == "memory" else engine
@@ -77,22 +92,26 @@ def build_system(
         clock=clock,
         max_body_bytes=settings.max_body_bytes,
         read_wait_seconds=settings.read_wait_seconds,
-        projectors={p.store.name: p for p in (projector, audit_projector)},
+        projectors={p.store.name: p for p in projectors},
         grid=grid,
         audit=audit,
+        jobs=jobs,
+        outbox=outbox,
         idempotency=IdempotentWrites(idempotency),
     )
-    purger = Purger(ledger, grid, [projector, audit_projector], engine, clock, idempotency)
+    purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency)
     return ContactLedgerSystem(
         settings,
         ledger,
         tokens,
         projector,
         audit_projector,
+        outbox_projector,
         grid,
         purger,
+        JobRunner(jobs, ledger, grid, store.position, clock),
         create_http_app(runtime),
-        idempotency,
+        runtime,
     )
 
 

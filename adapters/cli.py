@@ -58,6 +58,7 @@ def serve(host: str, port: int, workers: int, no_demo: bool, no_projector: bool)
             projector.start()
         if system.settings.purge_every_seconds > 0:
             system.purger.start(system.settings.purge_every_seconds)
+        system.jobs.start()  # bulk jobs, asked for by any worker, run here
     try:
         uvicorn.run(
             "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
@@ -97,7 +98,7 @@ def project(once: bool, show_status: bool) -> None:
 
 
 @main.command()
-@click.argument("name", required=False, type=click.Choice(["grid", "audit"]))
+@click.argument("name", required=False, type=click.Choice(["grid", "audit", "outbox"]))
 def rebuild(name: str | None) -> None:
     """Rebuild read models (all, or NAME) from the whole event log."""
     system = _system()

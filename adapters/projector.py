@@ -22,7 +22,7 @@ import psycopg
 
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database
-from adapters.sql.grid_store import ConcurrentProjectorError
+from adapters.sql.tracking import ConcurrentProjectorError
 
 log = logging.getLogger("contact_ledger.projector")
 PAGE = 2_000  # log entries per read

@@ -11,17 +11,20 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
+from domain.bulk import parse_action
 from domain.commands import (
+    AddNote,
+    ApplyToContacts,
     BackfillSync,
     ChangeConsent,
     ChangeContactFields,
@@ -39,17 +42,26 @@ from domain.commands import (
     EraseContact,
     EraseParticipant,
     RegisterParticipant,
+    RequestPasswordReset,
     RestoreContact,
     SetProcessingStatus,
+    SubmitForm,
     UnlockSiteAccount,
 )
-from domain.contacts import Contact, ContactKeyIndex, KeyTakenError, SiteAccount
+from domain.contacts import (
+    Contact,
+    ContactDeletedError,
+    ContactKeyIndex,
+    KeyTakenError,
+    NotReachableError,
+    SiteAccount,
+)
 from domain.fields import FieldDefinition, FieldType
 from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
-from domain.retention import restore_deadline
+from domain.retention import ErasedError, restore_deadline
 from domain.saved_views import SavedView
 from domain.segments import Segment, SegmentError, parse_segment
 from domain.sync import ContactSync, StaleSettingsError
@@ -96,6 +108,22 @@ class Outcome:
     position: int | None
     detail: Any = None
     state: Any = None  # the aggregate as the command left it (answers without a re-read)
+
+
+@dataclass
+class BulkStep:
+    """What one batch of a bulk action did: changed, unchanged, skipped with reasons."""
+
+    changed: int = 0
+    unchanged: int = 0
+    skipped: dict[UUID, str] = field(default_factory=dict)
+
+
+SKIP_REASONS: dict[type[Exception], str] = {
+    NotFoundError: "not found",
+    ErasedError: "erased",
+    ContactDeletedError: "deleted",
+}
 
 
 class MetaAsDict(Transcoding):
@@ -182,6 +210,7 @@ class ContactLedger(Application[UUID]):
 
         def decide(work: UnitOfWork) -> Account:
             account = work.account(cmd.account_id, for_update=True)
+            _check_version(account, cmd.expected_version)
             account.change_settings(
                 cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
             )
@@ -244,13 +273,23 @@ class ContactLedger(Application[UUID]):
 
         def decide(work: UnitOfWork) -> OrganiserEvent:
             event = work.organiser_event(cmd.account_id, cmd.organiser_event_id, for_update=True)
+            _check_version(event, cmd.expected_version)
             event.change_sync(cmd.enabled, cmd.scope, cmd.segment, at, meta)
             return event
 
         return self._write(decide)
 
-    def backfill_sync(self, cmd: BackfillSync, at: datetime, meta: Meta) -> Outcome:
-        """Sync the event's existing participants (optionally one segment) to contacts."""
+    def backfill_sync(
+        self,
+        cmd: BackfillSync,
+        at: datetime,
+        meta: Meta,
+        batch_done: Callable[[int, int], None] | None = None,
+    ) -> Outcome:
+        """Sync the event's existing participants (optionally one segment) to contacts.
+
+        One transaction per batch; `batch_done(size, joined)` is told after each.
+        """
         segment = _segment(cmd.segment)
         event = self._read(OrganiserEvent, cmd.account_id, cmd.organiser_event_id)
         if not event.sync_enabled:
@@ -261,6 +300,8 @@ class ContactLedger(Application[UUID]):
                 lambda work, ids=batch: self._backfill(work, cmd, ids, segment, at, meta)  # type: ignore[misc]
             )
             joined, position = joined + count, batch_position or position
+            if batch_done is not None:
+                batch_done(len(batch), count)
         return Outcome(
             event.id, event.version, position or self.recorder.max_notification_id(), joined
         )
@@ -431,7 +472,7 @@ class ContactLedger(Application[UUID]):
         account_id: UUID,
         contact_id: UUID,
         expected_version: int | None,
-        change: Callable[[Contact], None],
+        change: Callable[[Contact], object],
     ) -> Outcome:
         def decide(work: UnitOfWork) -> Contact:
             contact = work.contact(account_id, contact_id)
@@ -479,6 +520,77 @@ class ContactLedger(Application[UUID]):
             cmd.expected_version,
             lambda contact: contact.unlock(at, meta),
         )
+
+    # --- notes, forms, messages (F8, F9) ---------------------------------------------
+
+    def add_note(self, cmd: AddNote, at: datetime, meta: Meta) -> Outcome:
+        """Write an internal note on a contact; answers the note's id in `detail`."""
+        note_id = uuid4()
+        outcome = self._change_contact(
+            cmd.account_id,
+            cmd.contact_id,
+            cmd.expected_version,
+            lambda contact: contact.add_note(note_id, cmd.text, at, meta),
+        )
+        return replace(outcome, detail={"note_id": note_id})
+
+    def submit_form(self, cmd: SubmitForm, at: datetime, meta: Meta) -> Outcome:
+        """Take a site form: the contact of its key is created or updated, and keeps it."""
+        submission_id = uuid4()
+
+        def decide(work: UnitOfWork) -> tuple[Contact, bool]:
+            account = work.account(cmd.account_id)
+            values = account.catalogue.validate(cmd.fields)
+            sync = ContactSync(work, self.hasher, at, meta)
+            contact, created = sync.contact_of(values, account.id)
+            sync.contact_edited(contact, values)
+            contact.submit_form(submission_id, cmd.form, cmd.page, cmd.message, values, at, meta)
+            return contact, created
+
+        (contact, created), position = self.run(decide)
+        detail = {"submission_id": submission_id, "created": created}
+        return Outcome(contact.id, contact.version, position, detail, contact)
+
+    def request_password_reset(
+        self, cmd: RequestPasswordReset, at: datetime, meta: Meta
+    ) -> Outcome:
+        """Ask the mailer to send the person a password-reset email (an outbox message)."""
+        message_id = uuid4()
+        outcome = self._change_contact(
+            cmd.account_id,
+            cmd.contact_id,
+            None,
+            lambda contact: contact.request_message(message_id, "password_reset", "", at, meta),
+        )
+        return replace(outcome, detail={"message_id": message_id})
+
+    def apply_to_contacts(self, cmd: ApplyToContacts, at: datetime, meta: Meta) -> Outcome:
+        """One batch of a bulk action, in one transaction; `detail` is its BulkStep."""
+
+        def decide(work: UnitOfWork) -> BulkStep:
+            account = work.account(cmd.account_id)
+            action = parse_action(cmd.action, cmd.params, account)
+            work.preload(set(cmd.contact_ids))
+            sync = ContactSync(work, self.hasher, at, meta)
+            step = BulkStep()
+            for contact_id in dict.fromkeys(cmd.contact_ids):
+                try:
+                    contact = work.contact(account.id, contact_id)
+                    contact.check_live()
+                    changed = action.apply(sync, contact, cmd.job_id, at, meta)
+                except (NotFoundError, ErasedError, ContactDeletedError) as error:
+                    step.skipped[contact_id] = SKIP_REASONS[type(error)]
+                except NotReachableError as error:
+                    step.skipped[contact_id] = str(error)
+                else:
+                    step.changed += changed
+                    step.unchanged += not changed
+            return step
+
+        step, position = self.run(decide)
+        if position is None:
+            position = self.recorder.max_notification_id()
+        return Outcome(cmd.job_id, 0, position, detail=step)
 
     # --- deletion, restore, erasure (F11, F12) ----------------------------------------
 

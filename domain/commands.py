@@ -14,6 +14,7 @@ class ChangeSettings:
     uniqueness_key: tuple[str, ...]
     sync: dict[str, str]
     restore_window_months: int
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ChangeSync:
     enabled: bool
     scope: str = "all"
     segment: dict[str, Any] | None = None
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -179,3 +181,44 @@ class EraseParticipant:
     account_id: UUID
     participant_id: UUID
     due_at: datetime
+
+
+@dataclass(frozen=True)
+class AddNote:
+    account_id: UUID
+    contact_id: UUID
+    text: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmitForm:
+    """A site form (F9): creates or updates the contact of its key and is kept on it."""
+
+    account_id: UUID
+    form: str
+    fields: dict[str, Any]
+    page: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RequestPasswordReset:
+    account_id: UUID
+    contact_id: UUID
+
+
+@dataclass(frozen=True)
+class ApplyToContacts:
+    """One step of a bulk action (F18): the same change on a batch of contacts.
+
+    `action` is one of BULK_ACTIONS; `params` its arguments. Contacts it cannot apply to
+    (gone, deleted, no consent for a marketing email, ...) are skipped with a reason.
+    `job_id` makes it repeatable: a message asked for again by the same job is not sent twice.
+    """
+
+    account_id: UUID
+    contact_ids: tuple[UUID, ...]
+    action: str
+    params: dict[str, Any]
+    job_id: UUID

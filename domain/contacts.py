@@ -39,8 +39,13 @@ class KeyTakenError(Exception):
 
 
 PROCESSING_STATUSES = ("new", "in_progress", "processed")
+FORM_KINDS = ("contact", "registration", "request")
+MESSAGE_KINDS = ("password_reset", "marketing_email")
 MAX_FAILED_ATTEMPTS = 1_000_000
 MAX_SOURCE_LENGTH = 200
+MAX_NOTE_LENGTH = 10_000
+MAX_MESSAGE_LENGTH = 10_000
+MAX_PAGE_LENGTH = 2_000
 
 
 class ContactDeletedError(Exception):
@@ -51,7 +56,11 @@ class ContactDeletedError(Exception):
 
 
 class ContactInputError(ValueError):
-    """Raised when a contact extra (status, consent, site account) is not valid."""
+    """Raised when a contact extra (status, consent, site account, note, form) is not valid."""
+
+
+class NotReachableError(Exception):
+    """Raised when a message cannot be asked for this contact (no consent, no email)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,28 @@ class SiteAccount:
         return self.locked_until is not None and self.locked_until > now
 
 
+@dataclass(frozen=True)
+class Note:
+    """An internal note (F8): staff-only free text, with its author and time."""
+
+    id: UUID
+    text: str
+    author: str
+    written_at: datetime
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    """A site form the person sent (F9): its kind, page, message and the values it carried."""
+
+    id: UUID
+    form: str
+    page: str
+    message: str
+    fields: dict[str, Any]
+    submitted_at: datetime
+
+
 class Contact(LedgerAggregate):
     holds_personal_data = True
 
@@ -87,6 +118,9 @@ class Contact(LedgerAggregate):
         self.consent: Consent | None = None
         self.site_account = SiteAccount()
         self.ever_linked: set[UUID] = set()
+        self.notes: list[Note] = []
+        self.submissions: list[FormSubmission] = []
+        self.messages: set[UUID] = set()  # outbox messages asked for this person
         self.deleted = False
         self.restore_until: datetime | None = None
         self.erased = False
@@ -220,6 +254,64 @@ class Contact(LedgerAggregate):
         state = SiteAccount(self.site_account.confirmed, None, 0)
         self.change_site_account(state, at, meta)
 
+    def add_note(self, note_id: UUID, text: str, at: datetime, meta: Meta) -> None:
+        """Write an internal note; its author is the actor of `meta` (staff, not the person)."""
+        _check_text(text, "a note", 1, MAX_NOTE_LENGTH)
+        self.record(self.NoteAdded, at, meta, note_id=note_id, text=text, author=meta.actor)
+
+    def submit_form(
+        self,
+        submission_id: UUID,
+        form: str,
+        page: str,
+        message: str,
+        values: Mapping[str, Any],
+        at: datetime,
+        meta: Meta,
+    ) -> None:
+        """Keep a site form the person sent on their record (its values are taken apart)."""
+        if form not in FORM_KINDS:
+            raise ContactInputError(f"form must be one of {', '.join(FORM_KINDS)}")
+        _check_text(page, "page", 0, MAX_PAGE_LENGTH)
+        _check_text(message, "message", 0, MAX_MESSAGE_LENGTH)
+        self.record(
+            self.FormSubmitted,
+            at,
+            meta,
+            submission_id=submission_id,
+            form=form,
+            page=page,
+            message=message,
+            fields=dict(values),
+        )
+
+    def request_message(
+        self, message_id: UUID, kind: str, campaign: str, at: datetime, meta: Meta
+    ) -> bool:
+        """Ask the mailer to write to the person; asked again with the same id: nothing.
+
+        A marketing email needs consent; every message needs an email address.
+        """
+        if kind not in MESSAGE_KINDS:
+            raise ContactInputError(f"message kind must be one of {', '.join(MESSAGE_KINDS)}")
+        _check_text(campaign, "campaign", 0, MAX_SOURCE_LENGTH)
+        if message_id in self.messages:
+            return False
+        if not self.fields.get("email"):
+            raise NotReachableError("the contact has no email address")
+        if kind == "marketing_email" and self.consent is None:
+            raise NotReachableError("the contact has not consented to marketing emails")
+        self.record(
+            self.MessageRequested,
+            at,
+            meta,
+            message_id=message_id,
+            kind=kind,
+            campaign=campaign,
+            account_id=self.account_id,
+        )
+        return True
+
     class Created(LedgerAggregate.Created):
         account_id: UUID
 
@@ -293,6 +385,53 @@ class Contact(LedgerAggregate):
                 self.confirmed, self.locked_until, self.failed_attempts
             )
 
+    class NoteAdded(LedgerAggregate.Event):
+        personal_fields: ClassVar[Mapping[str, type]] = {"text": str}
+        note_id: UUID
+        text: str
+        author: str
+
+        def apply(self, contact: Contact) -> None:
+            note = Note(self.note_id, self.text, self.author, self.timestamp)
+            contact.notes.append(note)
+
+    class FormSubmitted(LedgerAggregate.Event):
+        """A site form; its values went into the contact by the events before it."""
+
+        personal_fields: ClassVar[Mapping[str, type]] = {
+            "page": str,
+            "message": str,
+            "fields": dict,
+        }
+        submission_id: UUID
+        form: str
+        page: str
+        message: str
+        fields: dict[str, Any]
+
+        def apply(self, contact: Contact) -> None:
+            contact.submissions.append(
+                FormSubmission(
+                    self.submission_id,
+                    self.form,
+                    self.page,
+                    self.message,
+                    self.fields,
+                    self.timestamp,
+                )
+            )
+
+    class MessageRequested(LedgerAggregate.Event):
+        """An outbox message for the mailer: the address is read when it is sent."""
+
+        message_id: UUID
+        kind: str
+        campaign: str
+        account_id: UUID
+
+        def apply(self, contact: Contact) -> None:
+            contact.messages.add(self.message_id)
+
     class Deleted(LedgerAggregate.Event):
         """Deleted (one at a time, confirmed); restorable before `restore_until`."""
 
@@ -315,6 +454,7 @@ class Contact(LedgerAggregate):
         def apply(self, contact: Contact) -> None:
             contact.erased = contact.deleted = True
             contact.fields, contact.stamps = {}, {}
+            contact.notes, contact.submissions = [], []
 
 
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
@@ -324,6 +464,12 @@ def _check_time(value: datetime, name: str) -> None:
     """A time every store and every reader can hold (UTC years 1900 to 8999)."""
     if value.tzinfo is None or not EARLIEST <= value < LATEST:
         raise ContactInputError(f"{name} must have a time zone and lie in the years 1900–8999")
+
+
+def _check_text(text: str, name: str, shortest: int, longest: int) -> None:
+    fits = shortest <= len(text.strip()) and len(text) <= longest
+    if not fits or "\x00" in text:
+        raise ContactInputError(f"{name} is {shortest} to {longest} characters, without NUL")
 
 
 def _check_source(source: str) -> None:

@@ -6,7 +6,8 @@ JSON form:
       ops: eq ne contains in range empty not_empty
   {"field": "status", "op": "in", "value": ["registered", "attended"]}
   {"participated": {"event_id": "<uuid>", "status": ["attended"]}}   (status optional)
-  {"group": "<uuid>"}, {"consent": true}, {"locked": false}   (facts of the person's contact)
+  {"group": "<uuid>"}, {"form": "request"}, {"consent": true}, {"locked": false}
+                                                    (facts of the person's contact)
   {"all": [...]}, {"any": [...]}, {"not": {...}}
 """
 
@@ -16,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+
+from domain.contacts import FORM_KINDS
 
 OPS = ("eq", "ne", "contains", "in", "range", "empty", "not_empty")
 MAX_DEPTH = 8
@@ -104,26 +107,27 @@ class Participation:
 
 @dataclass(frozen=True)
 class ContactFact:
-    """A fact of the row's contact: member of a group, consent given, site account locked.
+    """A fact of the row's contact: member of a group, sent a kind of site form, consent
+    given, site account locked.
 
-    Evaluated against `record["_groups"]` (group ids), `record["_consent"]` and
-    `record["_locked"]` (booleans, as of the query's time); a row without a contact is in
-    no group, has no consent and is not locked.
+    Evaluated against `record["_groups"]` (group ids), `record["_forms"]` (form kinds),
+    `record["_consent"]` and `record["_locked"]` (booleans, as of the query's time); a row
+    without a contact is in no group, sent no form, has no consent and is not locked.
     """
 
-    kind: str  # "group", "consent" or "locked"
+    kind: str  # "group", "form", "consent" or "locked"
     value: str | bool
 
     def matches(self, record: Mapping[str, Any]) -> bool:
-        if self.kind == "group":
-            return self.value in record.get("_groups", ())
+        if self.kind in ("group", "form"):
+            return self.value in record.get(f"_{self.kind}s", ())
         return bool(record.get(f"_{self.kind}", False)) is self.value
 
     def as_json(self) -> dict[str, Any]:
         return {self.kind: self.value}
 
 
-FACTS = ("group", "consent", "locked")
+FACTS = ("group", "form", "consent", "locked")
 Segment = Condition | Combination | Participation | ContactFact
 
 
@@ -162,6 +166,10 @@ def _parse_fact(kind: str, value: Any) -> ContactFact:
             return ContactFact(kind, UUID(str(value)).hex)
         except ValueError:
             raise SegmentError("'group' takes a group id (a UUID)") from None
+    if kind == "form":
+        if value not in FORM_KINDS:
+            raise SegmentError(f"'form' takes one of {', '.join(FORM_KINDS)}")
+        return ContactFact(kind, value)
     if not isinstance(value, bool):
         raise SegmentError(f"{kind!r} takes true or false")
     return ContactFact(kind, value)

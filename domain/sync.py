@@ -84,6 +84,21 @@ class ContactSync:
             self._move_claim(account, contact, old_digest)
         self._push_down(contact, set(changed), via={"contact_id": str(contact.id)})
 
+    def contact_of(self, values: Mapping[str, Any], account_id: UUID) -> tuple[Contact, bool]:
+        """The contact holding the key of `values`, created if none does (and whether it was).
+
+        Raises FieldValueError naming a missing key field.
+        """
+        account = self.work.account(account_id)
+        digest = self._digest(account, values)
+        if digest is None:
+            missing = [n for n in account.uniqueness_key if not values.get(n)]
+            raise FieldValueError(missing[0], "is part of the uniqueness key: it is required")
+        holder = self.work.contact_for_key(account.id, digest)
+        if holder is None:
+            return self._new_contact(account, digest), True
+        return self.work.contact(account.id, holder), False
+
     def join(self, participant: Participant, reason: str) -> None:
         participant.start_sync(reason, self.at, self.meta)
         self.relink(participant)

@@ -88,7 +88,8 @@ def apply(position: int, event: Any, subjects: dict[UUID, Subject]) -> AuditEntr
         subject = subjects[event.originator_id] = Subject(event.originator_id, kind)
     _follow(event, subject)
     changes = _changes(event, subject)
-    details = {k: _plain(v) for k, v in vars(event).items() if k not in BASICS and k != "fields"}
+    hidden = {*BASICS, "fields", *event.personal_fields}  # personal values only in `changes`
+    details = {k: _plain(v) for k, v in vars(event).items() if k not in hidden}
     _remember(event, subject)
     meta = event.meta
     return AuditEntry(

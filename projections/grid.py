@@ -19,7 +19,7 @@ from domain.participants import Participant
 
 NAME = "grid"
 R = TypeVar("R", "ParticipantRow", "ContactRow")
-VERSION = 3  # bump to rebuild this read model from the log (see docs/decisions)
+VERSION = 4  # bump to rebuild this read model from the log (see docs/decisions)
 
 
 @dataclass
@@ -59,6 +59,7 @@ class ContactRow:
     memberships: dict[str, list[str]] = field(default_factory=dict)
     processing_status: str = "new"
     groups: list[str] = field(default_factory=list)  # group ids (hex), sorted
+    forms: list[str] = field(default_factory=list)  # kinds of site forms sent, sorted
     consent_at: datetime | None = None
     consent_source: str | None = None
     site_confirmed: bool = False
@@ -125,6 +126,7 @@ TOPICS = tuple(
         Contact.ConsentGiven,
         Contact.ConsentWithdrawn,
         Contact.SiteAccountChanged,
+        Contact.FormSubmitted,
         Contact.Deleted,
         Contact.Restored,
         Contact.Erased,
@@ -280,6 +282,11 @@ def _site_account(event: Contact.SiteAccountChanged, rows: Rows) -> None:
     row.failed_attempts = event.failed_attempts
 
 
+def _form_submitted(event: Contact.FormSubmitted, rows: Rows) -> None:
+    row = _contact(event, rows)
+    row.forms = sorted({*row.forms, event.form})
+
+
 def _contact_deleted(event: Contact.Deleted, rows: Rows) -> None:
     row = _contact(event, rows)
     row.deleted, row.restore_until = True, event.restore_until
@@ -313,6 +320,7 @@ HANDLERS: dict[type, Any] = {
     Contact.ConsentGiven: _consent_given,
     Contact.ConsentWithdrawn: _consent_withdrawn,
     Contact.SiteAccountChanged: _site_account,
+    Contact.FormSubmitted: _form_submitted,
     Contact.Deleted: _contact_deleted,
     Contact.Restored: _contact_restored,
     Contact.Erased: _contact_erased,

@@ -215,6 +215,7 @@ def record(grid: MemoryGrid, row: Any, query: GridQuery) -> dict[str, Any]:
         (c for c in grid.contacts if contact_id is not None and c.contact_id == contact_id), None
     )
     values["_groups"] = contact.groups if contact else []
+    values["_forms"] = contact.forms if contact else []
     values["_consent"] = contact is not None and contact.consent_at is not None
     values["_locked"] = (
         contact is not None

@@ -24,14 +24,15 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
+from adapters.jobs import JobStore
 from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.grid_queries import SqlGrid
+from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.tokens import Principal, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
 
-ALL_ROLES = frozenset(Role)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 
@@ -50,10 +51,13 @@ class Context:
     ledger: ContactLedger
     grid: SqlGrid
     audit: SqlAuditStore
+    jobs: JobStore
+    outbox: SqlOutboxStore
     principal: Principal
     meta: Meta
     at: datetime
-    path: dict[str, UUID]
+    path: dict[str, UUID]  # path parameters named *_id
+    path_text: dict[str, str]  # the others (e.g. a form kind)
     body: Any
     query: dict[str, str]
     expected_version: int | None
@@ -85,12 +89,12 @@ class Endpoint:
     path: str
     handler: Callable[[Context], Reply]
     summary: str
-    roles: frozenset[Role] = ALL_ROLES
+    roles: frozenset[Role] = frozenset(Role)
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
     conditional: bool = False  # honours If-Match
-    projected: str | None = None  # served from this projection: `?after=` waits on it
+    projected: str | None = None  # served from these projections ("a+b"): `?after=` waits
     media_type: str = "application/json"
 
     @property
@@ -108,6 +112,8 @@ class Runtime:
     projectors: dict[str, Projector]  # by name: "grid", "audit"
     grid: SqlGrid
     audit: SqlAuditStore
+    jobs: JobStore
+    outbox: SqlOutboxStore
     idempotency: IdempotentWrites
     max_body_bytes: int = 1_000_000
     read_wait_seconds: float = 5.0
@@ -160,6 +166,8 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         ledger=runtime.ledger,
         grid=runtime.grid,
         audit=runtime.audit,
+        jobs=runtime.jobs,
+        outbox=runtime.outbox,
         principal=principal,
         meta=Meta(
             actor=principal.actor,
@@ -168,7 +176,14 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
             correlation_id=correlation if REQUEST_ID.match(correlation) else str(uuid4()),
         ),
         at=runtime.clock(),
-        path={name: _uuid(name, value) for name, value in request.path_params.items()},
+        path={
+            name: _uuid(name, value)
+            for name, value in request.path_params.items()
+            if name.endswith("_id")
+        },
+        path_text={
+            name: value for name, value in request.path_params.items() if not name.endswith("_id")
+        },
         body=body,
         query=dict(request.query_params),
         expected_version=_if_match(request.headers.get("if-match"))
@@ -225,7 +240,13 @@ async def _wait_for(runtime: Runtime, after: str | None, projected: str | None) 
         raise HttpError(422, "after must be a non-negative integer log position")
     wanted = int(after)
     deadline = time.monotonic() + runtime.read_wait_seconds
-    position = runtime.projectors[projected].store.position if projected else _log_head(runtime)
+    stores = [runtime.projectors[name].store for name in (projected or "").split("+") if name]
+
+    def position() -> int:
+        if not stores:
+            return _log_head(runtime)()
+        return min(store.position() for store in stores)
+
     while (await run_in_threadpool(position) or 0) < wanted:
         if time.monotonic() >= deadline:
             raise HttpError(504, f"the read side has not reached position {wanted} yet")

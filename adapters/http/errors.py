@@ -9,6 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from adapters.jobs import JobNotFoundError
+from adapters.sql.outbox_store import MessageNotFoundError, OutboxQueryError
 from domain.accounts import (
     FieldAlreadyDefinedError,
     GroupError,
@@ -22,7 +24,13 @@ from domain.application import (
     SyncDisabledError,
     VersionMismatchError,
 )
-from domain.contacts import ContactDeletedError, ContactInputError, KeyTakenError
+from domain.bulk import BulkActionError
+from domain.contacts import (
+    ContactDeletedError,
+    ContactInputError,
+    KeyTakenError,
+    NotReachableError,
+)
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
 from domain.participants import (
@@ -40,6 +48,11 @@ log = logging.getLogger("contact_ledger.http")
 
 STATUS_OF: dict[type[Exception], int] = {
     NotFoundError: 404,
+    JobNotFoundError: 404,
+    MessageNotFoundError: 404,
+    BulkActionError: 422,
+    OutboxQueryError: 422,
+    NotReachableError: 409,
     FieldValueError: 422,
     FieldDefinitionError: 422,
     SettingsError: 422,

@@ -37,6 +37,7 @@ def get_contacts(ctx: Context) -> Reply:
             n_communities=r.n_communities,
             processing_status=r.processing_status,
             groups=[UUID(g) for g in r.groups],
+            forms=r.forms,
             consent=presenters.consent_out(r.consent_at, r.consent_source),
             site_account=presenters.site_account_out(
                 r.site_confirmed, r.locked_until, r.failed_attempts, ctx.at

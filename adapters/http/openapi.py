@@ -98,7 +98,14 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
 
 def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     params = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"}
+            if n.endswith("_id")
+            else {"type": "string"},
+        }
         for n in PARAM.findall(endpoint.path)
     ]
     if endpoint.writes:

@@ -98,6 +98,22 @@ def contact_out(ledger: ContactLedger, contact: Contact, now: datetime) -> schem
         created_at=contact.created_on,
         updated_at=contact.modified_on,
         participants=linked,
+        forms=sorted({s.form for s in contact.submissions}),
+        form_submissions=[
+            schemas.FormSubmissionOut(
+                id=s.id,
+                form=s.form,  # type: ignore[arg-type]
+                page=s.page,
+                message=s.message,
+                fields=s.fields,
+                submitted_at=s.submitted_at,
+            )
+            for s in contact.submissions
+        ],
+        notes=[
+            schemas.NoteOut(id=n.id, text=n.text, author=n.author, written_at=n.written_at)
+            for n in contact.notes
+        ],
         deleted=contact.deleted,
         restore_until=contact.restore_until,
         erased=contact.erased,

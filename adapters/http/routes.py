@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.http import contact_work as work
 from adapters.http import presenters, schemas
 from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
@@ -19,18 +20,19 @@ from adapters.http.grids import (
     get_views,
     post_view,
 )
+from adapters.http.roles import (
+    ADMIN,
+    EDITORS,
+    INTAKE,
+    MAILER,
+    PARTICIPANT_READERS,
+    PRIVACY,
+    READERS,
+)
 from adapters.sql.audit_store import AuditQuery
 from domain import commands
 from domain.application import Outcome
-from domain.meta import Role
 from domain.participants import Participant
-
-ADMIN = frozenset({Role.ADMIN})
-EDITORS = frozenset({Role.ADMIN, Role.EDITOR})
-INTAKE = frozenset({Role.ADMIN, Role.EDITOR, Role.SERVICE})
-READERS = frozenset({Role.ADMIN, Role.EDITOR, Role.ANALYST, Role.COMPLIANCE})
-PARTICIPANT_READERS = READERS | {Role.SERVICE}
-PRIVACY = frozenset({Role.ADMIN, Role.COMPLIANCE})
 
 
 def get_settings(ctx: Context) -> Reply:
@@ -40,7 +42,11 @@ def get_settings(ctx: Context) -> Reply:
 def put_settings(ctx: Context) -> Reply:
     body: schemas.SettingsIn = ctx.body
     cmd = commands.ChangeSettings(
-        ctx.account_id, tuple(body.uniqueness_key), dict(body.sync), body.restore_window_months
+        ctx.account_id,
+        tuple(body.uniqueness_key),
+        dict(body.sync),
+        body.restore_window_months,
+        ctx.expected_version,
     )
     outcome = ctx.ledger.change_settings(cmd, ctx.at, ctx.meta)
     return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)), outcome=outcome)
@@ -90,7 +96,12 @@ def get_event(ctx: Context) -> Reply:
 def put_sync(ctx: Context) -> Reply:
     body: schemas.SyncIn = ctx.body
     cmd = commands.ChangeSync(
-        ctx.account_id, ctx.path["event_id"], body.enabled, body.scope, body.segment
+        ctx.account_id,
+        ctx.path["event_id"],
+        body.enabled,
+        body.scope,
+        body.segment,
+        ctx.expected_version,
     )
     outcome = ctx.ledger.change_sync(cmd, ctx.at, ctx.meta)
     event = ctx.ledger.organiser_event(ctx.account_id, outcome.id)
@@ -316,7 +327,7 @@ ENDPOINTS = (
     Endpoint("GET", "/v1/settings", get_settings, "Read account settings", READERS,
              response=schemas.SettingsOut),
     Endpoint("PUT", "/v1/settings", put_settings, "Change account settings", ADMIN,
-             schemas.SettingsIn, schemas.SettingsOut),
+             schemas.SettingsIn, schemas.SettingsOut, conditional=True),
     Endpoint("POST", "/v1/fields", post_field, "Define an account field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
     Endpoint("GET", "/v1/fields", get_fields, "List identity and account fields",
@@ -328,7 +339,7 @@ ENDPOINTS = (
     Endpoint("POST", EVENT + "/fields", post_field, "Define an event-local field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
     Endpoint("PUT", EVENT + "/sync", put_sync, "Change contact sync of an event", ADMIN,
-             schemas.SyncIn, schemas.EventOut),
+             schemas.SyncIn, schemas.EventOut, conditional=True),
     Endpoint("POST", EVENT + "/sync/backfill", post_backfill,
              "Sync existing participants to contacts", EDITORS,
              schemas.BackfillIn, schemas.BackfillOut),
@@ -403,5 +414,22 @@ ENDPOINTS = (
     Endpoint("GET", "/v1/groups/{group_id}/members", get_members,
              "Members of a group (the contact grid of the group)", READERS,
              response=schemas.ContactGrid, projected="grid"),
+    Endpoint("POST", CONTACT + "/notes", work.post_note, "Write an internal note on a contact",
+             EDITORS, schemas.NoteIn, schemas.NoteWritten, 201, conditional=True),
+    Endpoint("POST", "/v1/forms/{form}/submissions", work.post_form,
+             "Take a site form (contact, registration, request): creates or updates the contact",
+             INTAKE, schemas.FormIn, schemas.FormWritten, 201),
+    Endpoint("POST", CONTACT + "/site-account/password-reset", work.post_password_reset,
+             "Ask the mailer to send a password-reset email", INTAKE,
+             response=schemas.MessageRequested, status=202),
+    Endpoint("GET", "/v1/outbox", work.get_outbox, "Messages the mailer must send", MAILER,
+             response=schemas.OutboxPage, projected="outbox+grid"),
+    Endpoint("POST", "/v1/outbox/{message_id}/ack", work.post_ack,
+             "Acknowledge a message as sent (or failed)", MAILER, schemas.AckIn, schemas.AckOut),
+    Endpoint("POST", "/v1/bulk", work.post_bulk,
+             "Run a bulk action on selected contacts or a whole view, as a job", EDITORS,
+             schemas.BulkIn, schemas.JobOut, 202),
+    Endpoint("GET", "/v1/jobs/{job_id}", work.get_job, "Progress and report of a job", EDITORS,
+             response=schemas.JobOut),
 )
 # fmt: on

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from projections.grid_query import COUNT_CAP
 
@@ -153,6 +153,22 @@ class SiteAccountOut(BaseModel):
     locked: bool  # locked_until is in the future
 
 
+class NoteOut(BaseModel):
+    id: UUID
+    text: str
+    author: str
+    written_at: datetime
+
+
+class FormSubmissionOut(BaseModel):
+    id: UUID
+    form: Literal["contact", "registration", "request"]
+    page: str
+    message: str
+    fields: dict[str, Any]
+    submitted_at: datetime
+
+
 class ContactOut(BaseModel):
     id: UUID
     version: int
@@ -166,6 +182,9 @@ class ContactOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     participants: list[ContactParticipant]
+    forms: list[str] = Field(description="kinds of site forms the person sent")
+    form_submissions: list[FormSubmissionOut]
+    notes: list[NoteOut]
     deleted: bool
     restore_until: datetime | None = Field(
         description="deleted: restorable before this instant (exclusive)"
@@ -190,6 +209,138 @@ class ExportedParticipant(BaseModel):
     deleted: bool
     created_at: datetime
     updated_at: datetime
+
+
+class NoteIn(Body):
+    text: str = Field(min_length=1, max_length=10_000, examples=["Called back, wants a stand"])
+
+
+class NoteWritten(BaseModel):
+    id: UUID = Field(description="the note's id")
+    contact_id: UUID
+    version: int = Field(description="the contact's version")
+
+
+class FormIn(Body):
+    fields: dict[str, Any] = Field(
+        examples=[{"email": "ada@example.org", "first_name": "Ada", "company": "Acme"}]
+    )
+    message: str = Field(default="", max_length=10_000, examples=["Do you have a stand left?"])
+    page: str = Field(default="", max_length=2_000, examples=["https://salon.example.org/contact"])
+
+
+class FormWritten(BaseModel):
+    id: UUID = Field(description="the submission's id")
+    contact_id: UUID
+    version: int = Field(description="the contact's version")
+    form: str
+    created_contact: bool = Field(description="true if no contact had this key yet")
+
+
+class MessageRequested(BaseModel):
+    id: UUID = Field(description="the outbox message's id")
+    contact_id: UUID
+    version: int = Field(description="the contact's version")
+    kind: str
+
+
+class Recipient(BaseModel):
+    email: str
+    first_name: str | None
+    last_name: str | None
+    language: str | None
+
+
+class OutboxMessageOut(BaseModel):
+    id: UUID
+    kind: Literal["password_reset", "marketing_email"]
+    campaign: str
+    contact_id: UUID
+    to: Recipient
+    requested_at: datetime
+    position: int = Field(description="log position of the request")
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxMessageOut]
+    next_cursor: str | None
+
+
+class AckIn(Body):
+    outcome: Literal["sent", "failed"] = "sent"
+
+
+class AckOut(BaseModel):
+    id: UUID
+    outcome: str
+    acknowledged_at: datetime
+
+
+class ViewSelection(Body):
+    """A view of the contact grid, resolved when the job starts (empty: every contact)."""
+
+    view_id: UUID | None = Field(default=None, description="a saved contact view")
+    q: str | None = Field(default=None, max_length=200)
+    filter: dict[str, Any] | None = Field(default=None, examples=[{"consent": True}])
+    event_id: UUID | None = None
+    group_id: UUID | None = None
+
+
+class Selection(Body):
+    """Either the contacts named, or a whole view."""
+
+    contact_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=100_000)
+    view: ViewSelection | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Selection:
+        if (self.contact_ids is None) == (self.view is None):
+            raise ValueError("give either contact_ids or view")
+        return self
+
+
+class BulkIn(Body):
+    action: Literal[
+        "edit_fields",
+        "add_to_group",
+        "remove_from_group",
+        "set_processing_status",
+        "marketing_email",
+        "backfill",
+    ] = Field(examples=["add_to_group"])
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "edit_fields: {fields}; add_to_group, remove_from_group: {group_id}; "
+            "set_processing_status: {status}; marketing_email: {campaign}; "
+            "backfill: {event_id, segment?}"
+        ),
+        examples=[{"group_id": "0b7e7c52-8c53-4a37-9d64-3a4c7e1f5a10"}],
+    )
+    selection: Selection | None = Field(
+        default=None, description="contacts to act on (every action but backfill)"
+    )
+
+
+class SkippedRow(BaseModel):
+    contact_id: UUID
+    reason: str
+
+
+class JobOut(BaseModel):
+    id: UUID
+    action: str
+    status: Literal["queued", "running", "done", "failed"]
+    total: int | None = Field(description="contacts selected (known once the job started)")
+    processed: int
+    changed: int
+    unchanged: int
+    skipped: int
+    report: list[SkippedRow] = Field(description="skipped contacts and why (first 1,000)")
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
 class ProcessingStatusIn(Body):
@@ -262,6 +413,7 @@ TOTAL_EXACT = f"false: more than `total` rows match (counting stops at {COUNT_CA
 class ContactItem(BaseModel):
     id: UUID
     fields: dict[str, Any]
+    forms: list[str] = Field(description="kinds of site forms the person sent")
     events: list[Participation]
     n_events: int
     n_communities: int

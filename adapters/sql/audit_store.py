@@ -42,8 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from adapters.sql import grid_tables
+from adapters.sql import tracking as tracked
 from adapters.sql.engine import ensure_read_model
-from adapters.sql.grid_store import ConcurrentProjectorError
 from domain.participants import Participant
 from projections import audit
 from projections.audit import AuditEntry, Subject
@@ -144,17 +144,10 @@ class SqlAuditStore:
         with self.engine.begin() as connection:
             connection.execute(delete(entries))
             connection.execute(delete(subjects))
-            connection.execute(delete(tracking).where(tracking.c.name == self.name))
-            connection.execute(
-                insert(tracking).values(name=self.name, version=audit.VERSION, position=0)
-            )
+            tracked.restart(connection, tracking, self.name, audit.VERSION)
 
     def position(self) -> int:
-        with self.engine.connect() as connection:
-            value = connection.execute(
-                select(tracking.c.position).where(tracking.c.name == self.name)
-            ).scalar()
-        return int(value or 0)
+        return tracked.position_of(self.engine, tracking, self.name)
 
     def batches(self) -> SqlAuditStore:
         return self
@@ -162,13 +155,7 @@ class SqlAuditStore:
     def apply(self, batch: Sequence[tuple[int, Any]], start: int, end: int) -> None:
         """Audit (position, event) pairs of log positions start+1..end; move to `end`."""
         with self.engine.begin() as connection:
-            moved = connection.execute(
-                update(tracking)
-                .where(tracking.c.name == self.name, tracking.c.position == start)
-                .values(position=end)
-            ).rowcount
-            if moved != 1:
-                raise ConcurrentProjectorError(f"{self.name} moved past {start} meanwhile")
+            tracked.move(connection, tracking, self.name, start, end)
             events = [event for _, event in batch]
             known = self._load(connection, audit.needs(events))
             fresh = set(audit.needs(events)) - set(known)

@@ -227,18 +227,21 @@ def _participated(segment: Participation, table: Any) -> ColumnElement[bool]:
     return and_(table.c.contact_id.is_not(None), exists().where(*conditions))
 
 
+LISTED = {"group": "groups", "form": "forms"}  # facts held as a JSON list of the contact
+
+
 def _fact(fact: ContactFact, table: Any, query: GridQuery) -> ColumnElement[bool]:
     """A fact of the row's contact; on participant rows, of the contact they are linked to."""
     contact = t.contacts if table is t.contacts else t.contacts.alias("person")
-    if fact.kind == "group":  # ids are hex: no LIKE metacharacters to escape
-        holds = cast(contact.c.groups, Text).like(f'%"{fact.value}"%')
+    if fact.kind in LISTED:  # hex ids and form kinds: no LIKE metacharacters to escape
+        holds = cast(contact.c[LISTED[fact.kind]], Text).like(f'%"{fact.value}"%')
     elif fact.kind == "consent":
         holds = contact.c.consent_at.is_not(None)
     else:
         holds = and_(contact.c.locked_until.is_not(None), contact.c.locked_until > query.now)
     if table is not t.contacts:
         holds = exists().where(contact.c.contact_id == table.c.contact_id, holds)
-    if fact.kind != "group" and fact.value is False:
+    if fact.kind not in LISTED and fact.value is False:
         return not_(holds)
     return holds
 

@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
-from sqlalchemy import JSON, Connection, Engine, Table, delete, insert, select, text, update
+from sqlalchemy import JSON, Connection, Engine, Table, delete, insert, select, text
 
 from adapters.sql import grid_tables as t
+from adapters.sql import tracking as tracked
 from adapters.sql.engine import ensure_read_model
 from projections import grid
 from projections.folding import identity
@@ -33,10 +34,6 @@ T = TypeVar("T")
 KINDS = ("event", "participant", "contact")
 TABLES = {"event": t.events, "participant": t.participants, "contact": t.contacts}
 ROWS = {"event": EventRow, "participant": ParticipantRow, "contact": ContactRow}
-
-
-class ConcurrentProjectorError(Exception):
-    """Raised when another projector advanced the same read model first."""
 
 
 class SqlGridStore:
@@ -63,17 +60,10 @@ class SqlGridStore:
             else:
                 for table in (t.contacts, t.participants, t.events):
                     connection.execute(delete(table))
-            connection.execute(delete(t.tracking).where(t.tracking.c.name == self.name))
-            connection.execute(
-                insert(t.tracking).values(name=self.name, version=grid.VERSION, position=0)
-            )
+            tracked.restart(connection, t.tracking, self.name, grid.VERSION)
 
     def position(self) -> int:
-        with self.engine.connect() as connection:
-            value = connection.execute(
-                select(t.tracking.c.position).where(t.tracking.c.name == self.name)
-            ).scalar()
-        return int(value or 0)
+        return tracked.position_of(self.engine, t.tracking, self.name)
 
     def apply_batch(self, events: Sequence[Any], start: int, end: int) -> None:
         """Fold `events` (log positions start+1..end) and move the position to `end`."""
@@ -95,14 +85,7 @@ class SqlGridStore:
     # --- rows <-> SQL ---------------------------------------------------------------
 
     def _move(self, connection: Connection, start: int, end: int) -> None:
-        """Compare-and-set the position; on PostgreSQL the row lock makes racers queue."""
-        moved = connection.execute(
-            update(t.tracking)
-            .where(t.tracking.c.name == self.name, t.tracking.c.position == start)
-            .values(position=end)
-        ).rowcount
-        if moved != 1:
-            raise ConcurrentProjectorError(f"{self.name} moved past {start} meanwhile")
+        tracked.move(connection, t.tracking, self.name, start, end)
 
     def _load(self, connection: Connection, kind: str, ids: Iterable[UUID]) -> list[Any]:
         table = TABLES[kind]
@@ -258,6 +241,7 @@ def _row(cls: type[T], record: Any) -> T:
     for name in ("fields", "memberships"):
         if name in values:
             values[name] = dict(values[name])
-    if "groups" in values:
-        values["groups"] = list(values["groups"])
+    for name in ("groups", "forms"):
+        if name in values:
+            values[name] = list(values[name])
     return cls(**values)

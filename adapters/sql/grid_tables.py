@@ -130,6 +130,7 @@ contacts = Table(
     Column("n_communities", Integer, nullable=False),
     Column("processing_status", String(16), nullable=False),
     Column("groups", Json, nullable=False),
+    Column("forms", Json, nullable=False),
     Column("consent_at", DateTime(timezone=True)),
     Column("consent_source", String(200)),
     Column("site_confirmed", Boolean, nullable=False),

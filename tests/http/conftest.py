@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 
 from app import ContactLedgerSystem, build_system
 from domain.meta import Meta
+from tests.conftest import _require
 from tests.support.backends import backend_settings
 from tests.support.world import T0
 
@@ -40,14 +42,19 @@ def _open(system: ContactLedgerSystem, name: str) -> tuple[UUID, dict[str, str]]
 
 
 @contextmanager
-def running_api(
-    kind: str, tmp_path: Path, clock: Callable[[], datetime] = lambda: T0
-) -> Iterator[Api]:
-    with backend_settings(kind, tmp_path) as settings:
+def running_api(kind: str, path: Path, clock: Callable[[], datetime] = lambda: T0) -> Iterator[Api]:
+    """The whole system serving HTTP, its projectors and job runner running.
+
+    Not on memory://: it is one SQLite connection, which their threads would share with
+    the requests (one thread's commit would end another's transaction).
+    """
+    with backend_settings(kind, path) as settings:
         system = build_system(settings, clock=clock)
-        # memory:// is one SQLite connection: projector threads would share it with requests
-        for projector in system.projectors.values() if kind != "memory" else ():
-            projector.start()
+        if kind != "memory":
+            for projector in system.projectors.values():
+                projector.start()
+            system.jobs.poll_seconds = 0.05
+            system.jobs.start()
         account_id, tokens = _open(system, "Organiser")
         with TestClient(system.http) as client:
             yield Api(system, client, account_id, tokens)
@@ -55,8 +62,17 @@ def running_api(
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    with running_api("sqlite", tmp_path) as api_:
+def api(tmp_path: Path, db_kind: str) -> Iterator[Api]:
+    """The whole HTTP stack on SQLite and on PostgreSQL."""
+    with running_api(db_kind, tmp_path) as api_:
+        yield api_
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_api(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Api]:
+    """One system per module and backend, for many calls that change nothing."""
+    _require(request.param)
+    with running_api(request.param, tmp_path_factory.mktemp(request.param)) as api_:
         yield api_
 
 

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from adapters.http.asgi import create_http_app
-from adapters.http.endpoint import Context, Endpoint, Reply, Runtime
+from adapters.http.endpoint import Context, Endpoint, Reply
 from adapters.http.errors import HttpError
 from adapters.http.idempotency import IdempotentWrites
 from adapters.idempotency import idempotency_keys
@@ -73,15 +74,10 @@ def app_with(
     wait_seconds: float = 5.0,
 ) -> Starlette:
     """The system's collaborators behind test-only endpoints."""
-    system = api.system
-    runtime = Runtime(
-        ledger=system.ledger,
-        tokens=system.tokens,
+    runtime = replace(
+        api.system.runtime,
         clock=clock,
-        projectors=system.projectors,
-        grid=system.grid,
-        audit=system.audit_projector.store,  # type: ignore[arg-type]
-        idempotency=IdempotentWrites(system.idempotency, wait_seconds, poll_seconds=0.01),
+        idempotency=IdempotentWrites(api.system.idempotency, wait_seconds, poll_seconds=0.01),
     )
     return create_http_app(runtime, endpoints)
 
@@ -216,11 +212,10 @@ def test_server_errors_are_not_stored_so_a_retry_runs_again(api: Api) -> None:
     assert stored_bodies(api) == [done.content]
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_concurrent_retries_have_one_effect(
-    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with running_api(kind, tmp_path) as api:
+    with running_api(store_kind, tmp_path) as api:
         event_id = an_event(api)
         register_now = api.system.ledger.register_participant
 
@@ -313,9 +308,9 @@ def test_a_reservation_older_than_the_stale_limit_is_taken_over(api: Api) -> Non
     assert replayed.content == taken.content  # the taker's answer is the one kept
 
 
-def test_the_key_is_new_again_after_the_keep_time(tmp_path: Path) -> None:
+def test_the_key_is_new_again_after_the_keep_time(db_kind: str, tmp_path: Path) -> None:
     clock = Clock(T0)
-    with running_api("sqlite", tmp_path, clock) as api:
+    with running_api(db_kind, tmp_path, clock) as api:
         event_id = an_event(api)
         first = ok(register_as(api, event_id, "daily", **ADA), 201)
         clock.now = T0 + timedelta(hours=23, minutes=59)

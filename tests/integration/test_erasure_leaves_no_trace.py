@@ -24,8 +24,10 @@ PERSON = {
     "phone": "+33 6 12 34 56 78",
     "company": "Ondulations Célestes",
 }
+NOTE = "Secret-tamarind: wants the blue stand"
+FORM = {"message": "Secret-kumquat question", "page": "https://example.org/?u=secret-fig"}
 NEEDLES = (
-    [v.encode() for v in PERSON.values()]
+    [v.encode() for v in [*PERSON.values(), NOTE, *FORM.values()]]
     + [v.casefold().encode() for v in PERSON.values()]
     + [b"zephyrine.quetzal", "Zéphyrine".encode("unicode_escape")]
 )
@@ -47,6 +49,12 @@ def erased_person(system: ContactLedgerSystem) -> list[bytes]:
     world.edit(account_id, events[0], ids[0], company="Ondulations Célestes SA")
     contact = world.contact_of(account_id, ids[0])
     assert contact is not None
+    note = commands.AddNote(account_id, contact.id, NOTE)
+    system.ledger.add_note(note, world.tick(), world.meta)
+    form = commands.SubmitForm(account_id, "request", {"email": PERSON["email"]}, **FORM)
+    system.ledger.submit_form(form, world.tick(), world.meta)
+    reset = commands.RequestPasswordReset(account_id, contact.id)
+    system.ledger.request_password_reset(reset, world.tick(), world.meta)
     keys = [system.ledger.keyring.key_for(i) for i in (*ids, contact.id)]
     system.projector.catch_up()
     delete = commands.DeleteContact(account_id, contact.id)

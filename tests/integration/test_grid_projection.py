@@ -18,7 +18,8 @@ from adapters.settings import Settings
 from adapters.sql import grid_tables as t
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
-from adapters.sql.grid_store import ConcurrentProjectorError, SqlGridStore
+from adapters.sql.grid_store import SqlGridStore
+from adapters.sql.tracking import ConcurrentProjectorError
 from projections.grid_query import GridQuery
 from tests.support.backends import backend_settings
 from tests.support.histories import History, operations

@@ -1,0 +1,120 @@
+"""Routes for work on contacts beyond their fields: notes, site forms, outbox, bulk jobs."""
+
+from __future__ import annotations
+
+from adapters.http import schemas
+from adapters.http.endpoint import Context, Reply
+from adapters.http.errors import HttpError
+from adapters.jobs import Job, check_job
+from adapters.sql.outbox_store import MAX_LIMIT
+from domain import commands
+from domain.contacts import FORM_KINDS
+
+
+def post_note(ctx: Context) -> Reply:
+    body: schemas.NoteIn = ctx.body
+    cmd = commands.AddNote(ctx.account_id, ctx.path["contact_id"], body.text, ctx.expected_version)
+    outcome = ctx.ledger.add_note(cmd, ctx.at, ctx.meta)
+    out = schemas.NoteWritten(
+        id=outcome.detail["note_id"], contact_id=outcome.id, version=outcome.version
+    )
+    return Reply(out, 201, outcome)
+
+
+def post_form(ctx: Context) -> Reply:
+    form = ctx.path_text["form"]
+    if form not in FORM_KINDS:
+        raise HttpError(404, f"there is no {form!r} form; forms are {', '.join(FORM_KINDS)}")
+    body: schemas.FormIn = ctx.body
+    cmd = commands.SubmitForm(ctx.account_id, form, body.fields, body.page, body.message)
+    outcome = ctx.ledger.submit_form(cmd, ctx.at, ctx.meta)
+    out = schemas.FormWritten(
+        id=outcome.detail["submission_id"],
+        contact_id=outcome.id,
+        version=outcome.version,
+        form=form,
+        created_contact=outcome.detail["created"],
+    )
+    return Reply(out, 201, outcome)
+
+
+def post_password_reset(ctx: Context) -> Reply:
+    cmd = commands.RequestPasswordReset(ctx.account_id, ctx.path["contact_id"])
+    outcome = ctx.ledger.request_password_reset(cmd, ctx.at, ctx.meta)
+    out = schemas.MessageRequested(
+        id=outcome.detail["message_id"],
+        contact_id=outcome.id,
+        version=outcome.version,
+        kind="password_reset",
+    )
+    return Reply(out, 202, outcome)
+
+
+def get_outbox(ctx: Context) -> Reply:
+    ctx.allow_parameters(("limit", "cursor", "after"))
+    limit = ctx.whole_number("limit", 100)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise HttpError(422, f"limit must be between 1 and {MAX_LIMIT}")
+    page = ctx.outbox.pending(ctx.account_id, limit, ctx.query.get("cursor"))
+    items = [
+        schemas.OutboxMessageOut(
+            id=m.message_id,
+            kind=m.kind,  # type: ignore[arg-type]
+            campaign=m.campaign,
+            contact_id=m.contact_id,
+            to=schemas.Recipient(
+                email=m.fields["email"],
+                first_name=m.fields.get("first_name"),
+                last_name=m.fields.get("last_name"),
+                language=m.fields.get("language"),
+            ),
+            requested_at=m.requested_at,
+            position=m.position,
+        )
+        for m in page.messages
+    ]
+    return Reply(schemas.OutboxPage(items=items, next_cursor=page.next_cursor))
+
+
+def post_ack(ctx: Context) -> Reply:
+    body: schemas.AckIn = ctx.body
+    ack = ctx.outbox.acknowledge(ctx.account_id, ctx.path["message_id"], body.outcome, ctx.at)
+    out = schemas.AckOut(
+        id=ack.message_id, outcome=ack.outcome, acknowledged_at=ack.acknowledged_at
+    )
+    return Reply(out)
+
+
+def post_bulk(ctx: Context) -> Reply:
+    body: schemas.BulkIn = ctx.body
+    selection = (
+        body.selection.model_dump(mode="json", exclude_none=True) if body.selection else None
+    )
+    check_job(ctx.ledger, ctx.account_id, body.action, body.params, selection, ctx.at)
+    head = ctx.ledger.recorder.max_notification_id() or 0
+    job_id = ctx.jobs.create(
+        ctx.account_id, body.action, body.params, selection, ctx.meta, ctx.at, head
+    )
+    return Reply(_job_out(ctx.jobs.get(ctx.account_id, job_id)), 202)
+
+
+def get_job(ctx: Context) -> Reply:
+    return Reply(_job_out(ctx.jobs.get(ctx.account_id, ctx.path["job_id"])))
+
+
+def _job_out(job: Job) -> schemas.JobOut:
+    return schemas.JobOut(
+        id=job.job_id,
+        action=job.action,
+        status=job.status,  # type: ignore[arg-type]
+        total=job.total,
+        processed=job.processed,
+        changed=job.changed,
+        unchanged=job.unchanged,
+        skipped=job.skipped,
+        report=[schemas.SkippedRow.model_validate(row) for row in job.report],
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )

@@ -1,0 +1,60 @@
+"""Who may call what: the role sets routes declare, and the role × route table of the docs.
+
+admin: everything. editor: participants, contacts, groups, notes, bulk jobs, imports.
+analyst: reads (grids, exports, saved views, reports, feed). compliance: reads, the audit
+trail, access exports, restore and erasure. service: registration and site-form intake,
+what a site reports about a person (consent, site account, password reset), the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from domain.meta import Role
+
+ADMIN = frozenset({Role.ADMIN})
+EDITORS = frozenset({Role.ADMIN, Role.EDITOR})
+INTAKE = frozenset({Role.ADMIN, Role.EDITOR, Role.SERVICE})
+READERS = frozenset({Role.ADMIN, Role.EDITOR, Role.ANALYST, Role.COMPLIANCE})
+PARTICIPANT_READERS = READERS | {Role.SERVICE}
+PRIVACY = frozenset({Role.ADMIN, Role.COMPLIANCE})
+MAILER = frozenset({Role.ADMIN, Role.SERVICE})
+EVERYONE = frozenset(Role)
+
+START, END = "<!-- role-matrix:start -->", "<!-- role-matrix:end -->"
+
+
+class Declared(Protocol):
+    method: str
+    path: str
+    roles: frozenset[Role]
+
+
+def role_matrix(endpoints: Iterable[Declared]) -> str:
+    """The markdown table docs/api.md shows between its role-matrix markers."""
+    roles = list(Role)
+    lines = [
+        "| method | path | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for endpoint in endpoints:
+        marks = " | ".join("✓" if r in endpoint.roles else "" for r in roles)
+        lines.append(f"| {endpoint.method} | `{endpoint.path}` | {marks} |")
+    return "\n".join(lines)
+
+
+def with_matrix(document: str, endpoints: Iterable[Declared]) -> str:
+    """`document` with its role-matrix section replaced by the current table."""
+    head, _, rest = document.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{role_matrix(endpoints)}\n{END}{tail}"
+
+
+if __name__ == "__main__":  # rewrite the table in docs/api.md
+    from pathlib import Path
+
+    from adapters.http.routes import ENDPOINTS
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+    path.write_text(with_matrix(path.read_text(), ENDPOINTS))
