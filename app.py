@@ -12,6 +12,8 @@ from adapters.cli import main
 from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
+from adapters.http.idempotency import IdempotentWrites
+from adapters.idempotency import IdempotencyStore
 from adapters.jobs import JobRunner, JobStore
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
@@ -39,6 +41,11 @@ class ContactLedgerSystem:
     purger: Purger
     jobs: JobRunner
     http: Starlette
+    runtime: Runtime  # what the HTTP app was built from (tests build others from it)
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        return self.runtime.idempotency.store
 
     @property
     def projectors(self) -> dict[str, Projector]:
@@ -52,6 +59,7 @@ class ContactLedgerSystem:
             projector.stop()
         self.ledger.close()
         self.tokens.engine.dispose()
+        self.idempotency.engine.dispose()
 
 
 def build_system(
@@ -73,6 +81,11 @@ def build_system(
     projectors = (projector, audit_projector, outbox_projector)
     grid = SqlGrid(engine)
     jobs = JobStore(engine)
+    # memory:// has one shared SQLite connection: the store's commits must not end the
+    # projector's transactions, so it gets a connection (and database) of its own.
+    own = make_engine(settings.database) if settings.database.kind == "memory" else engine
+    idempotency = IdempotencyStore(own, settings.idempotency_hours)
+    ledger.erasure_listeners.append(idempotency.forget)
     runtime = Runtime(
         ledger=ledger,
         tokens=tokens,
@@ -84,8 +97,9 @@ def build_system(
         audit=audit,
         jobs=jobs,
         outbox=outbox,
+        idempotency=IdempotentWrites(idempotency),
     )
-    purger = Purger(ledger, grid, list(projectors), engine, clock)
+    purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency)
     return ContactLedgerSystem(
         settings,
         ledger,
@@ -97,6 +111,7 @@ def build_system(
         purger,
         JobRunner(jobs, ledger, grid, store.position, clock),
         create_http_app(runtime),
+        runtime,
     )
 
 

@@ -137,7 +137,8 @@ def purge(as_of: datetime | None) -> None:
         system.close()
     click.echo(
         f"purge as of {report.as_of.isoformat()}: {report.contacts} contacts and "
-        f"{report.participants} participants erased"
+        f"{report.participants} participants erased; "
+        f"{report.expired_answers} expired idempotency answers deleted"
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,8 +23,10 @@ from adapters.recorders import MemoryLedgerRecorder, PostgresLedgerRecorder, Sql
 from adapters.settings import Settings
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
-from domain.application import ContactLedger
+from domain.application import ContactLedger, Outcome
+from domain.commands import EraseContact, EraseParticipant
 from domain.keys import KeyHasher
+from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 
 
@@ -68,6 +71,9 @@ class SealedContactLedger(ContactLedger):
     ) -> None:
         self.keyring = keyring
         self.settled = SettledCache(ttl=settled_ttl)
+        # Told (account id, erased aggregate ids) after each erasure that erased something:
+        # copies kept outside the log (stored HTTP answers) forget the person too.
+        self.erasure_listeners: list[Callable[[UUID, set[UUID]], object]] = []
         super().__init__(hasher, env=env)
         keyring.bind(self.recorder)  # type: ignore[arg-type]
 
@@ -100,6 +106,22 @@ class SealedContactLedger(ContactLedger):
         return sorted(
             events, key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version)
         )
+
+    def erase_contact(self, cmd: EraseContact, at: datetime, meta: Meta) -> Outcome:
+        outcome = super().erase_contact(cmd, at, meta)
+        if outcome.detail is not None:
+            self._tell_erased(cmd.account_id, {outcome.id, *outcome.detail["participant_ids"]})
+        return outcome
+
+    def erase_participant(self, cmd: EraseParticipant, at: datetime, meta: Meta) -> Outcome:
+        outcome = super().erase_participant(cmd, at, meta)
+        if outcome.detail is not None:
+            self._tell_erased(cmd.account_id, {outcome.id})
+        return outcome
+
+    def _tell_erased(self, account_id: UUID, erased: set[UUID]) -> None:
+        for listener in self.erasure_listeners:
+            listener(account_id, erased)
 
     def committed(self, aggregates: list[LedgerAggregate]) -> None:
         for aggregate in aggregates:

@@ -6,7 +6,8 @@ the race makes it a no-op; a second purge finds it erased). The work list comes 
 grid read model; the projector is caught up first so that what was just erased is blanked
 there too, and then the storage is scrubbed so that no old page keeps a plaintext copy:
 SQLite checkpoints and truncates its WAL (deleted content is zeroed by `secure_delete`),
-PostgreSQL vacuums the tables that held the person.
+PostgreSQL vacuums the tables that held the person. Each run also deletes the expired
+answers of idempotency keys.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from uuid import uuid4
 
 from sqlalchemy import Engine
 
+from adapters.idempotency import IdempotencyStore
 from adapters.projector import Projector
 from adapters.sql.grid_queries import SqlGrid
 from domain import commands
@@ -34,6 +36,7 @@ SCRUBBED_TABLES = (
     "rm_audit",
     "rm_audit_subjects",
     "ledger_subject_keys",
+    "idempotency_keys",
 )
 
 
@@ -42,6 +45,7 @@ class PurgeReport:
     as_of: datetime
     contacts: int
     participants: int
+    expired_answers: int = 0  # of idempotency keys
 
 
 class Purger:
@@ -52,9 +56,10 @@ class Purger:
         projectors: list[Projector],
         engine: Engine,
         clock: Callable[[], datetime],
+        idempotency: IdempotencyStore,
     ) -> None:
         self.ledger, self.grid, self.projectors = ledger, grid, projectors
-        self.engine, self.clock = engine, clock
+        self.engine, self.clock, self.idempotency = engine, clock, idempotency
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -80,10 +85,11 @@ class Purger:
                 done = self.ledger.erase_participant(lone, self.clock(), meta).detail is not None
                 erased["participants"] += done
             self._catch_up()  # blanks the rows: the next page is the rest
+        expired = self.idempotency.sweep(self.clock())  # now, whatever `as_of` says
         if erased["contacts"] or erased["participants"]:
             self.scrub()
-        log.info("purge as of %s: %s", as_of.isoformat(), erased)
-        return PurgeReport(as_of, erased["contacts"], erased["participants"])
+        log.info("purge as of %s: %s, %d expired answers", as_of.isoformat(), erased, expired)
+        return PurgeReport(as_of, erased["contacts"], erased["participants"], expired)
 
     def _catch_up(self) -> None:
         """Every read model applies what is in the log (the grid first: the work list)."""

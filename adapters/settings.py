@@ -98,6 +98,7 @@ class Settings:
     read_wait_seconds: float = 5.0
     max_body_bytes: int = 1_000_000
     purge_every_seconds: float = 3600.0  # inside `serve`; 0 turns it off
+    idempotency_hours: float = 24.0  # how long an Idempotency-Key's answer is kept
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,6 +118,7 @@ class Settings:
             settled_cache_seconds=_number(env, "LEDGER_SETTINGS_CACHE_SECONDS", 2.0),
             read_wait_seconds=_number(env, "LEDGER_READ_WAIT_SECONDS", 5.0),
             purge_every_seconds=_number(env, "LEDGER_PURGE_EVERY_SECONDS", 3600.0),
+            idempotency_hours=_idempotency_hours(env),
         )
 
 
@@ -125,6 +127,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(env.get(name, default))
     except ValueError:
         raise SettingsError(f"{name} must be a number") from None
+
+
+def _idempotency_hours(env: Mapping[str, str]) -> float:
+    hours = _number(env, "LEDGER_IDEMPOTENCY_HOURS", 24.0)
+    if not 0 < hours <= 8760:  # a year at most; NaN is refused too
+        raise SettingsError("LEDGER_IDEMPOTENCY_HOURS must be above 0 and at most 8760")
+    return hours
 
 
 def _secret(value: str | None, data_dir: Path) -> bytes:

@@ -636,24 +636,25 @@ class ContactLedger(Application[UUID]):
         """Forget the person: its participants too; their keys are destroyed in the same
         transaction. With `due_at` (the purge) only a contact whose window is over."""
 
-        def decide(work: UnitOfWork) -> tuple[Contact, int]:
+        def decide(work: UnitOfWork) -> tuple[Contact, list[UUID]]:
             contact = work.contact(cmd.account_id, cmd.contact_id)
             if contact.erased or (cmd.due_at is not None and not _due(contact, cmd.due_at)):
-                return contact, 0
+                return contact, []
             if not contact.deleted:
                 self._release_key(work, work.account(cmd.account_id), contact)
-            erased = 0
+            erased = []
             for participant in _linked(work, contact, contact.ever_linked):
                 mine = participant.contact_id in (None, contact.id)
                 if mine and participant.erase(cmd.reason, at, meta):
                     work.shred(cmd.account_id, participant.id, at)
-                    erased += 1
+                    erased.append(participant.id)
             contact.erase(cmd.reason, at, meta)
             work.shred(cmd.account_id, contact.id, at)
             return contact, erased
 
         (contact, participants), position = self.run(decide)
-        return self._erased(contact, position, {"participants_erased": participants})
+        detail = {"participants_erased": len(participants), "participant_ids": participants}
+        return self._erased(contact, position, detail)
 
     def erase_participant(self, cmd: EraseParticipant, at: datetime, meta: Meta) -> Outcome:
         """Erase a participant deleted on its own once its window is over (the purge)."""

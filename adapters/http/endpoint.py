@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
+from adapters.http.idempotency import IdempotentWrites
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.jobs import JobStore
 from adapters.projector import Projector
@@ -61,6 +62,7 @@ class Context:
     body: Any
     query: dict[str, str]
     expected_version: int | None
+    raw_body: bytes = b""  # as sent, when the endpoint takes a body
 
     @property
     def account_id(self) -> UUID:
@@ -143,6 +145,7 @@ class Runtime:
     audit: SqlAuditStore
     jobs: JobStore
     outbox: SqlOutboxStore
+    idempotency: IdempotentWrites
     max_body_bytes: int = 1_000_000
     read_wait_seconds: float = 5.0
 
@@ -151,19 +154,35 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
     async def serve(request: Request) -> Response:
         try:
             context = await _context(endpoint, runtime, request)
-            if not endpoint.writes:
-                await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
-            reply = await run_in_threadpool(endpoint.handler, context)
-        except HttpError as error:
-            return problem(error.status, error.detail, **error.extra)
+            if endpoint.writes:
+                run = partial(_answer, endpoint, context)
+                return await runtime.idempotency.serve(
+                    request, context.principal, context.raw_body, context.at, run
+                )
+            await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
         except Exception as error:
-            answer = domain_problem(error)
-            if answer is None:
-                raise
-            return answer
-        return _response(reply, endpoint)
+            return _problem(error)
+        return await _answer(endpoint, context)
 
     return serve
+
+
+async def _answer(endpoint: Endpoint, context: Context) -> Response:
+    """The handler's answer; a known error is a problem answer (so it can be replayed)."""
+    try:
+        reply = await run_in_threadpool(endpoint.handler, context)
+    except Exception as error:
+        return _problem(error)
+    return _response(reply, endpoint)
+
+
+def _problem(error: Exception) -> Response:
+    if isinstance(error, HttpError):
+        return problem(error.status, error.detail, **error.extra)
+    answer = domain_problem(error)
+    if answer is None:
+        raise error
+    return answer
 
 
 async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Context:
@@ -174,7 +193,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         raise HttpError(422, "query parameters must not contain NUL characters")
     check_query(endpoint.query_parameters, request.query_params)
     path = parse_path(endpoint.path_parameters, request.path_params)
-    body = await _body(endpoint, runtime, request) if endpoint.body else None
+    raw, body = await _body(endpoint, runtime, request) if endpoint.body else (b"", None)
     correlation = request.headers.get("x-request-id", "")
     return Context(
         ledger=runtime.ledger,
@@ -196,6 +215,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         expected_version=_if_match(request.headers.get("if-match"))
         if endpoint.conditional
         else None,
+        raw_body=raw,
     )
 
 
@@ -209,7 +229,7 @@ def _authenticate(tokens: TokenStore, request: Request) -> Principal:
     return principal
 
 
-async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseModel:
+async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> tuple[bytes, BaseModel]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > runtime.max_body_bytes:
         raise HttpError(413, f"the body is larger than {runtime.max_body_bytes} bytes")
@@ -228,7 +248,7 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> BaseM
         raise HttpError(422, "the body must not contain NUL characters")
     assert endpoint.body is not None
     try:
-        return endpoint.body.model_validate_json(raw)  # JSON mode: ISO strings for dates
+        return raw, endpoint.body.model_validate_json(raw)  # JSON mode: ISO strings for dates
     except ValidationError as error:
         errors = [
             {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()

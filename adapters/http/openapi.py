@@ -22,11 +22,13 @@ PROBLEMS = {
     401: "No or bad bearer token",
     403: "The token's role may not do this",
     404: "Not found in this account",
-    409: "Conflicts with the current state",
+    409: "Conflicts with the current state, or a request with this Idempotency-Key is still "
+    "in progress (Retry-After)",
     410: "Gone for good: erased, or past its restore window",
     412: "If-Match version is not current",
     413: "Body too large",
-    422: "Invalid input: the problem names the parameter or field and the reason",
+    422: "Invalid input: the problem names the parameter or field and the reason (also: an "
+    "Idempotency-Key that is malformed or was used for a different request)",
     503: "Too many concurrent changes to the same records; retry",
     504: "The read side has not reached `after` in time",
 }
@@ -53,6 +55,19 @@ REQUEST_ID = {
     "schema": {"type": "string"},
     "description": "Correlation id recorded with the write's events (1–64 of A-Z a-z 0-9 . _ -;"
     " anything else is replaced by a generated one)",
+}
+REPLAYED = {
+    "schema": {"type": "string", "enum": ["true"]},
+    "description": "This is the stored answer to an earlier request with the same Idempotency-Key",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    "description": "Retrying with the same key (same account, same request) answers the "
+    "first answer again (header Idempotent-Replayed: true) without a second effect; the "
+    "same key for another request is 422. Kept LEDGER_IDEMPOTENCY_HOURS (24 h)",
 }
 
 
@@ -119,7 +134,7 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     if endpoint.conditional:
         params.append(IF_MATCH)
     if endpoint.writes:
-        params.append(REQUEST_ID)
+        params += [REQUEST_ID, IDEMPOTENCY_KEY]
     return params
 
 
@@ -154,7 +169,7 @@ def _success(endpoint: Endpoint) -> dict[str, Any]:
         success["content"] = {media_type: {"schema": {"type": "string", "format": "binary"}}}
         success["headers"] = {"Content-Disposition": {"schema": {"type": "string"}}}
     if endpoint.writes:
-        success["headers"] = {"X-Position": POSITION, "ETag": ETAG}
+        success["headers"] = {"X-Position": POSITION, "ETag": ETAG, "Idempotent-Replayed": REPLAYED}
     elif endpoint.response is not None and "version" in endpoint.response.model_fields:
         success["headers"] = {"ETag": ETAG}
     return success

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -41,14 +42,24 @@ def _open(system: ContactLedgerSystem, name: str) -> tuple[UUID, dict[str, str]]
 
 
 @contextmanager
-def running_api(kind: str, tmp_path: Path, **settings_changes: Any) -> Iterator[Api]:
-    """The whole system on a fresh store of this kind, its projectors and job runner running."""
+def running_api(
+    kind: str,
+    tmp_path: Path,
+    clock: Callable[[], datetime] = lambda: T0,
+    **settings_changes: Any,
+) -> Iterator[Api]:
+    """The whole system on a fresh store of this kind, its projectors and job runner running.
+
+    Not on memory://: it is one SQLite connection, which their threads would share with
+    the requests (one thread's commit would end another's transaction).
+    """
     with backend_settings(kind, tmp_path) as settings:
-        system = build_system(replace(settings, **settings_changes), clock=lambda: T0)
-        for projector in system.projectors.values():
-            projector.start()
-        system.jobs.poll_seconds = 0.05
-        system.jobs.start()
+        system = build_system(replace(settings, **settings_changes), clock=clock)
+        if kind != "memory":
+            for projector in system.projectors.values():
+                projector.start()
+            system.jobs.poll_seconds = 0.05
+            system.jobs.start()
         account_id, tokens = _open(system, "Organiser")
         with TestClient(system.http) as client:
             yield Api(system, client, account_id, tokens)

@@ -53,3 +53,16 @@ def test_postgresql_needs_an_explicit_shared_secret(tmp_path: Path) -> None:
 def test_special_characters_survive_into_the_sqlalchemy_url() -> None:
     url = Database.from_url("postgresql://me:p%40ss%2Fw@h:5432/db").sqlalchemy_url()
     assert url == "postgresql+psycopg://me:p%40ss%2Fw@h:5432/db"
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "nan", "inf", "9000"])
+def test_idempotency_hours_must_be_a_sensible_positive_number(tmp_path: Path, hours: str) -> None:
+    env = {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_IDEMPOTENCY_HOURS": hours}
+    with pytest.raises(SettingsError, match="LEDGER_IDEMPOTENCY_HOURS"):
+        Settings.from_env(env)
+
+
+def test_idempotency_hours_default_to_a_day(tmp_path: Path) -> None:
+    assert Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path)}).idempotency_hours == 24.0
+    env = {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_IDEMPOTENCY_HOURS": "1.5"}
+    assert Settings.from_env(env).idempotency_hours == 1.5
