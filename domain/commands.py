@@ -179,3 +179,13 @@ class EraseParticipant:
     account_id: UUID
     participant_id: UUID
     due_at: datetime
+
+
+@dataclass(frozen=True)
+class MergeContacts:
+    """Merge two contacts of one person: `merged_id` into `survivor_id` (F10)."""
+
+    account_id: UUID
+    survivor_id: UUID
+    merged_id: UUID
+    expected_version: int | None = None  # the survivor's (If-Match)

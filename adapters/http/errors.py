@@ -22,7 +22,12 @@ from domain.application import (
     SyncDisabledError,
     VersionMismatchError,
 )
-from domain.contacts import ContactDeletedError, ContactInputError, KeyTakenError
+from domain.contacts import (
+    ContactDeletedError,
+    ContactInputError,
+    ContactMergedError,
+    KeyTakenError,
+)
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
 from domain.participants import (
@@ -59,6 +64,7 @@ STATUS_OF: dict[type[Exception], int] = {
     ParticipantDeletedError: 409,
     KeyTakenError: 409,
     ContactDeletedError: 409,
+    ContactMergedError: 409,
     RestoreWindowClosedError: 410,
     ErasedError: 410,
     GroupNameTakenError: 409,
@@ -100,6 +106,8 @@ def _extra(error: Exception) -> dict[str, Any]:
         return {"field": error.field_name}
     if isinstance(error, KeyTakenError):
         return {"contact_id": str(error.holder_id)}
+    if isinstance(error, ContactMergedError):
+        return {"contact_id": str(error.survivor_id)}
     if isinstance(error, IllegalTransitionError):
         return {"current_status": error.current.value}
     if isinstance(error, BusyError):
