@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -444,6 +445,33 @@ def test_a_merge_is_all_or_nothing(zoe: Variants, monkeypatch: pytest.MonkeyPatc
     assert zoe.contact_id_of(late) == zoe.merged_id  # the key index is untouched
     zoe.merge()
     assert set(zoe.contact().participants) == {zoe.kept, zoe.variant, late}
+
+
+def test_registrations_racing_a_merge_all_end_on_the_survivor(world: World) -> None:
+    zoe = Variants(world)
+    gate, late = threading.Barrier(4), []
+
+    def merge() -> None:
+        gate.wait()
+        zoe.merge(at=world.now)
+
+    def register() -> None:
+        gate.wait()
+        cmd = commands.RegisterParticipant(zoe.account_id, zoe.club, zoe.zoe("Zoe"))
+        late.append(world.ledger.register_participant(cmd, world.now, world.meta).id)
+
+    threads = [
+        threading.Thread(target=merge),
+        *(threading.Thread(target=register) for _ in range(3)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(late) == 3
+    assert set(zoe.contact().participants) == {zoe.kept, zoe.variant, *late}
+    assert zoe.contact(zoe.merged_id).participants == {}
+    assert {zoe.contact_id_of(p) for p in late} == {zoe.survivor_id}
 
 
 # --- erasure and the purge --------------------------------------------------------
