@@ -110,7 +110,9 @@ class SealedContactLedger(ContactLedger):
     def erase_contact(self, cmd: EraseContact, at: datetime, meta: Meta) -> Outcome:
         outcome = super().erase_contact(cmd, at, meta)
         if outcome.detail is not None:
-            self._tell_erased(cmd.account_id, {outcome.id, *outcome.detail["participant_ids"]})
+            detail = outcome.detail
+            erased = {outcome.id, *detail["participant_ids"], *detail["merged_ids"]}
+            self._tell_erased(cmd.account_id, erased)
         return outcome
 
     def erase_participant(self, cmd: EraseParticipant, at: datetime, meta: Meta) -> Outcome:

@@ -41,6 +41,7 @@ from domain.commands import (
     DeleteParticipant,
     EraseContact,
     EraseParticipant,
+    MergeContacts,
     RegisterParticipant,
     RequestPasswordReset,
     RestoreContact,
@@ -52,6 +53,7 @@ from domain.contacts import (
     Contact,
     ContactDeletedError,
     ContactKeyIndex,
+    ContactMergedError,
     KeyTakenError,
     NotReachableError,
     SiteAccount,
@@ -580,6 +582,8 @@ class ContactLedger(Application[UUID]):
                     changed = action.apply(sync, contact, cmd.job_id, at, meta)
                 except (NotFoundError, ErasedError, ContactDeletedError) as error:
                     step.skipped[contact_id] = SKIP_REASONS[type(error)]
+                except ContactMergedError as error:
+                    step.skipped[contact_id] = f"merged into {error.survivor_id}"
                 except NotReachableError as error:
                     step.skipped[contact_id] = str(error)
                 else:
@@ -619,8 +623,7 @@ class ContactLedger(Application[UUID]):
             if not contact.restore(at, meta):
                 return contact
             account = work.account(cmd.account_id)
-            digest = self._digest_of(account, contact)
-            if digest is not None:
+            for digest in self._key_digests(work, account, contact).values():
                 holder = work.contact_for_key(account.id, digest)
                 if holder is not None and holder != contact.id:
                     raise KeyTakenError(holder)
@@ -636,24 +639,25 @@ class ContactLedger(Application[UUID]):
         """Forget the person: its participants too; their keys are destroyed in the same
         transaction. With `due_at` (the purge) only a contact whose window is over."""
 
-        def decide(work: UnitOfWork) -> tuple[Contact, list[UUID]]:
+        def decide(work: UnitOfWork) -> tuple[Contact, dict[str, Any]]:
             contact = work.contact(cmd.account_id, cmd.contact_id)
             if contact.erased or (cmd.due_at is not None and not _due(contact, cmd.due_at)):
-                return contact, []
+                return contact, {}
+            contact.check_not_merged()  # the person lives on in the survivor: erase that
             if not contact.deleted:
                 self._release_key(work, work.account(cmd.account_id), contact)
-            erased = []
-            for participant in _linked(work, contact, contact.ever_linked):
-                mine = participant.contact_id in (None, contact.id)
-                if mine and participant.erase(cmd.reason, at, meta):
-                    work.shred(cmd.account_id, participant.id, at)
-                    erased.append(participant.id)
-            contact.erase(cmd.reason, at, meta)
-            work.shred(cmd.account_id, contact.id, at)
-            return contact, erased
+            tombstones = _tombstones(work, contact)
+            erased = _erase_subject(work, contact, cmd.reason, at, meta)
+            for tombstone in tombstones:  # same person: its sealed data goes too (F10)
+                erased += _erase_subject(work, tombstone, cmd.reason, at, meta)
+            return contact, {
+                "participants_erased": len(erased),
+                "participant_ids": erased,
+                "merged_erased": len(tombstones),
+                "merged_ids": [t.id for t in tombstones],
+            }
 
-        (contact, participants), position = self.run(decide)
-        detail = {"participants_erased": len(participants), "participant_ids": participants}
+        (contact, detail), position = self.run(decide)
         return self._erased(contact, position, detail)
 
     def erase_participant(self, cmd: EraseParticipant, at: datetime, meta: Meta) -> Outcome:
@@ -680,9 +684,71 @@ class ContactLedger(Application[UUID]):
         return None if values is None else self.hasher.digest(account.id, values)
 
     def _release_key(self, work: UnitOfWork, account: Account, contact: Contact) -> None:
-        digest = self._digest_of(account, contact)
-        if digest is not None and work.contact_for_key(account.id, digest) == contact.id:
-            work.release(account.id, digest, contact.id)
+        for digest in self._key_digests(work, account, contact).values():
+            if work.contact_for_key(account.id, digest) == contact.id:
+                work.release(account.id, digest, contact.id)
+
+    def _key_digests(self, work: UnitOfWork, account: Account, contact: Contact) -> dict[UUID, str]:
+        """The digests a live contact holds: its own, and those of the merged contacts
+        whose entries it took over (by the contact whose key values give it)."""
+        owners = [
+            contact,
+            *(work.contact(account.id, i) for i in sorted(contact.keys_from, key=str)),
+        ]
+        found: dict[UUID, str] = {}
+        for owner in owners:
+            digest = self._digest_of(account, owner)
+            if digest is not None and digest not in found.values():
+                found[owner.id] = digest
+        return found
+
+    # --- merge (F10) ----------------------------------------------------------------
+
+    def merge_contacts(self, cmd: MergeContacts, at: datetime, meta: Meta) -> Outcome:
+        """Merge two contacts of one person; the other is kept as a tombstone."""
+        if cmd.survivor_id == cmd.merged_id:
+            raise InvalidInputError("a contact cannot be merged into itself")
+
+        def decide(work: UnitOfWork) -> Contact:
+            survivor = work.contact(cmd.account_id, cmd.survivor_id)
+            _check_version(survivor, cmd.expected_version)
+            survivor.check_live()
+            merged = work.contact(cmd.account_id, cmd.merged_id)
+            merged.check_mergeable(at)
+            account = work.account(cmd.account_id)
+            keys_from = self._take_over_keys(work, account, merged, survivor)
+            for participant in _linked(work, merged, merged.participants):
+                participant.restore_with(merged.id, at, meta)  # deleted with it: back
+                merged.unlink(participant.id, at, meta)
+                participant.unlink(at, meta)
+                survivor.link(participant.id, participant.organiser_event_id, at, meta)  # type: ignore[arg-type]
+                participant.link(survivor.id, at, meta)
+            survivor.absorb(merged, keys_from, account.uniqueness_key, at, meta)
+            merged.merge_into(survivor.id, at, meta)
+            ContactSync(work, self.hasher, at, meta).merged(survivor)
+            return survivor
+
+        return self._write(decide)
+
+    def _take_over_keys(
+        self, work: UnitOfWork, account: Account, merged: Contact, survivor: Contact
+    ) -> list[UUID]:
+        """Point the merged contact's key entries at the survivor; a deleted one's released
+        entries only if still free (a newcomer keeps the key it registered with)."""
+        taken = []
+        for owner_id, digest in self._key_digests(work, account, merged).items():
+            holder = work.contact_for_key(account.id, digest)
+            if holder == merged.id:
+                work.release(account.id, digest, merged.id)
+            elif holder is not None:
+                continue
+            work.claim(account.id, digest, survivor.id)
+            taken.append(owner_id)
+        return taken
+
+    def merged_contacts(self, contact: Contact) -> list[Contact]:
+        """The tombstones merged into this contact, directly or through other merges."""
+        return _tombstones(UnitOfWork(self), contact)
 
     # --- groups ---------------------------------------------------------------------
 
@@ -753,9 +819,38 @@ def _linked(work: UnitOfWork, contact: Contact, ids: Iterable[UUID]) -> list[Par
 
 
 def _due(record: Contact | Participant, as_of: datetime) -> bool:
-    """Deleted, not erased, and its restore window is over at `as_of`."""
+    """Deleted, not erased, and its restore window is over at `as_of` (a merged tombstone
+    never is: it goes with its survivor)."""
     until = record.restore_until
     return record.deleted and not record.erased and until is not None and until <= as_of
+
+
+def _erase_subject(
+    work: UnitOfWork, contact: Contact, reason: str, at: datetime, meta: Meta
+) -> list[UUID]:
+    """Erase a contact and its participants (not those another contact has now); their
+    keys are shredded in the same transaction. Returns the participants erased."""
+    erased = []
+    for participant in _linked(work, contact, contact.ever_linked):
+        mine = participant.contact_id in (None, contact.id)
+        if mine and participant.erase(reason, at, meta):
+            work.shred(contact.account_id, participant.id, at)  # type: ignore[arg-type]
+            erased.append(participant.id)
+    if contact.erase(reason, at, meta):
+        work.shred(contact.account_id, contact.id, at)  # type: ignore[arg-type]
+    return erased
+
+
+def _tombstones(work: UnitOfWork, contact: Contact) -> list[Contact]:
+    """Every contact merged into this one, through chains of merges, in a stable order."""
+    found: dict[UUID, Contact] = {}
+    waiting = sorted(contact.merged_from, key=str)
+    while waiting:
+        tombstone = work.contact(contact.account_id, waiting.pop(0))  # type: ignore[arg-type]
+        if tombstone.id not in found:
+            found[tombstone.id] = tombstone
+            waiting.extend(sorted(tombstone.merged_from, key=str))
+    return list(found.values())
 
 
 def _check_event(participant: Participant, organiser_event_id: UUID) -> None:

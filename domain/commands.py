@@ -222,3 +222,13 @@ class ApplyToContacts:
     action: str
     params: dict[str, Any]
     job_id: UUID
+
+
+@dataclass(frozen=True)
+class MergeContacts:
+    """Merge two contacts of one person: `merged_id` into `survivor_id` (F10)."""
+
+    account_id: UUID
+    survivor_id: UUID
+    merged_id: UUID
+    expected_version: int | None = None  # the survivor's (If-Match)

@@ -63,6 +63,17 @@ class NotReachableError(Exception):
     """Raised when a message cannot be asked for this contact (no consent, no email)."""
 
 
+class ContactMergedError(Exception):
+    """Raised when a command targets a contact merged into another (act on the survivor)."""
+
+    def __init__(self, contact_id: UUID, survivor_id: UUID) -> None:
+        super().__init__(
+            f"contact {contact_id} was merged into contact {survivor_id}; use that contact"
+        )
+        self.contact_id = contact_id
+        self.survivor_id = survivor_id
+
+
 @dataclass(frozen=True)
 class Consent:
     """Marketing consent (F8): when and where it was given."""
@@ -124,6 +135,11 @@ class Contact(LedgerAggregate):
         self.deleted = False
         self.restore_until: datetime | None = None
         self.erased = False
+        # merge (F10): the survivor this tombstone was merged into; on a survivor, the
+        # tombstones merged into it and those whose key-index entries it took over
+        self.merged_into: UUID | None = None
+        self.merged_from: set[UUID] = set()
+        self.keys_from: set[UUID] = set()
 
     @classmethod
     def create(cls, account_id: UUID, at: datetime, meta: Meta) -> Contact:
@@ -171,6 +187,7 @@ class Contact(LedgerAggregate):
     def check_live(self) -> None:
         if self.erased:
             raise ErasedError("contact", self.id)
+        self.check_not_merged()
         if self.deleted:
             raise ContactDeletedError(self.id)
 
@@ -178,6 +195,7 @@ class Contact(LedgerAggregate):
         """Hide the contact until `restore_until` (exclusive); again: nothing."""
         if self.erased:
             raise ErasedError("contact", self.id)
+        self.check_not_merged()
         if self.deleted:
             return False
         self.record(self.Deleted, at, meta, restore_until=restore_until)
@@ -187,6 +205,7 @@ class Contact(LedgerAggregate):
         """Bring a deleted contact back within its window; a live one: nothing."""
         if self.erased:
             raise ErasedError("contact", self.id)
+        self.check_not_merged()
         if not self.deleted:
             return False
         assert self.restore_until is not None
@@ -257,7 +276,15 @@ class Contact(LedgerAggregate):
     def add_note(self, note_id: UUID, text: str, at: datetime, meta: Meta) -> None:
         """Write an internal note; its author is the actor of `meta` (staff, not the person)."""
         _check_text(text, "a note", 1, MAX_NOTE_LENGTH)
-        self.record(self.NoteAdded, at, meta, note_id=note_id, text=text, author=meta.actor)
+        self.record(
+            self.NoteAdded,
+            at,
+            meta,
+            note_id=note_id,
+            text=text,
+            author=meta.actor,
+            written_at=at,
+        )
 
     def submit_form(
         self,
@@ -283,6 +310,7 @@ class Contact(LedgerAggregate):
             page=page,
             message=message,
             fields=dict(values),
+            submitted_at=at,
         )
 
     def request_message(
@@ -311,6 +339,91 @@ class Contact(LedgerAggregate):
             account_id=self.account_id,
         )
         return True
+
+    # --- merge (F10) ------------------------------------------------------------------
+
+    def check_not_merged(self) -> None:
+        if self.merged_into is not None:
+            raise ContactMergedError(self.id, self.merged_into)
+
+    def check_mergeable(self, at: datetime) -> None:
+        """May be merged into another: not erased nor merged; deleted, only while restorable."""
+        if self.erased:
+            raise ErasedError("contact", self.id)
+        self.check_not_merged()
+        if self.deleted and self.restore_until is not None and at >= self.restore_until:
+            raise RestoreWindowClosedError(self.restore_until)
+
+    def absorb(
+        self,
+        merged: Contact,
+        keys_from: list[UUID],
+        key_fields: Iterable[str],
+        at: datetime,
+        meta: Meta,
+    ) -> None:
+        """Take over what the merged contact adds: its groups, its consent if this one has
+        none, the values of fields this one lacks (never key fields). Then `Absorbed`."""
+        for group_id in sorted(merged.groups - self.groups, key=str):
+            self.add_to_group(group_id, at, meta)
+        if self.consent is None and merged.consent is not None:
+            self.record(
+                self.ConsentGiven,
+                at,
+                meta,
+                given_at=merged.consent.given_at,
+                source=merged.consent.source,
+            )
+        self._fill_gaps(merged, set(key_fields), at, meta)
+        self._take_records(merged, at, meta)
+        self.record(self.Absorbed, at, meta, merged_id=merged.id, keys_from=keys_from)
+
+    def _take_records(self, merged: Contact, at: datetime, meta: Meta) -> None:
+        """Its notes and form submissions, recorded again here (author and times kept),
+        so they are sealed under this subject's key and go with it."""
+        have = {n.id for n in self.notes}
+        for note in merged.notes:
+            if note.id not in have:
+                self.record(
+                    self.NoteAdded,
+                    at,
+                    meta,
+                    note_id=note.id,
+                    text=note.text,
+                    author=note.author,
+                    written_at=note.written_at,
+                )
+        sent = {s.id for s in self.submissions}
+        for form in merged.submissions:
+            if form.id not in sent:
+                self.record(
+                    self.FormSubmitted,
+                    at,
+                    meta,
+                    submission_id=form.id,
+                    form=form.form,
+                    page=form.page,
+                    message=form.message,
+                    fields=form.fields,
+                    submitted_at=form.submitted_at,
+                )
+
+    def _fill_gaps(self, merged: Contact, key_fields: set[str], at: datetime, meta: Meta) -> None:
+        """Values this contact lacks, stamped as an edit made now (never older than ours)."""
+        gaps = {
+            name: value
+            for name, value in sorted(merged.fields.items())
+            if name not in key_fields and is_empty(self.fields.get(name)) and not is_empty(value)
+        }
+        if gaps:
+            edited_at = max([at, *(self.stamps[n] for n in gaps if n in self.stamps)])
+            via = {"merged_contact_id": str(merged.id)}
+            self.record(self.FieldsChanged, at, meta, fields=gaps, edited_at=edited_at, via=via)
+
+    def merge_into(self, survivor_id: UUID, at: datetime, meta: Meta) -> None:
+        """Become a tombstone: hidden, never due for the purge, every command names the survivor."""
+        self.check_not_merged()
+        self.record(self.Merged, at, meta, survivor_id=survivor_id)
 
     class Created(LedgerAggregate.Created):
         account_id: UUID
@@ -390,9 +503,10 @@ class Contact(LedgerAggregate):
         note_id: UUID
         text: str
         author: str
+        written_at: datetime  # when written (earlier than the event if moved by a merge)
 
         def apply(self, contact: Contact) -> None:
-            note = Note(self.note_id, self.text, self.author, self.timestamp)
+            note = Note(self.note_id, self.text, self.author, self.written_at)
             contact.notes.append(note)
 
     class FormSubmitted(LedgerAggregate.Event):
@@ -408,6 +522,7 @@ class Contact(LedgerAggregate):
         page: str
         message: str
         fields: dict[str, Any]
+        submitted_at: datetime  # when sent (earlier than the event if moved by a merge)
 
         def apply(self, contact: Contact) -> None:
             contact.submissions.append(
@@ -417,7 +532,7 @@ class Contact(LedgerAggregate):
                     self.page,
                     self.message,
                     self.fields,
-                    self.timestamp,
+                    self.submitted_at,
                 )
             )
 
@@ -455,6 +570,33 @@ class Contact(LedgerAggregate):
             contact.erased = contact.deleted = True
             contact.fields, contact.stamps = {}, {}
             contact.notes, contact.submissions = [], []
+
+    # --- merge (F10) ------------------------------------------------------------------
+
+    class Merged(LedgerAggregate.Event):
+        """This contact was merged into `survivor_id` and is kept as a tombstone."""
+
+        survivor_id: UUID
+
+        def apply(self, contact: Contact) -> None:
+            contact.merged_into = self.survivor_id
+            contact.deleted, contact.restore_until = True, None
+
+    class Absorbed(LedgerAggregate.Event):
+        """`merged_id` was merged into this contact; `keys_from`: the contacts whose
+        key-index entries now point here (the merged one and those it had taken over)."""
+
+        merged_id: UUID
+        keys_from: list[UUID]
+
+        def apply(self, contact: Contact) -> None:
+            contact.merged_from.add(self.merged_id)
+            contact.keys_from.update(self.keys_from)
+
+
+def is_empty(value: Any) -> bool:
+    """No value: missing, null, an empty text or an empty choice list."""
+    return value is None or value in ("", [])
 
 
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)

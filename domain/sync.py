@@ -103,6 +103,13 @@ class ContactSync:
         participant.start_sync(reason, self.at, self.meta)
         self.relink(participant)
 
+    def merged(self, survivor: Contact) -> None:
+        """After a merge (F10): every participant of the survivor, moved ones included,
+        gets the survivor's values of the up_and_propagate fields."""
+        account = self.work.account(survivor.account_id)  # type: ignore[arg-type]
+        via = {"contact_id": str(survivor.id)}
+        self._push_down(survivor, set(account.propagated_fields), via)
+
     # --- derivation -----------------------------------------------------------------
 
     def relink(self, participant: Participant) -> None:
@@ -120,7 +127,12 @@ class ContactSync:
             contact = self.work.contact(account.id, target_id)
         contact.link(participant.id, participant.organiser_event_id, self.at, self.meta)  # type: ignore[arg-type]
         participant.link(contact.id, self.at, self.meta)
-        self.reconcile(participant, contact, set(participant.fields))
+        names = set(participant.fields)
+        if target_id is not None and self._digest(account, contact.fields) != digest:
+            # Found through the key of a contact merged into this one (F10): the survivor
+            # keeps its own key values, or its digest would drift from the index.
+            names -= set(account.uniqueness_key)
+        self.reconcile(participant, contact, names)
 
     def _new_contact(self, account: Account, digest: str) -> Contact:
         contact = Contact.create(account.id, self.at, self.meta)

@@ -132,6 +132,8 @@ TOPICS = tuple(
         Contact.Erased,
         Participant.Restored,
         Participant.Erased,
+        Contact.Merged,
+        Contact.Absorbed,
     )
 )
 
@@ -302,6 +304,16 @@ def _contact_erased(event: Contact.Erased, rows: Rows) -> None:
     row.deleted, row.erased, row.fields = True, True, {}
 
 
+def _contact_merged(event: Contact.Merged, rows: Rows) -> None:
+    """A merged tombstone is hidden like a deleted contact, and never due for the purge."""
+    row = _contact(event, rows)
+    row.deleted, row.restore_until = True, None
+
+
+def _contact_absorbed(event: Contact.Absorbed, rows: Rows) -> None:
+    _contact(event, rows)  # the merge's other facts (links, groups, values) have their own
+
+
 HANDLERS: dict[type, Any] = {
     OrganiserEvent.Created: _event_created,
     Participant.Registered: _registered,
@@ -326,4 +338,6 @@ HANDLERS: dict[type, Any] = {
     Contact.Erased: _contact_erased,
     Participant.Restored: _participant_restored,
     Participant.Erased: _participant_erased,
+    Contact.Merged: _contact_merged,
+    Contact.Absorbed: _contact_absorbed,
 }

@@ -51,8 +51,9 @@ CSV_COLUMNS = [
 
 
 def get_history(ctx: Context) -> Reply:
-    ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])  # 404 if not ours
-    query = _query(ctx, contact_id=ctx.path["contact_id"])
+    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])  # 404 if not ours
+    merged = tuple(t.id for t in ctx.ledger.merged_contacts(contact))  # the whole person's
+    query = _query(ctx, contact_id=contact.id, merged=merged)
     return Reply(_page(ctx, query))
 
 
@@ -86,6 +87,7 @@ def _query(ctx: Context, **fixed: Any) -> AuditQuery:
         return AuditQuery(
             ctx.account_id,
             contact_id=contact,
+            merged=fixed.pop("merged", ()),
             actor=params.get("actor"),
             action=params.get("action"),
             since=_time(params.get("from"), "from"),

@@ -28,6 +28,7 @@ from domain.bulk import BulkActionError
 from domain.contacts import (
     ContactDeletedError,
     ContactInputError,
+    ContactMergedError,
     KeyTakenError,
     NotReachableError,
 )
@@ -72,6 +73,7 @@ STATUS_OF: dict[type[Exception], int] = {
     ParticipantDeletedError: 409,
     KeyTakenError: 409,
     ContactDeletedError: 409,
+    ContactMergedError: 409,
     RestoreWindowClosedError: 410,
     ErasedError: 410,
     GroupNameTakenError: 409,
@@ -113,6 +115,8 @@ def _extra(error: Exception) -> dict[str, Any]:
         return {"field": error.field_name}
     if isinstance(error, KeyTakenError):
         return {"contact_id": str(error.holder_id)}
+    if isinstance(error, ContactMergedError):
+        return {"contact_id": str(error.survivor_id)}
     if isinstance(error, IllegalTransitionError):
         return {"current_status": error.current.value}
     if isinstance(error, BusyError):

@@ -117,6 +117,8 @@ def contact_out(ledger: ContactLedger, contact: Contact, now: datetime) -> schem
         deleted=contact.deleted,
         restore_until=contact.restore_until,
         erased=contact.erased,
+        merged_into=contact.merged_into,
+        merged_from=sorted(contact.merged_from, key=str),
     )
 
 

@@ -19,6 +19,7 @@ from adapters.http.grids import (
     get_views,
     post_view,
 )
+from adapters.http.merge import MergeIn, post_merge
 from adapters.http.parameters import Parameter
 from adapters.http.roles import (
     ADMIN,
@@ -199,9 +200,13 @@ def post_restore(ctx: Context) -> Reply:
 def post_erase(ctx: Context) -> Reply:
     cmd = commands.EraseContact(ctx.account_id, ctx.path["contact_id"], "request")
     outcome = ctx.ledger.erase_contact(cmd, ctx.at, ctx.meta)
-    erased = (outcome.detail or {}).get("participants_erased", 0)  # 0: it was erased before
+    detail = outcome.detail or {}  # empty: it was erased before
     out = schemas.ErasedOut(
-        id=outcome.id, version=outcome.version, erased=True, participants_erased=erased
+        id=outcome.id,
+        version=outcome.version,
+        erased=True,
+        participants_erased=detail.get("participants_erased", 0),
+        merged_erased=detail.get("merged_erased", 0),
     )
     return Reply(out, outcome=outcome)
 
@@ -209,13 +214,12 @@ def post_erase(ctx: Context) -> Reply:
 def get_export(ctx: Context) -> Reply:
     contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
     account = ctx.ledger.account(ctx.account_id)
-    people = ctx.ledger.load_many(contact.ever_linked)
+    merged = ctx.ledger.merged_contacts(contact)  # the same person's tombstones (F10)
+    holders = [contact, *merged]
+    people = ctx.ledger.load_many({i for c in holders for i in c.ever_linked})
     names = ctx.grid.event_names(account.id)
-    mine = [
-        p
-        for p in people.values()
-        if isinstance(p, Participant) and p.contact_id in (None, contact.id)
-    ]
+    owners = {None, *(c.id for c in holders)}
+    mine = [p for p in people.values() if isinstance(p, Participant) and p.contact_id in owners]
     export = schemas.ContactExport(
         exported_at=ctx.at,
         contact=presenters.contact_out(ctx.ledger, contact, ctx.at),
@@ -234,7 +238,11 @@ def get_export(ctx: Context) -> Reply:
             )
             for p in sorted(mine, key=lambda p: p.created_on)
         ],
-        history=[entry_out(e) for e in ctx.audit.rows(AuditQuery(account.id, contact.id))],
+        history=[
+            entry_out(e)
+            for e in ctx.audit.rows(AuditQuery(account.id, contact.id, tuple(t.id for t in merged)))
+        ],
+        merged=[presenters.contact_out(ctx.ledger, t, ctx.at) for t in merged],
     )
     return Reply(export)
 
@@ -445,5 +453,8 @@ ENDPOINTS = (
              schemas.BulkIn, schemas.JobOut, 202, errors=REFERS),
     Endpoint("GET", "/v1/jobs/{job_id}", work.get_job, "Progress and report of a job", EDITORS,
              response=schemas.JobOut),
+    Endpoint("POST", CONTACT + "/merge", post_merge,
+             "Merge another contact of the same person into this one", EDITORS, MergeIn,
+             schemas.ContactOut, conditional=True, errors=GONE),
 )
 # fmt: on

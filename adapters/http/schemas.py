@@ -208,6 +208,12 @@ class ContactOut(BaseModel):
         description="deleted: restorable before this instant (exclusive)"
     )
     erased: bool
+    merged_into: UUID | None = Field(
+        default=None, description="a merged tombstone: the contact it was merged into"
+    )
+    merged_from: list[UUID] = Field(
+        default_factory=list, description="the contacts merged into this one"
+    )
 
 
 class ErasedOut(BaseModel):
@@ -215,6 +221,9 @@ class ErasedOut(BaseModel):
     version: int
     erased: bool
     participants_erased: int
+    merged_erased: int = Field(
+        default=0, description="contacts merged into this one, erased with it"
+    )
 
 
 class ExportedParticipant(BaseModel):
@@ -541,3 +550,6 @@ class ContactExport(BaseModel):
     groups: list[GroupOut]
     participations: list[ExportedParticipant]
     history: list[AuditEntryOut]  # the audit trail of the contact and its participants
+    merged: list[ContactOut] = Field(
+        default_factory=list, description="contacts of the same person merged into this one"
+    )

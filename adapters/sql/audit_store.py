@@ -99,6 +99,7 @@ class AuditQueryError(ValueError):
 class AuditQuery:
     account_id: UUID
     contact_id: UUID | None = None
+    merged: tuple[UUID, ...] = ()  # contacts merged into contact_id: their entries too (F10)
     actor: str | None = None
     action: str | None = None
     since: datetime | None = None  # inclusive
@@ -252,9 +253,8 @@ class SqlAuditStore:
 def _where(query: AuditQuery) -> Any:
     conditions = [entries.c.account_id == query.account_id]
     if query.contact_id is not None:
-        conditions.append(
-            or_(entries.c.contact_id == query.contact_id, entries.c.subject_id == query.contact_id)
-        )
+        ids = [query.contact_id, *query.merged]
+        conditions.append(or_(entries.c.contact_id.in_(ids), entries.c.subject_id.in_(ids)))
     if query.actor is not None:
         conditions.append(entries.c.actor == query.actor)
     if query.action is not None:

@@ -66,6 +66,7 @@ GET /v1/outbox: admin service
 POST /v1/outbox/{message_id}/ack: admin service
 POST /v1/bulk: admin editor
 GET /v1/jobs/{job_id}: admin editor
+POST /v1/contacts/{contact_id}/merge: admin editor
 """
 ROLES = ("admin", "editor", "analyst", "compliance", "service")
 
@@ -147,6 +148,7 @@ BODIES: dict[str, Any] = {
     "notes": lambda r: {"text": "a note"},
     "submissions": lambda r: {"fields": {"email": "new@example.org"}},
     "ack": lambda r: {"outcome": "sent"},
+    "merge": lambda r: {"merge_id": r["contact_id"]},
     "bulk": lambda r: {
         "action": "add_to_group",
         "params": {"group_id": r["group_id"]},

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from adapters.settings import Settings
 from app import ContactLedgerSystem, build_system
 from domain import commands
 from tests.support.backends import _dsn, backend_settings
@@ -65,16 +66,44 @@ def erased_person(system: ContactLedgerSystem) -> list[bytes]:
     return [k for k in keys if k is not None]
 
 
+def assert_sqlite_files_hold_none_of(tmp_path: Path, needles: list[bytes]) -> None:
+    """The bytes of the database file and its WAL contain none of the needles."""
+    files = sorted(tmp_path.glob("ledger.sqlite*"))
+    assert files
+    for path in files:
+        raw = path.read_bytes()
+        for needle in needles:
+            assert needle not in raw, (path.name, needle[:12])
+
+
+def assert_postgres_tables_hold_none_of(
+    settings: Settings, needles: list[bytes], keys: list[bytes]
+) -> None:
+    """No row of any table of the schema, as text, contains a needle or a key (hex)."""
+    schema = settings.database.schema
+    with psycopg.connect(_dsn()) as connection:
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            )
+        ]
+        assert "rm_contacts" in tables and "ledger_subject_keys" in tables
+        for table in tables:
+            rows = connection.execute(f'SELECT t::text FROM "{schema}"."{table}" t').fetchall()
+            text = "\n".join(r[0] for r in rows).encode()
+            for needle in needles:
+                assert needle not in text, (table, needle)
+            for key in keys:
+                assert key.hex().encode() not in text, table
+
+
 def test_sqlite_files_hold_nothing_of_an_erased_person(tmp_path: Path) -> None:
     with backend_settings("sqlite", tmp_path) as settings:
         system = build_system(settings, clock=lambda: T0)
         keys = erased_person(system)
-        files = sorted(tmp_path.glob("ledger.sqlite*"))
-        assert files
-        for path in files:
-            raw = path.read_bytes()
-            for needle in [*NEEDLES, *keys]:
-                assert needle not in raw, (path.name, needle[:12])
+        assert_sqlite_files_hold_none_of(tmp_path, [*NEEDLES, *keys])
         system.close()
 
 
@@ -84,23 +113,7 @@ def test_postgres_tables_hold_nothing_of_an_erased_person(
     with backend_settings("postgres", tmp_path) as settings:
         system = build_system(settings, clock=lambda: T0)
         keys = erased_person(system)
-        schema = settings.database.schema
-        with psycopg.connect(_dsn()) as connection:
-            tables = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                    (schema,),
-                )
-            ]
-            assert "rm_contacts" in tables and "ledger_subject_keys" in tables
-            for table in tables:
-                rows = connection.execute(f'SELECT t::text FROM "{schema}"."{table}" t').fetchall()
-                text = "\n".join(r[0] for r in rows).encode()
-                for needle in NEEDLES:
-                    assert needle not in text, (table, needle)
-                for key in keys:
-                    assert key.hex().encode() not in text, table
+        assert_postgres_tables_hold_none_of(settings, NEEDLES, keys)
         system.close()
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from hypothesis import strategies as st
 
 from domain import commands
+from domain.application import InvalidInputError
 from domain.contacts import PROCESSING_STATUSES
 from domain.fields import FieldValueError
 from domain.participants import IllegalTransitionError, ParticipantDeletedError, Status
@@ -35,9 +36,10 @@ operation = st.one_of(
     st.tuples(st.just("consent"), st.integers(0, 20), st.booleans()),
     st.tuples(st.just("site"), st.integers(0, 20), st.sampled_from((None, -3600, 3600))),
     st.tuples(st.just("processing"), st.integers(0, 20), st.sampled_from(PROCESSING_STATUSES)),
+    st.tuples(st.just("merge"), st.integers(0, 20), st.integers(0, 20)),
 )
 operations = st.lists(operation, max_size=25)
-EXPECTED = (IllegalTransitionError, ParticipantDeletedError, FieldValueError)
+EXPECTED = (IllegalTransitionError, ParticipantDeletedError, FieldValueError, InvalidInputError)
 SEGMENT = {"field": "status", "op": "eq", "value": "attended"}
 
 
@@ -119,6 +121,8 @@ class History:
             world.edit(account_id, event_id, participant_id, at=at, **{op[2]: op[3]})
         elif op[0] == "status":
             world.status(account_id, event_id, participant_id, op[2])
+        elif op[0] == "merge":
+            self._merge(participant_id, self.people[op[2] % len(self.people)][1])
         elif op[0] == "contact":
             contact = world.contact_of(account_id, participant_id)
             if contact is not None:
@@ -126,6 +130,15 @@ class History:
         else:
             cmd = commands.DeleteParticipant(account_id, event_id, participant_id)
             world.ledger.delete_participant(cmd, world.tick(), world.meta)
+
+    def _merge(self, survivor_participant: UUID, merged_participant: UUID) -> None:
+        """Merge the second one's contact into the first one's (same contact: refused)."""
+        world, account_id = self.world, self.account_id
+        survivor = world.contact_of(account_id, survivor_participant)
+        merged = world.contact_of(account_id, merged_participant)
+        if survivor is not None and merged is not None:
+            cmd = commands.MergeContacts(account_id, survivor.id, merged.id)
+            world.ledger.merge_contacts(cmd, world.tick(), world.meta)
 
     def _contact_extra(self, op: tuple[Any, ...], contact_id: UUID) -> None:
         world, account_id, at = self.world, self.account_id, self.world.tick()
