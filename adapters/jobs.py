@@ -46,7 +46,7 @@ from adapters.sql.engine import create_tables
 from adapters.sql.grid_queries import SqlGrid
 from domain import commands
 from domain.application import BulkStep, ContactLedger, InvalidInputError
-from domain.bulk import CONTACT_ACTIONS, parse_action
+from domain.bulk import parse_action
 from domain.fields import FieldType
 from domain.meta import Meta, Origin
 from domain.segments import parse_segment
@@ -55,7 +55,6 @@ from projections.grid_query import GridQuery
 log = logging.getLogger("contact_ledger.jobs")
 BATCH = 100
 REPORT_CAP = 1_000  # skipped rows kept with their reason; the count is always exact
-MAX_SELECTED = 100_000  # contact ids named one by one
 
 metadata = MetaData()
 jobs = Table(
@@ -469,6 +468,3 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _redacted(v) if isinstance(v, dict) else "…" for k, v in value.items()}
     return "…"
-
-
-__all__ = ["CONTACT_ACTIONS", "MAX_SELECTED", "Job", "JobRunner", "JobStore", "check_job"]

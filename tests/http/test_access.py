@@ -148,7 +148,7 @@ BODIES: dict[str, Any] = {
     "notes": lambda r: {"text": "a note"},
     "submissions": lambda r: {"fields": {"email": "new@example.org"}},
     "ack": lambda r: {"outcome": "sent"},
-    "merge": lambda r: {"merge_id": r["contact_id"]},
+    "merge": lambda r: {"merge_id": "00000000-0000-0000-0000-0000000000aa"},
     "bulk": lambda r: {
         "action": "add_to_group",
         "params": {"group_id": r["group_id"]},
@@ -276,6 +276,11 @@ def test_ids_of_another_account_in_a_body_answer_404_and_write_nothing(
             {"enabled": True, "scope": "segment", "segment": {"group": theirs["group_id"]}},
         ),
     ]
+    form = {"fields": {"email": "bob@example.org"}}
+    own = ok(other_account.call("POST", "/v1/forms/contact/submissions", json=form), 201)
+    refused.append(
+        ("POST", f"/v1/contacts/{own['contact_id']}/merge", {"merge_id": theirs["contact_id"]})
+    )
     for method, path, body in refused:
         answer = other_account.call(method, path, json=body)
         assert answer.status_code in (404, 422), (path, body, answer.text)

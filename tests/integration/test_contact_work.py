@@ -182,3 +182,27 @@ def test_a_job_interrupted_midway_resumes_and_ends_as_one_clean_run(
         page = system.outbox_projector.store.pending(account_id, 500, None)  # type: ignore[attr-defined]
         assert len(page.messages) == 125
         system.close()
+
+
+def test_a_merge_moves_notes_and_forms_to_the_survivor(world: World) -> None:
+    account_id = world.account()
+    survivor = form(world, account_id, email="ada@example.org")
+    variant = form(world, account_id, "request", email="ada.l@example.org")
+    note = commands.AddNote(account_id, variant, "Prefers phone calls")
+    written_at = world.tick()
+    world.ledger.add_note(note, written_at, world.meta)
+    merge = commands.MergeContacts(account_id, survivor, variant)
+    world.ledger.merge_contacts(merge, world.tick(), world.meta)
+    kept = world.ledger.contact(account_id, survivor)
+    assert [(n.text, n.author, n.written_at) for n in kept.notes] == [
+        ("Prefers phone calls", world.meta.actor, written_at)
+    ]
+    assert sorted(s.form for s in kept.submissions) == ["contact", "request"]
+    step = bulk(world, account_id, [variant], "set_processing_status", uuid4(), status="processed")
+    done = world.ledger.apply_to_contacts(step, world.tick(), world.meta).detail
+    assert done.skipped == {variant: f"merged into {survivor}"}
+    erase = commands.EraseContact(account_id, survivor)
+    world.ledger.erase_contact(erase, world.tick(), world.meta)
+    for contact_id in (survivor, variant):
+        gone = world.ledger.contact(account_id, contact_id)
+        assert gone.notes == [] and gone.submissions == []

@@ -488,7 +488,10 @@ def test_erasing_the_survivor_erases_its_tombstones_through_chains(zoe: Variants
     people = [zoe.kept, zoe.variant, third]
     contacts = [final, zoe.survivor_id, zoe.merged_id]
     outcome = zoe.erase(final)
-    assert outcome.detail == {"participants_erased": 3, "merged_erased": 2}
+    detail = outcome.detail
+    assert (detail["participants_erased"], detail["merged_erased"]) == (3, 2)
+    assert set(detail["participant_ids"]) == set(people)
+    assert set(detail["merged_ids"]) == {zoe.survivor_id, zoe.merged_id}
     for contact_id in contacts:
         contact = zoe.contact(contact_id)
         assert contact.erased and contact.fields == {}
