@@ -12,11 +12,10 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from adapters.http.asgi import create_http_app
-from adapters.http.endpoint import Context, Endpoint, Reply, Runtime
+from adapters.http.endpoint import Context, Endpoint, Reply
 from adapters.http.openapi import openapi_document, problem_statuses
 from adapters.http.routes import ENDPOINTS
 from tests.http.conftest import Api
-from tests.support.world import T0
 
 REF = "#/components/schemas/"
 
@@ -121,17 +120,7 @@ def test_a_path_parameter_can_have_a_type_other_than_uuid(api: Api) -> None:
     parameters = openapi_document((FORMS,))["paths"][FORMS.path]["post"]["parameters"]
     assert parameters[0]["schema"]["enum"] == ["contact", "registration"]
     system = api.system
-    runtime = Runtime(
-        system.ledger,
-        system.tokens,
-        lambda: T0,
-        system.projectors,
-        system.grid,
-        system.audit_projector.store,  # type: ignore[arg-type]
-        system.jobs.store,
-        system.outbox_projector.store,  # type: ignore[arg-type]
-    )
-    client = TestClient(create_http_app(runtime, (FORMS,)))
+    client = TestClient(create_http_app(system.runtime, (FORMS,)))
     headers = api.as_("admin")
     answer = client.post("/v1/forms/registration/submissions", headers=headers)
     assert answer.json() == {"form": "registration", "is_kind": True}
