@@ -9,6 +9,7 @@ from pydantic import Field
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.parameters import Parameter
+from adapters.http.presenters import utc
 from adapters.jobs import Job, check_job
 from adapters.sql.outbox_store import MAX_LIMIT
 from domain import commands
@@ -72,7 +73,7 @@ def get_outbox(ctx: Context) -> Reply:
                 last_name=m.fields.get("last_name"),
                 language=m.fields.get("language"),
             ),
-            requested_at=m.requested_at,
+            requested_at=utc(m.requested_at),
             position=m.position,
         )
         for m in page.messages
@@ -84,7 +85,7 @@ def post_ack(ctx: Context) -> Reply:
     body: schemas.AckIn = ctx.body
     ack = ctx.outbox.acknowledge(ctx.account_id, ctx.path["message_id"], body.outcome, ctx.at)
     out = schemas.AckOut(
-        id=ack.message_id, outcome=ack.outcome, acknowledged_at=ack.acknowledged_at
+        id=ack.message_id, outcome=ack.outcome, acknowledged_at=utc(ack.acknowledged_at)
     )
     return Reply(out)
 
@@ -118,7 +119,7 @@ def _job_out(job: Job) -> schemas.JobOut:
         skipped=job.skipped,
         report=[schemas.SkippedRow.model_validate(row) for row in job.report],
         error=job.error,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
+        created_at=utc(job.created_at),
+        started_at=utc(job.started_at) if job.started_at else None,
+        finished_at=utc(job.finished_at) if job.finished_at else None,
     )

@@ -184,6 +184,8 @@ def test_a_bulk_action_on_a_whole_view_runs_as_a_job(api: Api) -> None:
     job = finished(api, queued)
     assert job["status"] == "done", job
     assert (job["total"], job["processed"], job["changed"], job["skipped"]) == (3, 3, 3, 0)
+    for name in ("created_at", "started_at", "finished_at"):
+        assert job[name].endswith(("+00:00", "Z")), job[name]  # times carry their zone
     assert sorted(_members(api, group_id)) == sorted(people)
 
 
