@@ -131,8 +131,10 @@ def check_job(
     if action == "backfill":
         if selection is not None:
             raise InvalidInputError("backfill works on an event's participants: no selection")
-        _backfill_command(account_id, params)
-        event = ledger.organiser_event(account_id, UUID(str(params["event_id"])))
+        cmd = _backfill_command(account_id, params)
+        if cmd.segment is not None:
+            parse_segment(cmd.segment)  # a bad segment is refused now, not when the job runs
+        event = ledger.organiser_event(account_id, cmd.organiser_event_id)
         if not event.sync_enabled:
             raise InvalidInputError(f"contact sync is not enabled for event {event.id}")
         return

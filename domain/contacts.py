@@ -276,14 +276,17 @@ class Contact(LedgerAggregate):
     def add_note(self, note_id: UUID, text: str, at: datetime, meta: Meta) -> None:
         """Write an internal note; its author is the actor of `meta` (staff, not the person)."""
         _check_text(text, "a note", 1, MAX_NOTE_LENGTH)
+        self._record_note(Note(note_id, text, meta.actor, at), at, meta)
+
+    def _record_note(self, note: Note, at: datetime, meta: Meta) -> None:
         self.record(
             self.NoteAdded,
             at,
             meta,
-            note_id=note_id,
-            text=text,
-            author=meta.actor,
-            written_at=at,
+            note_id=note.id,
+            text=note.text,
+            author=note.author,
+            written_at=note.written_at,
         )
 
     def submit_form(
@@ -301,16 +304,20 @@ class Contact(LedgerAggregate):
             raise ContactInputError(f"form must be one of {', '.join(FORM_KINDS)}")
         _check_text(page, "page", 0, MAX_PAGE_LENGTH)
         _check_text(message, "message", 0, MAX_MESSAGE_LENGTH)
+        sent = FormSubmission(submission_id, form, page, message, dict(values), at)
+        self._record_submission(sent, at, meta)
+
+    def _record_submission(self, sent: FormSubmission, at: datetime, meta: Meta) -> None:
         self.record(
             self.FormSubmitted,
             at,
             meta,
-            submission_id=submission_id,
-            form=form,
-            page=page,
-            message=message,
-            fields=dict(values),
-            submitted_at=at,
+            submission_id=sent.id,
+            form=sent.form,
+            page=sent.page,
+            message=sent.message,
+            fields=sent.fields,
+            submitted_at=sent.submitted_at,
         )
 
     def request_message(
@@ -384,29 +391,11 @@ class Contact(LedgerAggregate):
         have = {n.id for n in self.notes}
         for note in merged.notes:
             if note.id not in have:
-                self.record(
-                    self.NoteAdded,
-                    at,
-                    meta,
-                    note_id=note.id,
-                    text=note.text,
-                    author=note.author,
-                    written_at=note.written_at,
-                )
+                self._record_note(note, at, meta)
         sent = {s.id for s in self.submissions}
         for form in merged.submissions:
             if form.id not in sent:
-                self.record(
-                    self.FormSubmitted,
-                    at,
-                    meta,
-                    submission_id=form.id,
-                    form=form.form,
-                    page=form.page,
-                    message=form.message,
-                    fields=form.fields,
-                    submitted_at=form.submitted_at,
-                )
+                self._record_submission(form, at, meta)
 
     def _fill_gaps(self, merged: Contact, key_fields: set[str], at: datetime, meta: Meta) -> None:
         """Values this contact lacks, stamped as an edit made now (never older than ours)."""

@@ -274,8 +274,10 @@ def test_a_backfill_runs_as_a_job(api: Api) -> None:
 
 def test_bad_bulk_actions_are_refused_before_they_are_queued(api: Api, other_account: Api) -> None:
     contact_id, _ = contact_of(api, "ada@example.org")
+    event_id = an_event(api)
     ids = {"contact_ids": [contact_id]}
     bad = [
+        {"action": "backfill", "params": {"event_id": event_id, "segment": {"bogus": 1}}},
         {"action": "explode", "selection": ids},
         {"action": "add_to_group", "params": {}, "selection": ids},
         {"action": "add_to_group", "params": {"group_id": "nope"}, "selection": ids},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from adapters.settings import Settings
 from domain import commands
 from domain.meta import Meta
 from tests.support.backends import backend_settings
+from tests.support.races import at_once
 from tests.support.world import World
 
 WRITERS = 6
@@ -77,18 +77,11 @@ def test_processes_racing_make_one_contact(tmp_path: Path, db_kind: str) -> None
 def test_threads_racing_in_one_process_make_one_contact(tmp_path: Path, store_kind: str) -> None:
     with backend_settings(store_kind, tmp_path) as settings:
         world, account_id, events = _prepare(settings)
-        gate = threading.Barrier(WRITERS)
-        results: list[str] = []
 
-        def register(event_id: UUID) -> None:
-            gate.wait()
+        def register(event_id: UUID) -> str:
             cmd = commands.RegisterParticipant(account_id, event_id, {"email": "same@example.org"})
-            results.append(str(world.ledger.register_participant(cmd, datetime.now(UTC), META).id))
+            return str(world.ledger.register_participant(cmd, datetime.now(UTC), META).id)
 
-        threads = [threading.Thread(target=register, args=(e,)) for e in events]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = at_once(*[lambda e=e: register(e) for e in events])  # type: ignore[misc]
         _assert_one_contact(world, account_id, results)
         world.ledger.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from uuid import UUID, uuid4
@@ -15,6 +14,7 @@ from adapters.settings import Settings
 from adapters.sql.engine import make_engine
 from app import build_system
 from domain import commands
+from tests.support.races import at_once
 from tests.support.world import T0, World
 
 ANSWER = Answer(201, b'{"id": "...", "fields": {"email": "ada@example.org"}}', {"etag": '"1"'})
@@ -102,18 +102,7 @@ def test_forget_deletes_answers_showing_the_erased_resources(store: IdempotencyS
 
 def test_concurrent_reservations_hold_the_key_once(store: IdempotencyStore) -> None:
     account = uuid4()
-    barrier = threading.Barrier(8)
-    results: list[Held | Found] = []
-
-    def reserve() -> None:
-        barrier.wait()
-        results.append(store.reserve(account, "burst", "fp", T0))
-
-    threads = [threading.Thread(target=reserve) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[lambda: store.reserve(account, "burst", "fp", T0)] * 8)
     assert sum(isinstance(r, Held) for r in results) == 1
     assert [r for r in results if not isinstance(r, Held)] == [Found("fp", None)] * 7
 
@@ -122,18 +111,7 @@ def test_concurrent_takeovers_of_a_stale_key_hold_it_once(store: IdempotencyStor
     account = uuid4()
     held(store.reserve(account, "stale", "fp", T0))
     later = T0 + timedelta(minutes=10)
-    barrier = threading.Barrier(8)
-    results: list[Held | Found] = []
-
-    def reserve() -> None:
-        barrier.wait()
-        results.append(store.reserve(account, "stale", "fp", later))
-
-    threads = [threading.Thread(target=reserve) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[lambda: store.reserve(account, "stale", "fp", later)] * 8)
     assert sum(isinstance(r, Held) for r in results) == 1
 
 

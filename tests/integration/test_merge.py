@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.integration.test_erasure_leaves_no_trace import (
     assert_sqlite_files_hold_none_of,
 )
 from tests.support.backends import backend_settings
+from tests.support.races import at_once
 from tests.support.world import T0, World
 
 KEY = ("email", "first_name", "last_name")
@@ -449,25 +449,15 @@ def test_a_merge_is_all_or_nothing(zoe: Variants, monkeypatch: pytest.MonkeyPatc
 
 def test_registrations_racing_a_merge_all_end_on_the_survivor(world: World) -> None:
     zoe = Variants(world)
-    gate, late = threading.Barrier(4), []
 
     def merge() -> None:
-        gate.wait()
         zoe.merge(at=world.now)
 
-    def register() -> None:
-        gate.wait()
+    def register() -> UUID:
         cmd = commands.RegisterParticipant(zoe.account_id, zoe.club, zoe.zoe("Zoe"))
-        late.append(world.ledger.register_participant(cmd, world.now, world.meta).id)
+        return world.ledger.register_participant(cmd, world.now, world.meta).id
 
-    threads = [
-        threading.Thread(target=merge),
-        *(threading.Thread(target=register) for _ in range(3)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    late = at_once(merge, register, register, register)[1:]
     assert len(late) == 3
     assert set(zoe.contact().participants) == {zoe.kept, zoe.variant, *late}
     assert zoe.contact(zoe.merged_id).participants == {}
