@@ -31,7 +31,10 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 SCHEMA_LOCK = 0x6C6564676572  # advisory lock id ("ledger") serialising schema creation
-Claim = tuple[str, UUID, str, UUID]  # (claim|release, account id, digest, contact id)
+# (op, scope id, digest, holder id): op is claim (must be free), offer (taken only if free)
+# or release; the scope is an account (holder: a contact) or an organiser event (holder: a
+# participant of it). "shred" reuses the shape: (shred, account id, time, subject id).
+Claim = tuple[str, UUID, str, UUID]
 
 SQLITE_TABLES = (
     "CREATE TABLE IF NOT EXISTS ledger_contact_keys ("
@@ -53,9 +56,10 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
         for subject_id, key in (kwargs.get("subject_keys") or {}).items():
             c.execute("INSERT INTO ledger_subject_keys VALUES (?, ?)", (subject_id.hex, key))
         for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
-            if op == "claim":
+            if op in ("claim", "offer"):
                 c.execute(
-                    "INSERT INTO ledger_contact_keys VALUES (?, ?, ?)",
+                    f"INSERT {'OR IGNORE ' if op == 'offer' else ''}"
+                    "INTO ledger_contact_keys VALUES (?, ?, ?)",
                     (account_id.hex, digest, contact_id.hex),
                 )
             elif op == "shred":  # digest holds the time; contact_id the subject
@@ -150,6 +154,9 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(claim_ops, 1), 0) LOOP
         IF claim_ops[i] = 'claim' THEN
             INSERT INTO {keys} VALUES (claim_accounts[i], claim_digests[i], claim_contacts[i]);
+        ELSIF claim_ops[i] = 'offer' THEN
+            INSERT INTO {keys} VALUES (claim_accounts[i], claim_digests[i], claim_contacts[i])
+                ON CONFLICT DO NOTHING;
         ELSIF claim_ops[i] = 'shred' THEN
             DELETE FROM {subjects} WHERE subject_id = claim_contacts[i];
             INSERT INTO {shredded} VALUES (claim_contacts[i], claim_digests[i]::timestamptz)
@@ -396,7 +403,9 @@ def _apply_claim(
 ) -> None:
     if op == "claim":
         if key in table:
-            raise IntegrityError(f"key already claimed by contact {table[key]}")
+            raise IntegrityError(f"key already claimed by {table[key]}")
         table[key] = contact_id
+    elif op == "offer":
+        table.setdefault(key, contact_id)
     elif table.get(key) == contact_id:
         del table[key]

@@ -41,6 +41,7 @@ from domain.commands import (
     DeleteParticipant,
     EraseContact,
     EraseParticipant,
+    ImportRows,
     MergeContacts,
     RegisterParticipant,
     RequestPasswordReset,
@@ -59,6 +60,7 @@ from domain.contacts import (
     SiteAccount,
 )
 from domain.fields import FieldDefinition, FieldType
+from domain.import_rows import HalfAppliedRowError, RowImport
 from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
@@ -359,6 +361,26 @@ class ContactLedger(Application[UUID]):
 
         participants, position = self.run(decide)
         return [Outcome(p.id, p.version, position) for p in participants]
+
+    def import_rows(self, cmd: ImportRows, at: datetime, meta: Meta) -> Outcome:
+        """One batch of an import in one transaction; `detail` lists each row's ImportedRow."""
+        excluded: dict[int, str] = {}
+
+        def decide(work: UnitOfWork) -> list[Any]:
+            def register(work: UnitOfWork, registration: RegisterParticipant) -> Participant:
+                return self._register(work, registration, at, meta)
+
+            return RowImport(work, cmd, self.hasher, at, meta, register, excluded).run()
+
+        while True:
+            try:
+                rows, position = self.run(decide)
+            except HalfAppliedRowError as error:
+                excluded[error.line] = error.reason  # the batch again, without that row
+                continue
+            if position is None:
+                position = self.recorder.max_notification_id()
+            return Outcome(cmd.organiser_event_id or cmd.account_id, 0, position, rows)
 
     def _prefetch_keys(self, work: UnitOfWork, cmds: list[RegisterParticipant]) -> None:
         """One query for the key index entries of a whole batch."""

@@ -232,3 +232,21 @@ class MergeContacts:
     survivor_id: UUID
     merged_id: UUID
     expected_version: int | None = None  # the survivor's (If-Match)
+
+
+@dataclass(frozen=True)
+class ImportRows:
+    """One batch of an import (F19): rows of a file, matched by the uniqueness key.
+
+    `rows` holds each row's line in the file and its cells by field name (plain values:
+    text, numbers, dates, booleans). Into an organiser event's participants when
+    `organiser_event_id` is set, else into the account's contacts. `mode` is an ImportMode;
+    `status` is the status of participants it registers.
+    """
+
+    account_id: UUID
+    organiser_event_id: UUID | None
+    rows: tuple[tuple[int, dict[str, Any]], ...]
+    mode: str = "create_and_update"
+    group_id: UUID | None = None
+    status: str = "registered"

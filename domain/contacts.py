@@ -14,7 +14,11 @@ from domain.retention import ErasedError, RestoreWindowClosedError
 
 
 class ContactKeyIndex(Protocol):
-    """Port: which contact holds a key digest. Claims are written with the events."""
+    """Port: who holds a key digest in a scope. Claims are written with the events.
+
+    The scope is an account (the holder is its contact of that key) or an organiser event
+    (the holder is the participant of that key in the event: what an import matches on).
+    """
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None: ...
     def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]: ...

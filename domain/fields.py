@@ -36,7 +36,10 @@ MAX_LONG_TEXT = 100_000
 
 
 class FieldValueError(ValueError):
-    """Raised when a value does not fit its field: names the field and the reason."""
+    """Raised when a value does not fit its field: names the field and the reason.
+
+    The reason never quotes the value, so it can go into reports and logs (no personal data).
+    """
 
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(f"field {field_name!r}: {reason}")
@@ -151,7 +154,7 @@ def _datetime(definition: FieldDefinition, value: Any) -> str:
 def _email(definition: FieldDefinition, value: Any) -> str:
     text = _string(definition, value).strip()
     if len(text) > 254 or not EMAIL.match(text):
-        raise FieldValueError(definition.name, f"{text!r} is not an email address")
+        raise FieldValueError(definition.name, "is not an email address")
     return text
 
 
@@ -159,7 +162,7 @@ def _phone(definition: FieldDefinition, value: Any) -> str:
     text = _string(definition, value).strip()
     digits = sum(ch.isdigit() for ch in text)
     if not PHONE.match(text) or not 6 <= digits <= 20:
-        raise FieldValueError(definition.name, f"{text!r} is not a phone number")
+        raise FieldValueError(definition.name, "is not a phone number")
     return text
 
 
@@ -175,7 +178,7 @@ def _single_choice(definition: FieldDefinition, value: Any) -> str:
     text = _string(definition, value)
     if text not in definition.options:
         raise FieldValueError(
-            definition.name, f"{text!r} is not one of {', '.join(definition.options)}"
+            definition.name, f"is not one of the options: {', '.join(definition.options)}"
         )
     return text
 

@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
 from domain.contacts import Contact
+from domain.keys import key_values
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.overlay: dict[tuple[UUID, str], UUID | None] = {}
         self.looked_up: dict[tuple[UUID, str], UUID | None] = {}
         self.shared: set[UUID] = set()
+        self.event_keys: dict[UUID, str | None] = {}  # participant -> its key when loaded
 
     def get(
         self, cls: type[T], account_id: UUID | None, aggregate_id: UUID, for_update: bool = True
@@ -59,6 +61,7 @@ class UnitOfWork:
             except AggregateNotFoundError:
                 raise NotFoundError(KIND_NAMES[cls], aggregate_id) from None
             self.aggregates[aggregate_id] = aggregate
+            self._loaded(aggregate)
             if for_update:
                 self.shared.discard(aggregate_id)
             else:
@@ -97,6 +100,8 @@ class UnitOfWork:
         missing = aggregate_ids - set(self.aggregates)
         loaded = self.app.load_many(missing)
         self.aggregates.update(loaded)
+        for aggregate in loaded.values():
+            self._loaded(aggregate)
         return list(loaded.values())
 
     def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None:
@@ -119,10 +124,42 @@ class UnitOfWork:
         """Destroy a data subject's key in the same transaction as the command's events."""
         self.claims.append(("shred", account_id, at.isoformat(), subject_id))
 
+    def event_key(self, participant: Participant) -> str | None:
+        """The digest a participant is found by in its event's key index (None: not found)."""
+        if participant.deleted or participant.erased:
+            return None
+        account = self.account(participant.account_id)  # type: ignore[arg-type]
+        values = key_values(account.uniqueness_key, participant.fields)
+        return None if values is None else self.app.hasher.digest(account.id, values)
+
+    def _loaded(self, aggregate: LedgerAggregate) -> None:
+        if isinstance(aggregate, Participant):
+            self.event_keys.setdefault(aggregate.id, self.event_key(aggregate))
+
+    def _index_participants(self) -> None:
+        """Keep each event's key index in step with the participants this command changed.
+
+        An entry is only offered: the first live participant of a key in an event holds it
+        (the API may register a person twice); an import claims it (see domain/imports.py).
+        """
+        for aggregate in self.aggregates.values():
+            if not isinstance(aggregate, Participant) or not aggregate.pending_events:
+                continue
+            before, after = self.event_keys.get(aggregate.id), self.event_key(aggregate)
+            if before == after:
+                continue
+            scope = aggregate.organiser_event_id
+            assert scope is not None
+            if before is not None:
+                self.release(scope, before, aggregate.id)
+            if after is not None:
+                self.claims.append(("offer", scope, after, aggregate.id))
+
     def commit(self) -> int | None:
         for aggregate_id in self.shared:
             if self.aggregates[aggregate_id].pending_events:
                 raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
+        self._index_participants()
         recordings = self.app.save(*self.aggregates.values(), key_claims=self.claims)
         # Only what this command loaded for update: re-caching a shared copy would restart
         # its expiry on every commit and could keep stale settings forever.

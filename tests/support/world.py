@@ -10,6 +10,7 @@ from adapters.ledger import SealedContactLedger
 from domain import commands
 from domain.application import Outcome
 from domain.contacts import Contact
+from domain.import_rows import ImportedRow
 from domain.meta import Meta
 from domain.participants import Participant
 
@@ -97,6 +98,21 @@ class World:
     ) -> Outcome:
         cmd = commands.BackfillSync(account_id, event_id, segment)
         return self.ledger.backfill_sync(cmd, self.tick(), self.meta)
+
+    def import_rows(
+        self,
+        account_id: UUID,
+        event_id: UUID | None,
+        *rows: dict[str, Any],
+        mode: str = "create_and_update",
+        group_id: UUID | None = None,
+        first_line: int = 2,
+    ) -> list[ImportedRow]:
+        """Import `rows` (cells by field name) as one batch; lines count from `first_line`."""
+        lines = tuple(enumerate(rows, start=first_line))
+        cmd = commands.ImportRows(account_id, event_id, lines, mode, group_id)
+        detail: list[ImportedRow] = self.ledger.import_rows(cmd, self.tick(), self.meta).detail
+        return detail
 
     # --- then -----------------------------------------------------------------------
 
