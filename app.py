@@ -14,6 +14,8 @@ from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
 from adapters.http.idempotency import IdempotentWrites
 from adapters.idempotency import IdempotencyStore
+from adapters.importing.job import Importer
+from adapters.importing.store import ImportStore
 from adapters.jobs import JobRunner, JobStore
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
@@ -81,6 +83,7 @@ def build_system(
     projectors = (projector, audit_projector, outbox_projector)
     grid = SqlGrid(engine)
     jobs = JobStore(engine)
+    importer = Importer(ledger, ImportStore(engine), jobs, clock)
     # memory:// has one shared SQLite connection: the store's commits must not end the
     # projector's transactions, so it gets a connection (and database) of its own.
     own = make_engine(settings.database) if settings.database.kind == "memory" else engine
@@ -98,6 +101,8 @@ def build_system(
         jobs=jobs,
         outbox=outbox,
         idempotency=IdempotentWrites(idempotency),
+        importer=importer,
+        max_upload_bytes=settings.max_upload_bytes,
     )
     purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency)
     return ContactLedgerSystem(
@@ -109,7 +114,7 @@ def build_system(
         outbox_projector,
         grid,
         purger,
-        JobRunner(jobs, ledger, grid, store.position, clock),
+        JobRunner(jobs, ledger, grid, store.position, clock, handlers={"import": importer.run}),
         create_http_app(runtime),
         runtime,
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,8 +16,11 @@ import uvicorn
 
 from adapters.clock import utc_now
 from adapters.demo import load_demo
+from adapters.importing.job import ImportRequest, suggestion
+from adapters.importing.sheets import FileRefusedError, open_sheet
 from adapters.settings import Settings, SettingsError
 from adapters.tokens import TokenError
+from domain.imports import ImportInputError, ImportMode
 from domain.meta import Meta, Origin
 from domain.unit_of_work import NotFoundError
 
@@ -212,3 +218,118 @@ def tokens_create(account_id: str, role: str, actor: str) -> None:
         raise click.ClickException(f"no account {account}") from None
     finally:
         system.close()
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--account", "account_id", required=True, type=click.UUID, help="Account id.")
+@click.option("--event", "event_id", type=click.UUID, help="Import into this event's participants.")
+@click.option("--contacts", is_flag=True, help="Import into the account's contacts.")
+@click.option(
+    "--mapping",
+    help='Column title -> field, as JSON (\'{"E-mail": "email"}\'), @file.json, or "auto" '
+    "for the suggested mapping. Without it, the columns and a suggestion are printed.",
+)
+@click.option("--mode", type=click.Choice([m.value for m in ImportMode]),
+              default=ImportMode.CREATE_AND_UPDATE.value, show_default=True)  # fmt: skip
+@click.option("--group", "group_id", type=click.UUID, help="Add every imported contact to it.")
+@click.option("--status", default="registered", show_default=True,
+              help="Status of the participants it registers.")  # fmt: skip
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the per-row report (CSV) there.")  # fmt: skip
+def import_file(
+    file: Path,
+    account_id: UUID,
+    event_id: UUID | None,
+    contacts: bool,
+    mapping: str | None,
+    mode: str,
+    group_id: UUID | None,
+    status: str,
+    report_path: Path | None,
+) -> None:
+    """Import an .xlsx or .csv FILE (--event ID or --contacts), with a progress bar."""
+    if contacts == (event_id is not None):
+        raise click.UsageError("give exactly one of --event ID and --contacts")
+    system = _system()
+    try:
+        columns = _mapping(system, file, account_id, event_id, mapping)
+        request = ImportRequest(event_id, columns, mode, group_id, status)
+        job = _submitted_import(system, file, account_id, request)
+        with click.progressbar(length=job.total or 0, label="Importing", file=sys.stderr) as bar:
+            job = _follow_import(system, job, bar)
+        _print_import(system, job, report_path)
+    except (FileRefusedError, ImportInputError, NotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        system.close()
+    if job.status != "done":
+        sys.exit(1)
+
+
+def _mapping(
+    system: Any, file: Path, account_id: UUID, event_id: UUID | None, given: str | None
+) -> dict[str, str | None]:
+    if given is not None and given != "auto":
+        text = Path(given[1:]).read_text() if given.startswith("@") else given
+        try:
+            columns = json.loads(text)
+        except ValueError:
+            columns = None
+        if not isinstance(columns, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--mapping")
+        return {str(k): (str(v) if v else None) for k, v in columns.items()}
+    with open_sheet(file) as sheet:
+        headers = sheet.headers
+    suggested = suggestion(system.ledger, account_id, event_id, headers)
+    if given == "auto":
+        click.echo(f"Mapping: {json.dumps(suggested, ensure_ascii=False)}", err=True)
+        return dict(suggested)
+    columns = json.dumps(list(headers), ensure_ascii=False)
+    proposal = json.dumps(suggested, ensure_ascii=False)
+    raise click.UsageError(
+        f"--mapping is required. The file's columns: {columns}"
+        f"\nSuggested: --mapping '{proposal}' (or --mapping auto)"
+    )
+
+
+def _submitted_import(system: Any, file: Path, account_id: UUID, request: ImportRequest) -> Any:
+    meta = _cli_meta()
+    job_id = system.runtime.importer.submit(account_id, request, file, meta, utc_now())
+    return system.runtime.jobs.get(account_id, job_id)
+
+
+def _follow_import(system: Any, job: Any, bar: Any) -> Any:
+    """Run the import here, or, if a server's job runner took it first, watch it."""
+    jobs = system.runtime.jobs
+    mine = jobs.claim_queued(job.account_id, job.job_id, utc_now())
+
+    def progress(done: int, total: int | None) -> None:
+        bar.length = max(total or 0, done)
+        bar.update(done - bar.pos)
+
+    if mine is not None:
+        system.jobs.run(mine, progress)
+    while (job := jobs.get(job.account_id, job.job_id)).status in ("queued", "running"):
+        progress(job.processed, job.total)
+        time.sleep(0.2)
+    progress(job.processed, job.total)
+    return job
+
+
+def _print_import(system: Any, job: Any, report_path: Path | None) -> None:
+    store = system.runtime.importer.store
+    counts = store.counts(job.job_id)
+    click.echo(
+        f"import {job.job_id}: {job.status} — {counts['created']} created, "
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['skipped']} skipped"
+    )
+    if job.error:
+        click.echo(f"  {job.error}")
+    for line, reason in store.skipped(job.job_id, 20):
+        click.echo(f"  row {line}: {reason}")
+    if report_path is not None:
+        with report_path.open("w", encoding="utf-8", newline="") as out:
+            out.writelines(store.report_csv(job.job_id))
+        click.echo(f"per-row report: {report_path}")

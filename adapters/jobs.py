@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +54,7 @@ from projections.grid_query import GridQuery
 
 log = logging.getLogger("contact_ledger.jobs")
 BATCH = 100
+PLAIN_PARAMS = frozenset({"import"})  # arguments without personal data: kept when done
 REPORT_CAP = 1_000  # skipped rows kept with their reason; the count is always exact
 
 metadata = MetaData()
@@ -95,6 +96,10 @@ class JobNotFoundError(Exception):
         super().__init__(f"job {job_id} not found")
 
 
+class JobRefusedError(Exception):
+    """Raised by a job that finds, before it changed anything, that it cannot run."""
+
+
 @dataclass(frozen=True)
 class Job:
     job_id: UUID
@@ -102,7 +107,7 @@ class Job:
     action: str
     params: dict[str, Any]
     selection: dict[str, Any]
-    status: str  # queued, running, done, failed
+    status: str  # queued, running, done, failed, refused
     total: int | None
     processed: int
     changed: int
@@ -204,8 +209,10 @@ class JobStore:
         meta: Meta,
         at: datetime,
         position: int,
+        job_id: UUID | None = None,
     ) -> UUID:
-        job_id = uuid4()
+        """Queue a job (under `job_id` if given: what it needs may be stored first)."""
+        job_id = job_id or self.new_id()
         with self.engine.begin() as connection:
             connection.execute(
                 insert(jobs).values(
@@ -227,6 +234,10 @@ class JobStore:
                 )
             )
         return job_id
+
+    @staticmethod
+    def new_id() -> UUID:
+        return uuid4()
 
     def get(self, account_id: UUID, job_id: UUID) -> Job:
         with self.engine.connect() as connection:
@@ -272,6 +283,16 @@ class JobStore:
             if taken == 1:
                 return self.get(account_id, job_id)
         return None
+
+    def claim_queued(self, account_id: UUID, job_id: UUID, now: datetime) -> Job | None:
+        """Take this queued job (None if a runner took it first)."""
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id, jobs.c.status == "queued")
+                .values(status="running", heartbeat_at=now, started_at=now)
+            ).rowcount
+        return self.get(account_id, job_id) if taken == 1 else None
 
     def resolve(self, job: Job, contact_ids: Iterator[UUID], at: datetime) -> int:
         """Write the job's contacts once (a resumed job keeps the list it had)."""
@@ -327,6 +348,10 @@ class JobStore:
             )
         return self.get(job.account_id, job.job_id)
 
+    def set_total(self, job: Job, total: int) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(jobs).where(jobs.c.job_id == job.job_id).values(total=total))
+
     def release(self, job: Job) -> None:
         """Hand a running job back to the queue (its runner is stopping)."""
         with self.engine.begin() as connection:
@@ -336,17 +361,20 @@ class JobStore:
                 .values(status="queued", heartbeat_at=None)
             )
 
-    def finish(self, job: Job, at: datetime, error: str | None = None) -> None:
+    def finish(
+        self, job: Job, at: datetime, error: str | None = None, status: str | None = None
+    ) -> None:
+        """End a job: done, failed (with `error`) or `status` "refused" (with its reason)."""
         with self.engine.begin() as connection:
             connection.execute(
                 update(jobs)
                 .where(jobs.c.job_id == job.job_id)
                 .values(
-                    status="failed" if error else "done",
+                    status=status or ("failed" if error else "done"),
                     error=error,
                     total=func.coalesce(jobs.c.total, jobs.c.processed),
                     finished_at=at,
-                    params=_redacted(job.params),
+                    params=job.params if job.action in PLAIN_PARAMS else _redacted(job.params),
                     selection=_redacted(job.selection),
                 )
             )
@@ -354,6 +382,8 @@ class JobStore:
 
 
 JOB_FIELDS = frozenset(Job.__dataclass_fields__)
+Progress = Callable[[int, int | None], None]  # done, expected (None: not known yet)
+Handler = Callable[[Job, Meta, Callable[[], bool], Progress | None], None]  # "stop now?"
 
 
 class JobRunner:
@@ -369,12 +399,14 @@ class JobRunner:
         poll_seconds: float = 0.5,
         stale_seconds: float = 300.0,
         grid_wait_seconds: float = 600.0,
+        handlers: Mapping[str, Handler] | None = None,
     ) -> None:
         self.store, self.ledger, self.grid, self.clock = store, ledger, grid, clock
         self.grid_position, self.grid_wait_seconds = grid_position, grid_wait_seconds
         self.poll_seconds, self.stale_seconds = poll_seconds, stale_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.handlers: dict[str, Handler] = {"backfill": self._backfill, **(handlers or {})}
 
     def start(self) -> None:
         self._stop.clear()
@@ -403,13 +435,14 @@ class JobRunner:
                 log.exception("the job runner failed; retrying")
             self._stop.wait(self.poll_seconds)
 
-    def run(self, job: Job) -> None:
+    def run(self, job: Job, progress: Progress | None = None) -> None:
+        """Run a claimed job to its end (done, failed or refused), telling `progress`."""
         meta = Meta(job.actor, job.role, Origin.JOB.value, str(job.job_id))
         try:
-            if job.action == "backfill":
-                self._backfill(job, meta)
-            else:
-                self._on_contacts(job, meta)
+            handler = self.handlers.get(job.action, self._on_contacts)
+            handler(job, meta, self._stop.is_set, progress)
+        except JobRefusedError as error:
+            self.store.finish(job, self.clock(), str(error), status="refused")
         except Exception as error:
             if self._stop.is_set():  # stopped mid-way: the next runner resumes it
                 self.store.release(job)
@@ -421,10 +454,12 @@ class JobRunner:
         else:
             self.store.finish(job, self.clock())
 
-    def _on_contacts(self, job: Job, meta: Meta) -> None:
+    def _on_contacts(
+        self, job: Job, meta: Meta, stopping: Callable[[], bool], progress: Progress | None
+    ) -> None:
         total = self.store.resolve(job, self._selected(job), self.clock())
         done = job.processed
-        while done < total and not self._stop.is_set():
+        while done < total and not stopping():
             batch = self.store.batch(job.job_id, done, BATCH)
             cmd = commands.ApplyToContacts(
                 job.account_id, tuple(batch), job.action, job.params, job.job_id
@@ -432,6 +467,8 @@ class JobRunner:
             step = self.ledger.apply_to_contacts(cmd, self.clock(), meta).detail
             job = self.store.progress(job, len(batch), step, self.clock())
             done += len(batch)
+            if progress is not None:
+                progress(done, total)
         if done < total:
             raise InterruptedError("the runner was stopped; the job resumes where it was")
 
@@ -451,7 +488,9 @@ class JobRunner:
                 raise TimeoutError(f"the contact grid did not reach position {position}")
             time.sleep(0.05)
 
-    def _backfill(self, job: Job, meta: Meta) -> None:
+    def _backfill(
+        self, job: Job, meta: Meta, stopping: Callable[[], bool], progress: Progress | None
+    ) -> None:
         cmd = _backfill_command(job.account_id, job.params)
 
         def batch_done(size: int, joined: int) -> None:

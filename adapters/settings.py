@@ -99,6 +99,7 @@ class Settings:
     max_body_bytes: int = 1_000_000
     purge_every_seconds: float = 3600.0  # inside `serve`; 0 turns it off
     idempotency_hours: float = 24.0  # how long an Idempotency-Key's answer is kept
+    max_upload_bytes: int = 50 * 1024 * 1024  # an import's file
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +120,7 @@ class Settings:
             read_wait_seconds=_number(env, "LEDGER_READ_WAIT_SECONDS", 5.0),
             purge_every_seconds=_number(env, "LEDGER_PURGE_EVERY_SECONDS", 3600.0),
             idempotency_hours=_idempotency_hours(env),
+            max_upload_bytes=_upload_bytes(env),
         )
 
 
@@ -127,6 +129,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(env.get(name, default))
     except ValueError:
         raise SettingsError(f"{name} must be a number") from None
+
+
+def _upload_bytes(env: Mapping[str, str]) -> int:
+    megabytes = _number(env, "LEDGER_IMPORT_MAX_MB", 50.0)
+    if not 0 < megabytes <= 10_000:
+        raise SettingsError("LEDGER_IMPORT_MAX_MB must be above 0 and at most 10000")
+    return int(megabytes * 1024 * 1024)
 
 
 def _idempotency_hours(env: Mapping[str, str]) -> float:

@@ -9,7 +9,7 @@ from pydantic import Field
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.parameters import Parameter
-from adapters.http.presenters import utc
+from adapters.http.presenters import job_times, utc
 from adapters.jobs import Job, check_job
 from adapters.sql.outbox_store import MAX_LIMIT
 from domain import commands
@@ -119,7 +119,5 @@ def _job_out(job: Job) -> schemas.JobOut:
         skipped=job.skipped,
         report=[schemas.SkippedRow.model_validate(row) for row in job.report],
         error=job.error,
-        created_at=utc(job.created_at),
-        started_at=utc(job.started_at) if job.started_at else None,
-        finished_at=utc(job.finished_at) if job.finished_at else None,
+        **job_times(job),
     )

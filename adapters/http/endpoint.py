@@ -7,24 +7,31 @@ route and the OpenAPI document, so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
+from adapters.importing.job import Importer
 from adapters.jobs import JobStore
 from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore
@@ -63,6 +70,8 @@ class Context:
     query: dict[str, str]
     expected_version: int | None
     raw_body: bytes = b""  # as sent, when the endpoint takes a body
+    upload: Path | None = None  # the file part of a multipart body, in a temporary file
+    importer: Importer | None = None
 
     @property
     def account_id(self) -> UUID:
@@ -111,6 +120,7 @@ class Endpoint:
     query: tuple[Parameter, ...] = ()
     path_params: Mapping[str, Any] = field(default_factory=dict)
     errors: frozenset[int] = frozenset()
+    upload: bool = False  # the body is multipart/form-data: `body`'s fields and a `file`
 
     def __post_init__(self) -> None:
         undeclared = set(self.path_params) - set(PATH_PARAMETER.findall(self.path))
@@ -146,12 +156,15 @@ class Runtime:
     jobs: JobStore
     outbox: SqlOutboxStore
     idempotency: IdempotentWrites
+    importer: Importer
     max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 50 * 1024 * 1024
     read_wait_seconds: float = 5.0
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
     async def serve(request: Request) -> Response:
+        context = None
         try:
             context = await _context(endpoint, runtime, request)
             if endpoint.writes:
@@ -162,6 +175,9 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
             await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
         except Exception as error:
             return _problem(error)
+        finally:
+            if context is not None and context.upload is not None:
+                context.upload.unlink(missing_ok=True)
         return await _answer(endpoint, context)
 
     return serve
@@ -193,7 +209,11 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         raise HttpError(422, "query parameters must not contain NUL characters")
     check_query(endpoint.query_parameters, request.query_params)
     path = parse_path(endpoint.path_parameters, request.path_params)
-    raw, body = await _body(endpoint, runtime, request) if endpoint.body else (b"", None)
+    upload = None
+    if endpoint.upload:
+        raw, body, upload = await _upload(endpoint, runtime, request)
+    else:
+        raw, body = await _body(endpoint, runtime, request) if endpoint.body else (b"", None)
     correlation = request.headers.get("x-request-id", "")
     return Context(
         ledger=runtime.ledger,
@@ -216,6 +236,8 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         if endpoint.conditional
         else None,
         raw_body=raw,
+        upload=upload,
+        importer=runtime.importer,
     )
 
 
@@ -250,11 +272,87 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> tuple
     try:
         return raw, endpoint.body.model_validate_json(raw)  # JSON mode: ISO strings for dates
     except ValidationError as error:
-        errors = [
-            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()
-        ]
-        first = errors[0]
-        raise HttpError(422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors) from None
+        raise _invalid(error) from None
+
+
+def _invalid(error: ValidationError) -> HttpError:
+    errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()]
+    first = errors[0]
+    return HttpError(422, f"{first['loc'] or 'body'}: {first['msg']}", errors=errors)
+
+
+async def _upload(
+    endpoint: Endpoint, runtime: Runtime, request: Request
+) -> tuple[bytes, BaseModel, Path]:
+    """A multipart body: its fields validated by `endpoint.body`, its file on disk.
+
+    The fingerprint (for Idempotency-Key) is the fields and the file's SHA-256.
+    """
+    limit = runtime.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HttpError(413, f"the upload is larger than {limit} bytes")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HttpError(422, "the body must be multipart/form-data with a part named 'file'")
+    try:
+        form = await request.form(max_files=1, max_fields=20, max_part_size=1_000_000)
+    except HTTPException as error:
+        raise HttpError(422, f"the multipart body cannot be read: {error.detail}") from None
+    try:
+        fields = _form_fields(form)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HttpError(422, "a part named 'file' holding the .xlsx or .csv file is required")
+        path, digest = await run_in_threadpool(_spill, upload, limit)
+    finally:
+        await form.close()
+    assert endpoint.body is not None
+    try:
+        body = endpoint.body.model_validate_json(json.dumps(fields))  # strings, as in JSON
+    except ValidationError as error:
+        path.unlink()
+        raise _invalid(error) from None
+    raw = json.dumps({"fields": fields, "file": digest}, sort_keys=True).encode()
+    return raw, body, path
+
+
+def _form_fields(form: FormData) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name == "file":
+            continue
+        if not isinstance(value, str):
+            raise HttpError(422, f"part {name!r} must be a value, not a file")
+        if name in fields:
+            raise HttpError(422, f"part {name!r} is given twice")
+        if "\x00" in value or _has_lone_surrogate(value):
+            raise HttpError(422, f"part {name!r} must be valid text without NUL characters")
+        fields[name] = value
+    return fields
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _spill(upload: UploadFile, limit: int) -> tuple[Path, str]:
+    """Copy the uploaded file to a temporary file of its own; (path, SHA-256)."""
+    digest, size = hashlib.sha256(), 0
+    handle, name = tempfile.mkstemp(prefix="ledger-upload-")
+    with os.fdopen(handle, "wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                out.close()
+                os.unlink(name)
+                raise HttpError(413, f"the upload is larger than {limit} bytes")
+            digest.update(chunk)
+            out.write(chunk)
+    return Path(name), digest.hexdigest()
 
 
 def _contains_nul(value: Any) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from adapters.importing.sheets import FileRefusedError
 from adapters.jobs import JobNotFoundError
 from adapters.sql.outbox_store import MessageNotFoundError, OutboxQueryError
 from domain.accounts import (
@@ -33,6 +34,7 @@ from domain.contacts import (
     NotReachableError,
 )
 from domain.fields import FieldDefinitionError, FieldValueError
+from domain.imports import ImportInputError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
 from domain.participants import (
     IllegalTransitionError,
@@ -52,6 +54,8 @@ STATUS_OF: dict[type[Exception], int] = {
     JobNotFoundError: 404,
     MessageNotFoundError: 404,
     BulkActionError: 422,
+    FileRefusedError: 422,
+    ImportInputError: 422,
     OutboxQueryError: 422,
     NotReachableError: 409,
     FieldValueError: 422,

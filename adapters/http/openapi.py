@@ -120,12 +120,30 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "parameters": _parameters(endpoint),
         "responses": _responses(endpoint),
     }
-    if endpoint.body is not None:
+    if endpoint.upload:
+        operation["requestBody"] = {"required": True, "content": _multipart(endpoint)}
+    elif endpoint.body is not None:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _ref(endpoint.body)}},
         }
     return operation
+
+
+def _multipart(endpoint: Endpoint) -> dict[str, Any]:
+    """The body's fields as form parts, plus the part `file`."""
+    assert endpoint.body is not None
+    fields = endpoint.body.model_json_schema()
+    schema = {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": ".xlsx or .csv"},
+            **fields["properties"],
+        },
+        "required": ["file", *fields.get("required", [])],
+        "additionalProperties": False,
+    }
+    return {"multipart/form-data": {"schema": schema}}
 
 
 def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:

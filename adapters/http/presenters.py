@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from adapters.http import schemas
 from domain.accounts import Account
@@ -143,3 +144,12 @@ def site_account_out(
 def utc(value: datetime) -> datetime:
     """SQLite hands timestamps back without their zone; they are all UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def job_times(job: Any) -> dict[str, datetime | None]:
+    """When a job was asked for, started and finished (UTC), as its answers show them."""
+    return {
+        "created_at": utc(job.created_at),
+        "started_at": utc(job.started_at) if job.started_at else None,
+        "finished_at": utc(job.finished_at) if job.finished_at else None,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from adapters.http import audit, grids, presenters, schemas
+from adapters.http import audit, grids, imports, presenters, schemas
 from adapters.http import contact_work as work
 from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
@@ -453,6 +453,15 @@ ENDPOINTS = (
              schemas.BulkIn, schemas.JobOut, 202, errors=REFERS),
     Endpoint("GET", "/v1/jobs/{job_id}", work.get_job, "Progress and report of a job", EDITORS,
              response=schemas.JobOut),
+    Endpoint("POST", "/v1/imports", imports.post_import,
+             "Import an .xlsx or .csv file into an event's participants or the contacts (a job)",
+             EDITORS, schemas.ImportIn, schemas.ImportOut, 202, upload=True, errors=REFERS),
+    Endpoint("GET", "/v1/imports/{import_id}", imports.get_import,
+             "Progress, counts and skipped rows of an import", EDITORS,
+             response=schemas.ImportOut),
+    Endpoint("GET", "/v1/imports/{import_id}/report.csv", imports.get_import_report,
+             "The per-row report of an import (row, outcome, id, reason)", EDITORS,
+             media_type="text/csv; charset=utf-8"),
     Endpoint("POST", CONTACT + "/merge", post_merge,
              "Merge another contact of the same person into this one", EDITORS, MergeIn,
              schemas.ContactOut, conditional=True, errors=GONE),

@@ -357,7 +357,7 @@ class SkippedRow(BaseModel):
 class JobOut(BaseModel):
     id: UUID
     action: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "refused"]
     total: int | None = Field(description="contacts selected (known once the job started)")
     processed: int
     changed: int
@@ -553,3 +553,49 @@ class ContactExport(BaseModel):
     merged: list[ContactOut] = Field(
         default_factory=list, description="contacts of the same person merged into this one"
     )
+
+
+class ImportIn(Body):
+    """The fields of `POST /v1/imports` (multipart/form-data, beside the part `file`)."""
+
+    event_id: UUID | None = Field(
+        default=None, description="import into this event's participants; omit it for contacts"
+    )
+    mapping: str | None = Field(
+        default=None,
+        description="JSON object: column title -> field name (null ignores a column). "
+        "Required: without it the answer is 422 with the file's `columns` and a "
+        "`suggested_mapping`",
+        examples=['{"E-mail": "email", "Prénom": "first_name", "Nom": "last_name"}'],
+    )
+    mode: Literal["create_and_update", "update_only", "create_only"] = "create_and_update"
+    group_id: UUID | None = Field(default=None, description="add every imported contact to it")
+    status: Literal["open", "accessed", "registered", "waiting_list", "unregistered"] = Field(
+        default="registered", description="status of the participants it registers"
+    )
+
+
+class ImportedRowOut(BaseModel):
+    row: int = Field(description="the row's number in the file (the header is row 1)")
+    reason: str
+
+
+class ImportOut(BaseModel):
+    id: UUID
+    status: Literal["queued", "running", "done", "failed", "refused"]
+    message: str | None = Field(description="why it was refused or failed")
+    event_id: UUID | None
+    mode: str
+    group_id: UUID | None
+    mapping: dict[str, str | None]
+    total: int | None = Field(description="data rows (an estimate until the import is done)")
+    processed: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    rows: list[ImportedRowOut] = Field(description="skipped rows and why (the first 1,000)")
+    report: str = Field(description="path of the per-row report (CSV)")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -3,6 +3,7 @@ accounts (another account's resources answer 404 on every route and never leak).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from adapters.http.roles import END, START, role_matrix
 from adapters.http.routes import ENDPOINTS
 from tests.http.conftest import Api
 from tests.http.test_routes import an_event, ok, register
+from tests.support.sheets import csv_bytes
 
 # The intended matrix, written out independently of the route declarations: a route whose
 # roles change must change here too, on purpose.
@@ -66,6 +68,9 @@ GET /v1/outbox: admin service
 POST /v1/outbox/{message_id}/ack: admin service
 POST /v1/bulk: admin editor
 GET /v1/jobs/{job_id}: admin editor
+POST /v1/imports: admin editor
+GET /v1/imports/{import_id}: admin editor
+GET /v1/imports/{import_id}/report.csv: admin editor
 POST /v1/contacts/{contact_id}/merge: admin editor
 """
 ROLES = ("admin", "editor", "analyst", "compliance", "service")
@@ -110,7 +115,7 @@ def test_each_route_lets_in_exactly_its_roles(module_api: Api, route: str) -> No
         ("event_id", "participant_id", "contact_id", "group_id", "view_id", "job_id"),
         "00000000-0000-0000-0000-000000000000",
     )
-    missing |= {"message_id": missing["job_id"], "form": "contact"}
+    missing |= {"message_id": missing["job_id"], "import_id": missing["job_id"], "form": "contact"}
     api = module_api
     before = api.system.ledger.recorder.max_notification_id()
     for role in ROLES:
@@ -185,11 +190,17 @@ def seeded(api: Api) -> dict[str, str]:
         "selection": {"contact_ids": [contact_id]},
     }
     job_id = ok(api.call("POST", "/v1/bulk", json=bulk), 202)["id"]
-    deadline = time.monotonic() + 30
-    while ok(api.call("GET", f"/v1/jobs/{job_id}"))["status"] not in ("done", "failed"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
     ok(api.call("GET", "/v1/outbox", params={"after": asked.headers["X-Position"]}))
+    people = csv_bytes([["email"], ["grace@example.org"]])
+    mapping = json.dumps({"email": "email"})
+    sent = {"file": ("people.csv", people)}
+    import_id = ok(api.call("POST", "/v1/imports", files=sent, data={"mapping": mapping}), 202)
+    import_id = import_id["id"]
+    deadline = time.monotonic() + 30
+    for job in (job_id, import_id):
+        while ok(api.call("GET", f"/v1/jobs/{job}"))["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
     return {
         "event_id": event_id,
         "participant_id": participant["id"],
@@ -198,6 +209,7 @@ def seeded(api: Api) -> dict[str, str]:
         "view_id": view_id,
         "message_id": message_id,
         "job_id": job_id,
+        "import_id": import_id,
         "form": "contact",
     }
 

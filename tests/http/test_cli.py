@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from uuid import UUID
 
@@ -9,7 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.cli import main
+from adapters.clock import utc_now
 from app import build_system
+from domain.commands import CreateOrganiserEvent
+from domain.meta import Meta
+from tests.support.sheets import csv_bytes, xlsx_bytes
+
+META = Meta("tester", "admin", "cli", "test")
 
 
 @pytest.fixture
@@ -81,3 +88,75 @@ def test_project_and_rebuild_fill_the_read_models(run) -> None:  # type: ignore[
     rebuilt = run("rebuild", "grid")
     assert rebuilt.exit_code == 0, rebuilt.output
     assert run("rebuild", "nonsense").exit_code != 0
+
+
+# --- import -------------------------------------------------------------------------
+
+
+def _account(run) -> str:  # type: ignore[no-untyped-def]
+    return str(run("accounts", "create", "Salon Expo").output.strip())
+
+
+def test_import_of_contacts_with_the_suggested_mapping(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account_id = _account(run)
+    people = tmp_path / "people.csv"
+    people.write_bytes(
+        csv_bytes([["E-mail", "Prénom"], ["ada@example.org", "Ada"], ["bad", "X"]], ";")
+    )
+    report = tmp_path / "report.csv"
+    args = ("import", str(people), "--account", account_id, "--contacts", "--mapping", "auto")
+    result = run(*args, "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "1 created, 0 updated, 0 unchanged, 1 skipped" in result.output
+    assert "row 3: field 'email': is not an email address" in result.output
+    assert report.read_text().splitlines()[1].startswith("2,created,")
+    again = run(*args)
+    assert "0 created, 0 updated, 1 unchanged, 1 skipped" in again.output
+
+
+def test_import_into_an_event_with_an_explicit_mapping(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account_id = _account(run)
+    system = build_system()
+    try:
+        cmd = CreateOrganiserEvent(UUID(account_id), "Salon", "event")
+        event_id = system.ledger.create_organiser_event(cmd, utc_now(), META).id
+    finally:
+        system.close()
+    sheet = tmp_path / "salon.xlsx"
+    sheet.write_bytes(xlsx_bytes([["Courriel", "Nom"], ["ada@example.org", "Lovelace"]]))
+    mapping = json.dumps({"Courriel": "email", "Nom": "last_name"})
+    result = run("import", str(sheet), "--account", account_id, "--event", str(event_id),
+                 "--mapping", mapping, "--status", "waiting_list")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 created" in result.output
+
+
+def test_import_without_a_mapping_shows_the_columns_and_a_suggestion(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    people = tmp_path / "people.xlsx"
+    people.write_bytes(xlsx_bytes([["E-mail", "Société"], ["ada@example.org", "Acme"]]))
+    result = run("import", str(people), "--account", _account(run), "--contacts")
+    assert result.exit_code == 2
+    assert '"E-mail": "email"' in result.output and '"Société": "company"' in result.output
+
+
+@pytest.mark.parametrize(
+    ("sheets", "extra", "mapping", "message"),
+    [
+        ([[["email"]], [["email"]]], ("--contacts",), {"email": "email"}, "2 sheets"),
+        ([[["Nom"], ["Ada"]]], ("--contacts",), {"Nom": "last_name"}, "identifier column"),
+        ([[["email"]]], ("--contacts", "--event", str(UUID(int=1))), {}, "exactly one"),
+        ([[["email"]]], ("--event", str(UUID(int=1))), {"email": "email"}, "event"),
+    ],
+    ids=["two-sheets", "no-identifier", "event-and-contacts", "unknown-event"],
+)
+def test_import_refusals_are_readable(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, sheets: list, extra: tuple[str, ...], mapping: dict, message: str
+) -> None:
+    people = tmp_path / "people.xlsx"
+    people.write_bytes(xlsx_bytes(*sheets))
+    account_id = _account(run)
+    result = run(
+        "import", str(people), "--account", account_id, *extra, "--mapping", json.dumps(mapping)
+    )
+    assert result.exit_code != 0
+    assert message in result.output

@@ -53,7 +53,13 @@ def test_every_route_and_method_the_app_serves_is_documented(
 def test_every_body_and_response_model_is_the_endpoints(document: dict[str, Any]) -> None:
     for endpoint in ENDPOINTS:
         op = operation(document, endpoint)
-        if endpoint.body is not None:
+        if endpoint.upload:
+            form = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+            assert endpoint.body is not None
+            fields = set(endpoint.body.model_fields)
+            assert set(form["properties"]) == {"file", *fields}
+            assert form["properties"]["file"]["format"] == "binary"
+        elif endpoint.body is not None:
             body = op["requestBody"]["content"]["application/json"]["schema"]
             assert body == {"$ref": REF + endpoint.body.__name__}
         content = op["responses"][str(endpoint.status)]["content"]

@@ -1,0 +1,182 @@
+"""Where an import keeps its file while it runs, and the outcome of each of its rows.
+
+The file is stored in the database in chunks (any worker or runner that takes the job over
+can read it) and deleted when the job ends. Row outcomes are written with the job's
+progress, in one transaction per batch, so the counts and the per-row report never
+disagree. They hold line numbers, outcomes, record ids and reasons: no cell values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from adapters.jobs import Job, jobs
+from adapters.sql.engine import create_tables
+from domain.import_rows import ImportedRow
+from domain.imports import RowOutcome
+
+CHUNK = 1 << 20
+REPORT_PAGE = 5_000
+
+metadata = MetaData()
+files = Table(
+    "import_files",
+    metadata,
+    Column("job_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+rows = Table(
+    "import_rows",
+    metadata,
+    Column("job_id", Uuid, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("outcome", String(16), nullable=False),
+    Column("record_id", Uuid),
+    Column("reason", Text, nullable=False),
+)
+
+
+class FileGoneError(Exception):
+    """Raised when an import's file is no longer stored (the job ended or was never saved)."""
+
+    def __init__(self, job_id: UUID) -> None:
+        super().__init__(f"the file of import {job_id} is no longer stored; import it again")
+
+
+class ImportStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        create_tables(metadata, engine)
+
+    def save_file(self, job_id: UUID, source: BinaryIO) -> int:
+        """Store the file, chunk by chunk; returns its size in bytes."""
+        size = 0
+        with self.engine.begin() as connection:
+            for seq, chunk in enumerate(iter(lambda: source.read(CHUNK), b"")):
+                connection.execute(insert(files).values(job_id=job_id, seq=seq, data=chunk))
+                size += len(chunk)
+        return size
+
+    def copy_file(self, job_id: UUID, target: Path) -> None:
+        """Write the stored file to `target`, one chunk in memory at a time."""
+        found = False
+        with self.engine.connect() as connection, target.open("wb") as out:
+            seqs = connection.execute(
+                select(files.c.seq).where(files.c.job_id == job_id).order_by(files.c.seq)
+            ).scalars()
+            for seq in list(seqs):
+                found = True
+                out.write(
+                    connection.execute(
+                        select(files.c.data).where(files.c.job_id == job_id, files.c.seq == seq)
+                    ).scalar_one()
+                )
+        if not found:
+            raise FileGoneError(job_id)
+
+    def forget_file(self, job_id: UUID) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(files.delete().where(files.c.job_id == job_id))
+
+    def record(self, job: Job, done: int, outcomes: list[ImportedRow], at: datetime) -> None:
+        """One batch: its rows' outcomes and the job's progress, in one transaction."""
+        tally = Counter(row.outcome for row in outcomes)
+        with self.engine.begin() as connection:
+            if outcomes:
+                connection.execute(
+                    insert(rows),
+                    [
+                        {
+                            "job_id": job.job_id,
+                            "line": row.line,
+                            "outcome": row.outcome.value,
+                            "record_id": row.record_id,
+                            "reason": row.reason,
+                        }
+                        for row in outcomes
+                    ],
+                )
+            connection.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job.job_id)
+                .values(
+                    processed=jobs.c.processed + done,
+                    changed=jobs.c.changed + tally[RowOutcome.CREATED] + tally[RowOutcome.UPDATED],
+                    unchanged=jobs.c.unchanged + tally[RowOutcome.UNCHANGED],
+                    skipped=jobs.c.skipped + tally[RowOutcome.SKIPPED],
+                    heartbeat_at=at,
+                )
+            )
+
+    def counts(self, job_id: UUID) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(rows.c.outcome, func.count())
+                .where(rows.c.job_id == job_id)
+                .group_by(rows.c.outcome)
+            ).all()
+        tally = {outcome.value: 0 for outcome in RowOutcome}
+        tally.update({outcome: count for outcome, count in found})
+        return tally
+
+    def skipped(self, job_id: UUID, limit: int) -> list[tuple[int, str]]:
+        with self.engine.connect() as connection:
+            return [
+                (line, reason)
+                for line, reason in connection.execute(
+                    select(rows.c.line, rows.c.reason)
+                    .where(rows.c.job_id == job_id, rows.c.outcome == RowOutcome.SKIPPED.value)
+                    .order_by(rows.c.line)
+                    .limit(limit)
+                )
+            ]
+
+    def report_csv(self, job_id: UUID) -> Iterator[str]:
+        """The per-row report as CSV text, page by page (row, outcome, id, reason)."""
+        yield _csv_line(("row", "outcome", "id", "reason"))
+        after = 0
+        while True:
+            with self.engine.connect() as connection:
+                page = connection.execute(
+                    select(rows.c.line, rows.c.outcome, rows.c.record_id, rows.c.reason)
+                    .where(rows.c.job_id == job_id, rows.c.line > after)
+                    .order_by(rows.c.line)
+                    .limit(REPORT_PAGE)
+                ).all()
+            if not page:
+                return
+            yield "".join(
+                _csv_line((str(line), outcome, str(record_id or ""), reason))
+                for line, outcome, record_id, reason in page
+            )
+            after = page[-1][0]
+
+
+def _csv_line(cells: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()

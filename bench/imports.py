@@ -1,0 +1,244 @@
+"""Imports per second (F19), beside the time the reader alone takes on the same file.
+
+A workbook of N rows × 6 columns, written the way Excel writes it (every text cell a
+shared string), is imported into an event with contact sync on, in a fresh store: every
+row is a new person, so each registers a participant and derives a contact. Each
+measurement runs in a child process of its own, which also reports its peak RSS; the
+reader-alone baseline reads the same file in another child. See bench/README.md.
+
+Run from the repository root:  .venv/bin/python -m bench.imports --backend both
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from adapters.importing.job import ImportRequest
+from adapters.importing.sheets import open_sheet
+from adapters.ledger import build_ledger
+from app import build_system
+from bench.registrations import META, check_postgres, fresh_store, print_table, synced_event
+
+TITLES = ("E-mail", "Prénom", "Nom", "Société", "Ville", "Téléphone")
+MAPPING = {
+    "E-mail": "email",
+    "Prénom": "first_name",
+    "Nom": "last_name",
+    "Société": "company",
+    "Ville": "city",
+    "Téléphone": "phone_mobile",
+}
+CITIES = ("Paris", "Lyon", "Genève", "Zürich", "Bruxelles", "Montréal", "Lille", "Nantes")
+
+# --- a workbook as Excel writes it: shared strings, streamed to disk ------------------
+
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.'
+    'openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
+    '"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.'
+    'openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/'
+    'worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+    'spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType='
+    '"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+)
+RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
+    '.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxml'
+    'formats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
+    'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships"><sheets><sheet name="Inscrits" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
+    '.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxml'
+    'formats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+)
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def person(i: int) -> tuple[str, ...]:
+    return (
+        f"person{i}@bench-example.org",
+        f"Prénom{i}",
+        f"Nom{i}",
+        f"Société {i % 5_000}",
+        CITIES[i % len(CITIES)],
+        f"+33 6 {i % 100:02d} {i // 100 % 100:02d} {i // 10_000 % 100:02d} 00",
+    )
+
+
+def write_workbook(path: Path, rows: int) -> None:
+    """TITLES then `rows` people; every cell a shared string (distinct strings once)."""
+    strings: dict[str, int] = {}
+
+    def index(text: str) -> int:
+        return strings.setdefault(text, len(strings))
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", RELS)
+        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'
+                        f'<dimension ref="A1:F{rows + 1}"/><sheetData>'.encode())  # fmt: skip
+            for line, cells in enumerate([TITLES, *(person(i) for i in range(rows))], start=1):
+                row = "".join(
+                    f'<c r="{"ABCDEF"[col]}{line}" t="s"><v>{index(text)}</v></c>'
+                    for col, text in enumerate(cells)
+                )
+                sheet.write(f'<row r="{line}">{row}</row>'.encode())
+            sheet.write(b"</sheetData></worksheet>")
+        with archive.open("xl/sharedStrings.xml", "w") as shared:
+            count = len(strings)
+            shared.write(f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" '
+                         f'count="{count}" uniqueCount="{count}">'.encode())  # fmt: skip
+            for text in strings:
+                shared.write(f"<si><t>{escape(text)}</t></si>".encode())
+            shared.write(b"</sst>")
+
+
+# --- children: one measurement each, in a process of its own ----------------------------
+
+
+def child_read(path: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    with open_sheet(path) as sheet:
+        rows = sum(1 for _ in sheet.rows())
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
+    with fresh_store(backend, workdir) as store:
+        ledger = build_ledger(store.settings())
+        account_id = ledger.open_account("Bench", datetime.now(UTC), META).id
+        event_id = synced_event(ledger, account_id, "2026")
+        ledger.close()
+        system = build_system(store.settings())
+        try:
+            request = ImportRequest(event_id, dict(MAPPING))
+            started = time.perf_counter()
+            job_id = system.runtime.importer.submit(
+                account_id, request, path, META, datetime.now(UTC)
+            )
+            job = system.runtime.jobs.claim_queued(account_id, job_id, datetime.now(UTC))
+            system.jobs.run(job)
+            seconds = time.perf_counter() - started
+            done = system.runtime.jobs.get(account_id, job_id)
+            counts = system.runtime.importer.store.counts(job_id)
+            head = system.ledger.recorder.max_notification_id() or 0
+            projected = time.perf_counter()
+            system.projector.catch_up()
+            grid_seconds = time.perf_counter() - projected
+        finally:
+            system.close()
+    if done.status != "done" or counts["created"] != done.processed:
+        raise RuntimeError(f"the import did not create every row: {done.status} {counts}")
+    return {
+        "seconds": seconds,
+        "rows": done.processed,
+        "events": head,
+        "grid_seconds": grid_seconds,
+    }
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    answer = subprocess.run(
+        [sys.executable, "-m", "bench.imports", "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(answer.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+# --- the plan --------------------------------------------------------------------------
+
+
+def measure(backend: str, path: Path, workdir: Path, repeat: int) -> dict[str, float]:
+    reads = [run_child("read", str(path)) for _ in range(repeat)]
+    imports = [run_child("import", str(path), backend, str(workdir)) for _ in range(repeat)]
+    for sample in imports:
+        print(f"  {backend} {path.name}: {json.dumps(sample)}", file=sys.stderr)
+    rows = imports[0]["rows"]
+    return {
+        "rows": rows,
+        "rate": statistics.median(rows / s["seconds"] for s in imports),
+        "read_rate": statistics.median(s["rows"] / s["seconds"] for s in reads),
+        "rss": statistics.median(s["rss_mb"] for s in imports),
+        "read_rss": statistics.median(s["rss_mb"] for s in reads),
+        "events": imports[0]["events"] / rows,
+        "grid_rate": statistics.median(rows / s["grid_seconds"] for s in imports),
+    }
+
+
+def table_rows(backend: str, m: dict[str, float]) -> list[tuple[str, ...]]:
+    rows = f"{int(m['rows']):,} rows"
+    return [
+        (backend, f"import, {rows}", f"{m['rate']:,.0f} rows/s",
+         f"reader alone {m['read_rate']:,.0f} rows/s; {m['events']:.1f} events/row"),
+        (backend, f"  peak RSS, {rows}", f"{m['rss']:.0f} MB",
+         f"reader alone {m['read_rss']:.0f} MB"),
+        (backend, f"  grid catch-up after, {rows}", f"{m['grid_rate']:,.0f} rows/s", ""),
+    ]  # fmt: skip
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench"))
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        sample = (
+            child_read(Path(rest[0]))
+            if kind == "read"
+            else child_import(Path(rest[0]), rest[1], Path(rest[2]))
+        )
+        sample["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(sample))
+        return
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    args.backends = backends
+    check_postgres(args)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    table: list[tuple[str, ...]] = []
+    with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
+        for rows in args.rows:
+            path = Path(folder) / f"inscrits-{rows}.xlsx"
+            write_workbook(path, rows)
+            print(f"{path.name}: {path.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
+            for backend in backends:
+                table += table_rows(backend, measure(backend, path, args.workdir, args.repeat))
+    print_table(table, "measurement")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Import jobs (F19): a crash mid-way and a re-run end where one clean run ends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from adapters.importing import job as import_job
+from adapters.importing.job import ImportRequest
+from adapters.importing.store import ImportStore
+from app import ContactLedgerSystem, build_system
+from domain.meta import Meta
+from domain.participants import Participant
+from tests.support.backends import backend_settings
+from tests.support.sheets import synced_event, xlsx_bytes
+
+META = Meta("tester", "admin", "http", "import-jobs")
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
+ROWS = (
+    [["E-mail", "Prénom", "Société"]]
+    + [[f"person{i % 9}@example.org", f"Name {i}", f"Company {i % 4}"] for i in range(20)]
+    + [[None, None, None], ["not-an-email", "X", "Y"], ["ada@example.org", "Ada", "Analytical"]]
+)
+MAPPING: dict[str, str | None] = {"E-mail": "email", "Prénom": "first_name", "Société": "company"}
+
+
+class Crash(BaseException):
+    """The process dies: no handler runs."""
+
+
+@pytest.fixture
+def system(
+    db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ContactLedgerSystem]:
+    monkeypatch.setattr(import_job, "BATCH_ROWS", 4)
+    with backend_settings(db_kind, tmp_path) as config:
+        built = build_system(config, clock=lambda: NOW)
+        yield built
+        built.close()
+
+
+def an_event(system: ContactLedgerSystem) -> tuple[UUID, UUID]:
+    return synced_event(system.ledger, NOW, META)
+
+
+def end_state(system: ContactLedgerSystem, event_id: UUID) -> list[tuple[Any, ...]]:
+    """Each live participant's fields and its contact's fields."""
+    ledger = system.ledger
+    state = []
+    for participant_id in ledger.participant_ids(event_id):
+        participant = ledger.repository.get(participant_id)
+        assert isinstance(participant, Participant)
+        if participant.deleted:
+            continue
+        contact = ledger.repository.get(participant.contact_id)
+        state.append((sorted(participant.fields.items()), sorted(contact.fields.items())))
+    return sorted(state)
+
+
+def submit(system: ContactLedgerSystem, account_id: UUID, event_id: UUID, tmp_path: Path) -> UUID:
+    path = tmp_path / "people.xlsx"
+    path.write_bytes(xlsx_bytes(ROWS))
+    request = ImportRequest(event_id, dict(MAPPING))
+    return system.runtime.importer.submit(account_id, request, path, META, NOW)
+
+
+def test_a_crash_mid_import_and_a_rerun_end_as_one_clean_run(
+    system: ContactLedgerSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_account, clean_event = an_event(system)
+    submit(system, clean_account, clean_event, tmp_path)
+    assert system.jobs.run_pending() == 1
+    expected = end_state(system, clean_event)
+    assert len(expected) == 10  # nine people, and Ada
+
+    account_id, event_id = an_event(system)
+    job_id = submit(system, account_id, event_id, tmp_path)
+    record = ImportStore.record
+    calls = []
+
+    def crash_on_the_third_batch(store: ImportStore, *args: Any) -> None:
+        calls.append(args)
+        if len(calls) == 3:
+            raise Crash  # after the batch's events were committed, before its progress
+        record(store, *args)
+
+    monkeypatch.setattr(ImportStore, "record", crash_on_the_third_batch)
+    with pytest.raises(Crash):
+        system.jobs.run_pending()
+    monkeypatch.setattr(ImportStore, "record", record)
+    crashed = system.runtime.jobs.get(account_id, job_id)
+    assert (crashed.status, crashed.processed) == ("running", 8)
+
+    later = NOW + timedelta(minutes=10)  # the dead runner's heartbeat is stale: taken over
+    job = system.runtime.jobs.claim(later, stale_seconds=300)
+    assert job is not None and job.job_id == job_id
+    system.jobs.run(job)
+    done = system.runtime.jobs.get(account_id, job_id)
+    assert (done.status, done.processed) == ("done", len(ROWS) - 1)
+    assert end_state(system, event_id) == expected
+    counts = system.runtime.importer.store.counts(job_id)
+    assert sum(counts.values()) == len(ROWS) - 1
+    assert counts["skipped"] == 2
+    with system.runtime.jobs.engine.connect() as connection:  # the file is gone once done
+        assert connection.exec_driver_sql("SELECT count(*) FROM import_files").scalar() == 0
+
+
+def test_a_stopped_runner_hands_the_import_back_and_it_resumes(
+    system: ContactLedgerSystem, tmp_path: Path
+) -> None:
+    account_id, event_id = an_event(system)
+    job_id = submit(system, account_id, event_id, tmp_path)
+    job = system.runtime.jobs.claim_queued(account_id, job_id, NOW)
+    assert job is not None
+    seen: list[int] = []
+
+    def stop_after_the_first_batch(done: int, _total: int | None) -> None:
+        seen.append(done)
+        system.jobs._stop.set()
+
+    system.jobs.run(job, stop_after_the_first_batch)
+    handed_back = system.runtime.jobs.get(account_id, job_id)
+    assert (handed_back.status, handed_back.processed) == ("queued", 4)
+    system.jobs._stop.clear()
+    assert system.jobs.run_pending() == 1
+    assert system.runtime.jobs.get(account_id, job_id).processed == len(ROWS) - 1
+    assert len(end_state(system, event_id)) == 10
