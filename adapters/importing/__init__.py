@@ -1,0 +1,1 @@
+"""Importing .xlsx and .csv files into an event's participants or an account's contacts."""
