@@ -18,10 +18,11 @@ that is not UTF-8 is cp1252, unless it holds a byte cp1252 leaves undefined (0x8
 first 64 KiB. A pre-pass with the csv module counts the rows and finds unreadable ones.
 
 Memory: openpyxl's read-only mode still loads the shared-string table (every text cell of a
-file Excel saved) into a list, and its worksheet parser keeps each parsed element in the tree.
-Here the strings are spilled to a temporary file read back by offset, each element is dropped
-once read, and trailing empty rows are only counted. This relies on openpyxl internals
-(ExcelReader.read_strings, WorkSheetParser): fine with the pinned openpyxl 3.1.5.
+file Excel saved) into a list; its parsers keep in the tree every element they have read, and
+they read a whole sheet up front to size it when it has no <dimension>. Here the strings are
+spilled to a temporary file read back by offset, each XML element is dropped once read, a sheet
+is only read up to its rows, and trailing empty rows are only counted. This relies on openpyxl
+internals (ExcelReader, ReadOnlyWorksheet, WorkSheetParser): fine with the pinned 3.1.5.
 
 `line` is the row number Excel shows (header = 1). For CSV it counts records, not physical
 lines: a quoted value may span lines.
@@ -36,25 +37,33 @@ import tempfile
 import zipfile
 import zlib
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, Final
-from xml.etree.ElementTree import Element
+from typing import IO, Any, Final, cast
+from xml.etree.ElementTree import Element, XMLPullParser
 
 from openpyxl.cell.text import Text
+from openpyxl.chartsheet import Chartsheet
 from openpyxl.reader.excel import ExcelReader
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.worksheet._reader import FORMULA_TAG, ROW_TAG, WorkSheetParser
+from openpyxl.worksheet._reader import (
+    DATA_TAG,
+    DIMENSION_TAG,
+    FORMULA_TAG,
+    ROW_TAG,
+    WorkSheetParser,
+)
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
-from openpyxl.xml.functions import iterparse
 
 CHUNK_BYTES = 1024 * 1024
+CHECK_BYTES = 64 * 1024
+READ_BYTES = 4 * 1024
 SNIFF_CHARS = 64 * 1024
 DELIMITERS = ",;\t|"
 BOMS = (
@@ -76,6 +85,7 @@ OLD_EXCEL = (
 )
 
 Row = tuple[int, tuple[Any, ...]]
+ParsedRow = tuple[int, list[dict[str, Any]]]  # openpyxl's: row number, cells as dicts
 
 
 class FileRefusedError(ValueError):
@@ -92,11 +102,15 @@ FORMULA_WITHOUT_VALUE: Final = _NoCachedValue()
 
 @dataclass(frozen=True)
 class CellError:
-    code: str
+    """A cell holding an Excel error value."""
+
+    code: str  # such as "#REF!", "#DIV/0!", "#N/A"
 
 
 @dataclass
 class Sheet:
+    """The one sheet of a file: its column titles, and its rows to read."""
+
     format: str
     headers: tuple[str, ...]
     encoding: str | None
@@ -105,7 +119,7 @@ class Sheet:
     _records: Callable[[], Iterator[Row]] = field(repr=False, compare=False)
 
     def rows(self, start: int = 0) -> Iterator[Row]:
-        """Data rows as (line, cells) from the `start`-th one, without the trailing empty ones."""
+        """Data rows as (line, cells), skipping the first `start`; trailing empty rows left out."""
         return islice(_gaps_filled(self._records(), len(self.headers)), start, None)
 
 
@@ -120,7 +134,7 @@ def open_sheet(path: Path) -> Iterator[Sheet]:
 
 
 def _detected_format(path: Path) -> str:
-    """ "xlsx" or "csv", from the first bytes; any other format is refused."""
+    """The format, "xlsx" or "csv", told by the first bytes; any other format is refused."""
     with path.open("rb") as file:
         magic = file.read(4)
     if not magic:
@@ -133,12 +147,18 @@ def _detected_format(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             if "xl/workbook.xml" not in archive.namelist():
                 raise FileRefusedError(NOT_ACCEPTED)
-            damaged = archive.testzip() is not None
+            _check_members(archive)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-        damaged = True
-    if damaged:
-        raise FileRefusedError(DAMAGED)
+        raise FileRefusedError(DAMAGED) from None
     return "xlsx"
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    """ZipFile.testzip(), reading 64 KiB at a time instead of 1 MiB: a damaged member raises."""
+    for member in archive.infolist():
+        with archive.open(member) as data:
+            while data.read(CHECK_BYTES):
+                pass
 
 
 def _titles(cells: Sequence[Any] | None) -> tuple[str, ...]:
@@ -343,6 +363,29 @@ class _SpillingExcelReader(ExcelReader):  # type: ignore[misc]
             with self.archive.open(part.PartName[1:]) as source:
                 self.shared_strings.load(source)
 
+    def read_worksheets(self) -> None:
+        for sheet, rel in self.parser.find_sheets():
+            if rel.target not in self.valid_files:
+                continue
+            if "chartsheet" in rel.Type:
+                self.wb._sheets.append(Chartsheet(parent=self.wb, title=sheet.name))
+            else:
+                worksheet = _Worksheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                self.wb._sheets.append(worksheet)
+
+
+class _Worksheet(ReadOnlyWorksheet):  # type: ignore[misc]
+    def _get_size(self) -> None:
+        # openpyxl's reads on through every row when there is no <dimension> (as in the files
+        # openpyxl writes), keeping each row element in memory
+        with self._get_source() as source:
+            for element in _read_elements(source, depth=2):
+                if element.tag == DIMENSION_TAG:
+                    size = range_boundaries(element.get("ref"))
+                    self._min_column, self._min_row, self._max_column, self._max_row = size
+                if element.tag in (DIMENSION_TAG, ROW_TAG, DATA_TAG):
+                    return
+
 
 def _read(reader: ExcelReader) -> None:
     try:
@@ -377,7 +420,7 @@ def _header_cells(worksheet: ReadOnlyWorksheet) -> tuple[Any, ...] | None:
         return None
     if line > 1:
         return ()
-    return _positioned(cells, max(cell["column"] for cell in cells))
+    return _positioned(cells, max((cell["column"] for cell in cells), default=0))
 
 
 def _xlsx_records(worksheet: ReadOnlyWorksheet, width: int) -> Iterator[Row]:
@@ -394,7 +437,7 @@ def _positioned(cells: list[dict[str, Any]], width: int) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _parsed_rows(worksheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def _parsed_rows(worksheet: ReadOnlyWorksheet) -> Generator[ParsedRow, None, None]:
     workbook = worksheet.parent
     with worksheet._get_source() as source:
         parser = _RowParser(
@@ -411,7 +454,7 @@ def _parsed_rows(worksheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[dict[
 class _RowParser(WorkSheetParser):  # type: ignore[misc]
     """openpyxl's parser, telling formulas without a saved result and errors from values."""
 
-    def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    def parse(self) -> Iterator[ParsedRow]:
         for element in _read_elements(self.source, depth=2):
             if element.tag == ROW_TAG:
                 yield self.parse_row(element)
@@ -435,7 +478,7 @@ def _read_elements(source: IO[bytes], depth: int) -> Iterator[Element]:
     """Elements as they end; those at most `depth` deep are then dropped from the tree, which
     ElementTree otherwise keeps whole until the end of the file."""
     open_elements: list[Element] = []
-    for event, element in iterparse(source, events=("start", "end")):
+    for event, element in _parsed_events(source):
         if event == "start":
             open_elements.append(element)
             continue
@@ -443,3 +486,15 @@ def _read_elements(source: IO[bytes], depth: int) -> Iterator[Element]:
         yield element
         if 0 < len(open_elements) <= depth:
             open_elements[-1].remove(element)
+
+
+def _parsed_events(source: IO[bytes]) -> Iterator[tuple[str, Element]]:
+    # not iterparse: one left unfinished keeps its parsed elements until the garbage collector
+    # breaks its reference cycle
+    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
+    read_events = cast(Callable[[], Iterator[tuple[str, Element]]], parser.read_events)
+    while chunk := source.read(READ_BYTES):
+        parser.feed(chunk)
+        yield from read_events()
+    parser.close()
+    yield from read_events()
