@@ -42,7 +42,7 @@ class TamperedDataError(Exception):
 
 
 class KeyRing:
-    def __init__(self, ttl: float = 60.0, maxsize: int = 200_000) -> None:
+    def __init__(self, ttl: float = 60.0, maxsize: int = 20_000) -> None:
         self.ttl = ttl
         self.maxsize = maxsize
         self._store: SubjectKeyStore | None = None
