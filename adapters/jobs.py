@@ -495,7 +495,9 @@ class JobRunner:
 
         def batch_done(size: int, joined: int) -> None:
             step = BulkStep(changed=joined, unchanged=size - joined)
-            self.store.progress(job, size, step, self.clock())
+            done = self.store.progress(job, size, step, self.clock())
+            if progress is not None:
+                progress(done.processed, None)
 
         self.ledger.backfill_sync(cmd, self.clock(), meta, batch_done)
 

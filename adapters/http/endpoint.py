@@ -69,9 +69,9 @@ class Context:
     body: Any
     query: dict[str, str]
     expected_version: int | None
+    importer: Importer
     raw_body: bytes = b""  # as sent, when the endpoint takes a body
     upload: Path | None = None  # the file part of a multipart body, in a temporary file
-    importer: Importer | None = None
 
     @property
     def account_id(self) -> UUID:

@@ -21,7 +21,7 @@ SHOWN_SKIPS = 1_000
 
 def post_import(ctx: Context) -> Reply:
     body: schemas.ImportIn = ctx.body
-    importer = _importer(ctx)
+    importer = ctx.importer
     assert ctx.upload is not None
     mapping = _mapping(ctx, body)
     request = ImportRequest(body.event_id, mapping, body.mode, body.group_id, body.status)
@@ -30,13 +30,13 @@ def post_import(ctx: Context) -> Reply:
 
 
 def get_import(ctx: Context) -> Reply:
-    return Reply(import_out(_importer(ctx), _job(ctx)))
+    return Reply(import_out(ctx.importer, _job(ctx)))
 
 
 def get_import_report(ctx: Context) -> Reply:
     job = _job(ctx)
     headers = {"Content-Disposition": f'attachment; filename="import-{job.job_id}.csv"'}
-    rows = _importer(ctx).store.report_csv(job.job_id)
+    rows = ctx.importer.store.report_csv(job.job_id)
     return Reply(StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers))
 
 
@@ -96,8 +96,3 @@ def _job(ctx: Context) -> Job:
     if job.action != "import":
         raise NotFoundError("import", import_id)
     return job
-
-
-def _importer(ctx: Context) -> Importer:
-    assert ctx.importer is not None
-    return ctx.importer

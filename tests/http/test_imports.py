@@ -185,3 +185,7 @@ def test_an_import_is_seen_only_in_its_account(api: Api, other_account: Api) -> 
     problem(other_account.call("GET", report["report"]), 404)
     job = ok(api.call("GET", f"/v1/jobs/{report['id']}", "editor"))
     assert (job["action"], job["changed"]) == ("import", 2)
+    bulk = {"action": "set_processing_status", "params": {"status": "processed"},
+            "selection": {"view": {}}}  # fmt: skip
+    other_job = ok(api.call("POST", "/v1/bulk", json=bulk), 202)["id"]
+    assert "not found" in problem(api.call("GET", f"/v1/imports/{other_job}"), 404)["detail"]

@@ -130,3 +130,19 @@ def test_a_stopped_runner_hands_the_import_back_and_it_resumes(
     assert system.jobs.run_pending() == 1
     assert system.runtime.jobs.get(account_id, job_id).processed == len(ROWS) - 1
     assert len(end_state(system, event_id)) == 10
+
+
+def test_an_imports_events_say_they_came_from_it(
+    system: ContactLedgerSystem, tmp_path: Path
+) -> None:
+    account_id, event_id = an_event(system)
+    head = system.ledger.recorder.max_notification_id() or 0
+    job_id = submit(system, account_id, event_id, tmp_path)
+    assert system.jobs.run_pending() == 1
+    notifications = system.ledger.recorder.select_notifications(start=head + 1, limit=10_000)
+    metas = {
+        (e.meta.origin, e.meta.correlation_id)
+        for e in map(system.ledger.mapper.to_domain_event, notifications)
+        if hasattr(e, "meta")
+    }
+    assert metas == {("import", str(job_id))}
