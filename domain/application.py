@@ -60,7 +60,7 @@ from domain.contacts import (
     SiteAccount,
 )
 from domain.fields import FieldDefinition, FieldType
-from domain.import_rows import HalfAppliedRowError, RowImport
+from domain.import_rows import HalfAppliedRowError, RowImport, SeenKeys
 from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
@@ -362,15 +362,20 @@ class ContactLedger(Application[UUID]):
         participants, position = self.run(decide)
         return [Outcome(p.id, p.version, position) for p in participants]
 
-    def import_rows(self, cmd: ImportRows, at: datetime, meta: Meta) -> Outcome:
-        """One batch of an import in one transaction; `detail` lists each row's ImportedRow."""
+    def import_rows(
+        self, cmd: ImportRows, at: datetime, meta: Meta, seen: SeenKeys | None = None
+    ) -> Outcome:
+        """One batch of an import in one transaction; `detail` lists each row's ImportedRow.
+
+        `seen` tells which keys earlier batches of the same import carried (and on which line).
+        """
         excluded: dict[int, str] = {}
 
         def decide(work: UnitOfWork) -> list[Any]:
             def register(work: UnitOfWork, registration: RegisterParticipant) -> Participant:
                 return self._register(work, registration, at, meta)
 
-            return RowImport(work, cmd, self.hasher, at, meta, register, excluded).run()
+            return RowImport(work, cmd, self.hasher, at, meta, register, excluded, seen).run()
 
         while True:
             try:

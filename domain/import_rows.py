@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -48,6 +48,8 @@ from domain.unit_of_work import NotFoundError, UnitOfWork
 
 Checked = tuple[int, dict[str, Any], str]  # line, values, key digest
 Register = Callable[[UnitOfWork, RegisterParticipant], Participant]
+# Port: the first line of this import that carried each of these keys, in earlier batches.
+SeenKeys = Callable[[set[str]], dict[str, int]]
 ROW_ERRORS = (
     ValueError,
     KeyTakenError,
@@ -69,6 +71,7 @@ class ImportedRow:
     outcome: RowOutcome
     record_id: UUID | None = None
     reason: str = ""
+    key: str | None = None  # the key digest of a row that was matched (kept while importing)
 
 
 class HalfAppliedRowError(Exception):
@@ -94,9 +97,10 @@ class RowImport:
         meta: Meta,
         register: Register,
         excluded: Mapping[int, str],
+        seen: SeenKeys | None = None,
     ) -> None:
         self.work, self.cmd, self.hasher, self.at, self.meta = work, cmd, hasher, at, meta
-        self.register, self.excluded = register, excluded
+        self.register, self.excluded, self.seen = register, excluded, seen
         self.account: Account = work.account(cmd.account_id)
         self.event: OrganiserEvent | None = (
             work.organiser_event(cmd.account_id, cmd.organiser_event_id)
@@ -118,9 +122,23 @@ class RowImport:
         return self.account.id if self.event is None else self.event.id
 
     def run(self) -> list[ImportedRow]:
+        """Each row's outcome. A person is imported once per file: a later row with the same
+        key is skipped, so importing the file again finds everyone as the first pass left them."""
         checked = [self._check(line, cells) for line, cells in self.cmd.rows]
-        self._prefetch({row[2] for row in checked if isinstance(row, tuple)})
-        return [row if isinstance(row, ImportedRow) else self._apply(*row) for row in checked]
+        digests = {row[2] for row in checked if isinstance(row, tuple)}
+        first = self.seen(digests) if self.seen is not None and digests else {}
+        self._prefetch(digests)
+        outcomes = []
+        for row in checked:
+            if isinstance(row, ImportedRow):
+                outcomes.append(row)
+            elif row[2] in first:
+                reason = f"same identifier as row {first[row[2]]}: a person is imported once"
+                outcomes.append(skipped(row[0], reason))
+            else:
+                first[row[2]] = row[0]
+                outcomes.append(replace(self._apply(*row), key=row[2]))
+        return outcomes
 
     # --- checks: nothing changes yet ------------------------------------------------
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -130,9 +131,9 @@ class Importer:
         except InterruptedError:
             raise  # stopped mid-way: the next runner resumes it, with the file
         except Exception:  # not on exit (SystemExit, KeyboardInterrupt): it resumes later
-            self.store.forget_file(job.job_id)
+            self.store.forget(job.job_id)
             raise
-        self.store.forget_file(job.job_id)
+        self.store.forget(job.job_id)
 
     def _run(
         self,
@@ -187,7 +188,8 @@ class Importer:
         at = self.clock()
         if readable:
             cmd = request.batch(job.account_id, tuple(readable))
-            outcomes.extend(self.ledger.import_rows(cmd, at, meta).detail)
+            seen = partial(self.store.first_lines, job.job_id)
+            outcomes.extend(self.ledger.import_rows(cmd, at, meta, seen).detail)
         outcomes.sort(key=lambda row: row.line)
         self.store.record(job, len(batch), outcomes, at)
         return done + len(batch)

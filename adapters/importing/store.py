@@ -3,7 +3,9 @@
 The file is stored in the database in chunks (any worker or runner that takes the job over
 can read it) and deleted when the job ends. Row outcomes are written with the job's
 progress, in one transaction per batch, so the counts and the per-row report never
-disagree. They hold line numbers, outcomes, record ids and reasons: no cell values.
+disagree. They hold line numbers, outcomes, record ids and reasons: no cell values. While the job
+runs they also hold each matched row's key digest (an HMAC, see domain/keys.py), so a later
+batch can tell a person the file already named; the digests are cleared when it ends.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ rows = Table(
     Column("outcome", String(16), nullable=False),
     Column("record_id", Uuid),
     Column("reason", Text, nullable=False),
+    Column("key", String(64), index=True),  # the row's key digest while the job runs, then NULL
 )
 
 
@@ -98,9 +101,21 @@ class ImportStore:
         if not found:
             raise FileGoneError(job_id)
 
-    def forget_file(self, job_id: UUID) -> None:
+    def forget(self, job_id: UUID) -> None:
+        """What an ended import no longer needs: its file and its rows' key digests."""
         with self.engine.begin() as connection:
             connection.execute(files.delete().where(files.c.job_id == job_id))
+            connection.execute(update(rows).where(rows.c.job_id == job_id).values(key=None))
+
+    def first_lines(self, job_id: UUID, digests: set[str]) -> dict[str, int]:
+        """The first line of this import that carried each of these keys, if any did."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(rows.c.key, func.min(rows.c.line))
+                .where(rows.c.job_id == job_id, rows.c.key.in_(sorted(digests)))
+                .group_by(rows.c.key)
+            ).all()
+        return {key: line for key, line in found}
 
     def record(self, job: Job, done: int, outcomes: list[ImportedRow], at: datetime) -> None:
         """One batch: its rows' outcomes and the job's progress, in one transaction."""
@@ -116,6 +131,7 @@ class ImportStore:
                             "outcome": row.outcome.value,
                             "record_id": row.record_id,
                             "reason": row.reason,
+                            "key": row.key,
                         }
                         for row in outcomes
                     ],

@@ -73,7 +73,7 @@ def test_a_crash_mid_import_and_a_rerun_end_as_one_clean_run(
     system: ContactLedgerSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clean_account, clean_event = an_event(system)
-    submit(system, clean_account, clean_event, tmp_path)
+    clean_job = submit(system, clean_account, clean_event, tmp_path)
     assert system.jobs.run_pending() == 1
     expected = end_state(system, clean_event)
     assert len(expected) == 10  # nine people, and Ada
@@ -105,7 +105,15 @@ def test_a_crash_mid_import_and_a_rerun_end_as_one_clean_run(
     assert end_state(system, event_id) == expected
     counts = system.runtime.importer.store.counts(job_id)
     assert sum(counts.values()) == len(ROWS) - 1
-    assert counts["skipped"] == 2
+    assert counts["skipped"] == 2 + 11  # a blank row, a bad email, 11 repeated people
+    assert counts["skipped"] == system.runtime.importer.store.counts(clean_job)["skipped"]
+    with system.runtime.jobs.engine.connect() as connection:  # no key digest outlives the job
+        assert (
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM import_rows WHERE key IS NOT NULL"
+            ).scalar()
+            == 0
+        )
     with system.runtime.jobs.engine.connect() as connection:  # the file is gone once done
         assert connection.exec_driver_sql("SELECT count(*) FROM import_files").scalar() == 0
 

@@ -62,13 +62,18 @@ def test_a_row_differing_only_in_case_updates_the_same_person(world: World) -> N
     assert len(participants_in(world, salon)) == 1
 
 
-def test_two_rows_of_one_person_in_a_batch_make_one_participant(world: World) -> None:
+def test_a_person_is_imported_once_per_file_the_later_rows_are_skipped(world: World) -> None:
     account = world.account()
     salon = world.event(account)
-    rows = world.import_rows(account, salon, ADA, {**ADA, "company": "Babbage & Co"})
-    assert outcomes(rows) == ["created", "updated"]
-    assert rows[0].record_id == rows[1].record_id
-    assert world.participant(account, rows[0].record_id).fields["company"] == "Babbage & Co"
+    later = {**ADA, "email": "ADA@example.org", "company": "Babbage & Co"}
+    rows = world.import_rows(account, salon, ADA, later)
+    assert outcomes(rows) == ["created", "skipped"]
+    assert rows[1].reason == "same identifier as row 2: a person is imported once"
+    assert len(participants_in(world, salon)) == 1
+    assert world.participant(account, rows[0].record_id).fields["company"] == "Analytical"
+    position = world.position()  # so the same file again changes nothing
+    assert outcomes(world.import_rows(account, salon, ADA, later)) == ["unchanged", "skipped"]
+    assert world.position() == position
 
 
 def test_an_import_finds_people_registered_through_the_api(world: World) -> None:
