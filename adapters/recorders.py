@@ -182,8 +182,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         self.shredded_table = SQL("{}.ledger_shredded_subjects").format(schema)
         self.insert_function_call = SQL(
             "SELECT notification_id FROM {}.ledger_insert_events("
-            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bytea[],"
-            " %s::text[], %s::uuid[], %s::text[], %s::uuid[]) AS notification_id"
+            "%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[], %b::bytea[],"
+            " %b::text[], %b::uuid[], %b::text[], %b::uuid[]) AS notification_id"
         ).format(schema)
         self.sql_create_statements.extend(
             [
@@ -223,7 +223,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
-        """Events, subject keys and key claims in one statement: one round trip."""
+        """Events, subject keys and key claims in one statement: one round trip. The arrays
+        go in binary (%b): psycopg dumps a bytea[] as text ten times slower."""
         if not stored_events:
             return []
         keys = kwargs.get("subject_keys") or {}

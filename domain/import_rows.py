@@ -33,7 +33,7 @@ from domain.contacts import (
 )
 from domain.fields import FieldCatalogue, FieldValueError, UnknownFieldError
 from domain.imports import ImportInputError, ImportMode, RowOutcome, field_value
-from domain.keys import KeyHasher, key_values
+from domain.keys import key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 from domain.participants import (
@@ -92,14 +92,13 @@ class RowImport:
         self,
         work: UnitOfWork,
         cmd: ImportRows,
-        hasher: KeyHasher,
         at: datetime,
         meta: Meta,
         register: Register,
         excluded: Mapping[int, str],
         seen: SeenKeys | None = None,
     ) -> None:
-        self.work, self.cmd, self.hasher, self.at, self.meta = work, cmd, hasher, at, meta
+        self.work, self.cmd, self.at, self.meta = work, cmd, at, meta
         self.register, self.excluded, self.seen = register, excluded, seen
         self.account: Account = work.account(cmd.account_id)
         self.event: OrganiserEvent | None = (
@@ -108,7 +107,7 @@ class RowImport:
             else None
         )
         self.mode = check_options(self.account, cmd)
-        self.sync = ContactSync(work, hasher, at, meta)
+        self.sync = ContactSync(work, at, meta)
 
     @property
     def catalogue(self) -> FieldCatalogue:
@@ -161,7 +160,7 @@ class RowImport:
         if key is None:
             empty = [n for n in self.account.uniqueness_key if values.get(n) is None]
             return skipped(line, f"no identifier: {', '.join(empty)} is empty")
-        return line, values, self.hasher.digest(self.account.id, key)
+        return line, values, self.work.digest(self.account.id, key)
 
     def _prefetch(self, digests: set[str]) -> None:
         """The batch's matches, their contacts and those contacts' participants: few queries."""

@@ -42,8 +42,9 @@ class KeyHasher:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("the key-index secret must be at least 16 bytes")
-        self._secret = secret
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
 
     def digest(self, account_id: UUID, values: tuple[str, ...]) -> str:
-        message = "\x1f".join((account_id.hex, *values)).encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+        keyed = self._keyed.copy()  # the secret's padding is computed once, not per digest
+        keyed.update("\x1f".join((account_id.hex, *values)).encode())
+        return keyed.hexdigest()

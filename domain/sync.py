@@ -19,7 +19,7 @@ from uuid import UUID
 from domain.accounts import Account
 from domain.contacts import Contact, KeyTakenError
 from domain.fields import FieldValueError
-from domain.keys import KeyHasher, key_values
+from domain.keys import key_values
 from domain.meta import Meta, Origin
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
@@ -40,12 +40,12 @@ class Workspace(Protocol):
     def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None: ...
     def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None: ...
     def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None: ...
+    def digest(self, account_id: UUID, values: tuple[str, ...]) -> str: ...
 
 
 class ContactSync:
-    def __init__(self, work: Workspace, hasher: KeyHasher, at: datetime, meta: Meta) -> None:
+    def __init__(self, work: Workspace, at: datetime, meta: Meta) -> None:
         self.work = work
-        self.hasher = hasher
         self.at = at
         self.meta = meta
 
@@ -165,7 +165,7 @@ class ContactSync:
 
     def _digest(self, account: Account, fields: Mapping[str, Any]) -> str | None:
         values = key_values(account.uniqueness_key, fields)
-        return None if values is None else self.hasher.digest(account.id, values)
+        return None if values is None else self.work.digest(account.id, values)
 
     # --- propagation ----------------------------------------------------------------
 

