@@ -26,6 +26,7 @@ from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import SqlGridStore
 from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.report_store import SqlReports, SqlReportStore
 from adapters.tokens import TokenStore
 
 
@@ -39,6 +40,7 @@ class ContactLedgerSystem:
     projector: Projector  # the grid's
     audit_projector: Projector
     outbox_projector: Projector
+    report_projector: Projector
     grid: SqlGrid
     purger: Purger
     jobs: JobRunner
@@ -51,7 +53,12 @@ class ContactLedgerSystem:
 
     @property
     def projectors(self) -> dict[str, Projector]:
-        projectors = (self.projector, self.audit_projector, self.outbox_projector)
+        projectors = (
+            self.projector,
+            self.audit_projector,
+            self.outbox_projector,
+            self.report_projector,
+        )
         return {p.store.name: p for p in projectors}
 
     def close(self) -> None:
@@ -80,7 +87,10 @@ def build_system(
     outbox = SqlOutboxStore(engine)
     outbox.ensure_schema()
     outbox_projector = Projector(ledger, outbox, settings.database)
-    projectors = (projector, audit_projector, outbox_projector)
+    facts = SqlReportStore(engine)
+    facts.ensure_schema()
+    report_projector = Projector(ledger, facts, settings.database)
+    projectors = (projector, audit_projector, outbox_projector, report_projector)
     grid = SqlGrid(engine)
     jobs = JobStore(engine)
     importer = Importer(ledger, ImportStore(engine), jobs, clock)
@@ -100,6 +110,7 @@ def build_system(
         audit=audit,
         jobs=jobs,
         outbox=outbox,
+        reports=SqlReports(engine),
         idempotency=IdempotentWrites(idempotency),
         importer=importer,
         max_upload_bytes=settings.max_upload_bytes,
@@ -112,6 +123,7 @@ def build_system(
         projector,
         audit_projector,
         outbox_projector,
+        report_projector,
         grid,
         purger,
         JobRunner(jobs, ledger, grid, store.position, clock, handlers={"import": importer.run}),

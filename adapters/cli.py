@@ -104,7 +104,7 @@ def project(once: bool, show_status: bool) -> None:
 
 
 @main.command()
-@click.argument("name", required=False, type=click.Choice(["grid", "audit", "outbox"]))
+@click.argument("name", required=False, type=click.Choice(["grid", "audit", "outbox", "reports"]))
 def rebuild(name: str | None) -> None:
     """Rebuild read models (all, or NAME) from the whole event log."""
     system = _system()

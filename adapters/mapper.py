@@ -93,6 +93,16 @@ class SealingMapper(Mapper[UUID]):
                 state.update(self.transcoder.decode(plaintext))
         return domain_event
 
+    def to_anonymous_event(self, stored_event: StoredEvent) -> Any:
+        """The event without its personal data, which is not even decrypted: each personal
+        attribute reads as its erased stand-in (for projections that count, not read)."""
+        domain_event = super().to_domain_event(stored_event)
+        state = domain_event.__dict__
+        if state.pop(SEALED, None) is not None:
+            personal = type(domain_event).personal_fields
+            state.update({name: erased_value(kind) for name, kind in personal.items()})
+        return domain_event
+
 
 def _aad(originator_id: UUID, originator_version: int) -> bytes:
     return f"{originator_id}:{originator_version}".encode()

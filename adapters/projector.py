@@ -39,6 +39,7 @@ class ReadModelStore(Protocol):
     name: str
     topics: frozenset[str] | None  # the event topics it needs (None: every event)
     positioned: bool  # it is given (log position, event) pairs instead of events
+    personal: bool  # False: its events are decoded without their personal data
 
     def batches(self) -> Batches: ...
     def position(self) -> int: ...
@@ -140,8 +141,11 @@ class Projector:
         return _Page(notifications[-1].id, events, len(notifications))
 
     def _decode(self, notifications: list[Any]) -> list[Any]:
+        mapper = self.ledger.mapper
+        if not self.store.personal:
+            return [mapper.to_anonymous_event(n) for n in notifications]
         self.ledger.keyring.prefetch({n.originator_id for n in notifications})
-        return [self.ledger.mapper.to_domain_event(n) for n in notifications]
+        return [mapper.to_domain_event(n) for n in notifications]
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the read model and build it again from the whole log."""

@@ -281,7 +281,9 @@ class ContactLedger(Application[UUID]):
 
         def decide(work: UnitOfWork) -> OrganiserEvent:
             account = work.account(cmd.account_id, for_update=True)
-            event = OrganiserEvent.create(account.id, cmd.name, cmd.kind, cmd.starts_on, at, meta)
+            event = OrganiserEvent.create(
+                account.id, cmd.name, cmd.kind, cmd.starts_on, at, meta, cmd.series
+            )
             account.add_organiser_event(event.id, at, meta)
             return _added(work, event)
 

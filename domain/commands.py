@@ -35,6 +35,7 @@ class CreateOrganiserEvent:
     name: str
     kind: str
     starts_on: date | None = None
+    series: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -41,6 +42,7 @@ class OrganiserEvent(LedgerAggregate):
         self.name = ""
         self.kind = EventKind.EVENT
         self.starts_on: date | None = None
+        self.series_name: str | None = None  # as given; `series` is what reports group by
         self.local_fields: dict[str, FieldDefinition] = {}
         self.sync_enabled = False
         self.sync_scope = SyncScope.ALL
@@ -56,9 +58,12 @@ class OrganiserEvent(LedgerAggregate):
         starts_on: date | None,
         at: datetime,
         meta: Meta,
+        series: str | None = None,
     ) -> OrganiserEvent:
         if not name.strip() or len(name) > 200:
             raise OrganiserEventError("an event name is 1 to 200 characters")
+        if series is not None and (not series.strip() or len(series) > 200):
+            raise OrganiserEventError("a series name is 1 to 200 characters")
         try:
             event_kind = EventKind(kind)
         except ValueError:
@@ -72,7 +77,13 @@ class OrganiserEvent(LedgerAggregate):
             name=name.strip(),
             kind=event_kind.value,
             starts_on=starts_on.isoformat() if starts_on else None,
+            series=" ".join(series.split()) if series else None,
         )
+
+    @property
+    def series(self) -> str:
+        """The editions of one event share a series: as given, or the name without years."""
+        return self.series_name or series_of(self.name)
 
     def catalogue(self, account_catalogue: FieldCatalogue) -> FieldCatalogue:
         """What a participant of this event can hold: account catalogue plus local fields."""
@@ -137,10 +148,12 @@ class OrganiserEvent(LedgerAggregate):
         name: str
         kind: str
         starts_on: str | None
+        series: str | None = None  # events stored before series existed have none
 
         def apply(self, event: OrganiserEvent) -> None:
             event.account_id = self.account_id
             event.name = self.name
+            event.series_name = self.series
             event.kind = EventKind(self.kind)
             event.starts_on = date.fromisoformat(self.starts_on) if self.starts_on else None
 
@@ -163,3 +176,13 @@ class OrganiserEvent(LedgerAggregate):
             event.sync_segment = parse_segment(self.segment) if self.segment else None
             if self.enabled and not was_enabled:
                 event.sync_activated_at = self.timestamp
+
+
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def series_of(name: str) -> str:
+    """The series an event name implies: "Salon Expo 2025" and "Salon Expo 2024" are
+    editions of "Salon Expo" (years 1900-2099 removed, spaces and dashes tidied)."""
+    stripped = " ".join(YEAR.sub(" ", name).split()).strip(" -–—/|,.")
+    return stripped or name.strip()

@@ -37,6 +37,7 @@ from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.report_store import SqlReports
 from adapters.tokens import Principal, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
@@ -62,6 +63,7 @@ class Context:
     audit: SqlAuditStore
     jobs: JobStore
     outbox: SqlOutboxStore
+    reports: SqlReports
     principal: Principal
     meta: Meta
     at: datetime
@@ -150,11 +152,12 @@ class Runtime:
     ledger: ContactLedger
     tokens: TokenStore
     clock: Callable[[], datetime]
-    projectors: dict[str, Projector]  # by name: "grid", "audit"
+    projectors: dict[str, Projector]  # by name: "grid", "audit", "outbox", "reports"
     grid: SqlGrid
     audit: SqlAuditStore
     jobs: JobStore
     outbox: SqlOutboxStore
+    reports: SqlReports
     idempotency: IdempotentWrites
     importer: Importer
     max_body_bytes: int = 1_000_000
@@ -221,6 +224,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         audit=runtime.audit,
         jobs=runtime.jobs,
         outbox=runtime.outbox,
+        reports=runtime.reports,
         principal=principal,
         meta=Meta(
             actor=principal.actor,

@@ -42,6 +42,7 @@ def event_out(event: OrganiserEvent) -> schemas.EventOut:
         name=event.name,
         kind=event.kind.value,
         starts_on=event.starts_on,
+        series=event.series,
         sync=schemas.SyncOut(
             enabled=event.sync_enabled,
             scope=event.sync_scope.value,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from adapters.http import audit, grids, imports, presenters, schemas
+from adapters.http import audit, grids, imports, presenters, reports, schemas
 from adapters.http import contact_work as work
 from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
@@ -77,7 +77,9 @@ def get_fields(ctx: Context) -> Reply:
 
 def post_event(ctx: Context) -> Reply:
     body: schemas.EventIn = ctx.body
-    cmd = commands.CreateOrganiserEvent(ctx.account_id, body.name, body.kind, body.starts_on)
+    cmd = commands.CreateOrganiserEvent(
+        ctx.account_id, body.name, body.kind, body.starts_on, body.series
+    )
     outcome = ctx.ledger.create_organiser_event(cmd, ctx.at, ctx.meta)
     event = ctx.ledger.organiser_event(ctx.account_id, outcome.id)
     return Reply(presenters.event_out(event), 201, outcome)
@@ -414,6 +416,14 @@ ENDPOINTS = (
              PRIVACY, response=schemas.AuditPageOut, projected="audit", query=audit.QUERY),
     Endpoint("GET", "/v1/exports/audit.csv", export_audit, "Export an audit query as CSV",
              PRIVACY, projected="audit", media_type="text/csv", query=audit.EXPORT),
+    Endpoint("GET", "/v1/reports/{name}.csv", reports.get_report_csv,
+             "A report as CSV: registrations, conversion, returning or growth", READERS,
+             projected="reports", media_type="text/csv", query=reports.QUERY,
+             path_params={"name": reports.ReportName}),
+    Endpoint("GET", "/v1/reports/{name}", reports.get_report,
+             "A report: registrations, conversion, returning or growth", READERS,
+             response=schemas.ReportOut, projected="reports", query=reports.QUERY,
+             path_params={"name": reports.ReportName}),
     Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
              "Set a contact's processing status", EDITORS, schemas.ProcessingStatusIn,
              schemas.ContactOut, conditional=True, errors=GONE),

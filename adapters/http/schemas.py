@@ -51,6 +51,13 @@ class EventIn(Body):
     name: str = Field(examples=["Salon 2025"])
     kind: Literal["event", "community"] = "event"
     starts_on: date | None = None
+    series: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Editions of one event share a series (reports compare them); "
+        "by default the name without its years",
+        examples=["Salon"],
+    )
 
 
 class SyncIn(Body):
@@ -127,6 +134,7 @@ class EventOut(BaseModel):
     name: str
     kind: str
     starts_on: date | None
+    series: str
     sync: SyncOut
     fields: list[FieldOut]
 
@@ -599,3 +607,11 @@ class ImportOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class ReportOut(BaseModel):
+    """A report: its columns, and one object per row with those keys (see docs/api.md)."""
+
+    name: str
+    columns: list[str]
+    rows: list[dict[str, Any]]

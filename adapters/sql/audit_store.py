@@ -133,6 +133,7 @@ class SqlAuditStore:
     name = audit.NAME
     topics: frozenset[str] | None = None  # every event is audited
     positioned = True  # entries are keyed by log position
+    personal = True
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

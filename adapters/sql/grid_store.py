@@ -40,6 +40,7 @@ class SqlGridStore:
     name = grid.NAME
     topics: frozenset[str] | None = frozenset(grid.TOPICS)
     positioned = False
+    personal = True
 
     def __init__(self, engine: Engine, kept_rows: int = KEPT_ROWS) -> None:
         self.engine = engine

@@ -111,6 +111,7 @@ class SqlOutboxStore:
         {f"{Contact.MessageRequested.__module__}:{Contact.MessageRequested.__qualname__}"}
     )
     positioned = True
+    personal = True
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
