@@ -18,6 +18,7 @@ from adapters.importing.job import Importer
 from adapters.importing.store import ImportStore
 from adapters.jobs import JobRunner, JobStore
 from adapters.ledger import SealedContactLedger, build_ledger
+from adapters.point_in_time import PointInTime
 from adapters.projector import Projector
 from adapters.purge import Purger
 from adapters.settings import Settings
@@ -111,6 +112,7 @@ def build_system(
         jobs=jobs,
         outbox=outbox,
         reports=SqlReports(engine),
+        past=PointInTime(ledger, audit),
         idempotency=IdempotentWrites(idempotency),
         importer=importer,
         max_upload_bytes=settings.max_upload_bytes,

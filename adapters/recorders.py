@@ -45,6 +45,7 @@ SQLITE_TABLES = (
     "CREATE TABLE IF NOT EXISTS ledger_shredded_subjects ("
     " subject_id TEXT PRIMARY KEY, shredded_at TEXT NOT NULL)",
 )
+POSITIONS_PER_QUERY = 900  # SQLite binds at most 999 parameters in older builds
 
 
 class SqliteLedgerRecorder(SQLiteApplicationRecorder):
@@ -93,6 +94,29 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
                 )
                 for r in c.fetchall()
             ]
+
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The log entries at these positions, in log order (for point-in-time reads)."""
+        found = []
+        with self.datastore.transaction(commit=False) as c:
+            for index in range(0, len(positions), POSITIONS_PER_QUERY):
+                chunk = positions[index : index + POSITIONS_PER_QUERY]
+                c.execute(
+                    f"SELECT rowid, * FROM {self.events_table_name}"
+                    f" WHERE rowid IN ({','.join('?' * len(chunk))}) ORDER BY rowid",
+                    chunk,
+                )
+                found += [
+                    Notification(
+                        id=r["rowid"],
+                        originator_id=UUID(r["originator_id"]),
+                        originator_version=r["originator_version"],
+                        topic=r["topic"],
+                        state=r["state"],
+                    )
+                    for r in c.fetchall()
+                ]
+        return found
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
@@ -286,6 +310,24 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 for i, o, v, t, state in curs.fetchall()
             ]
 
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The log entries at these positions, in log order (for point-in-time reads)."""
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM {}.{} WHERE notification_id = ANY(%b) ORDER BY notification_id"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with (
+            self.datastore.get_connection() as connection,
+            connection.cursor(binary=True, row_factory=tuple_row) as curs,
+        ):
+            curs.execute(statement, [list(positions)], prepare=True)
+            return [
+                Notification(
+                    id=i, originator_id=o, originator_version=v, topic=t, state=bytes(state)
+                )
+                for i, o, v, t, state in curs.fetchall()
+            ]
+
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
 
@@ -380,6 +422,21 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
 
     def select_events_of(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
         return [e for i in originator_ids for e in self.select_events(i)]
+
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The log entries at these positions, in log order (for point-in-time reads)."""
+        with self._database_lock:
+            stored = [(p, self._stored_events[p - 1]) for p in sorted(positions) if p >= 1]
+        return [
+            Notification(
+                id=p,
+                originator_id=s.originator_id,
+                originator_version=s.originator_version,
+                topic=s.topic,
+                state=s.state,
+            )
+            for p, s in stored
+        ]
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.contact_keys.get((account_id, digest))

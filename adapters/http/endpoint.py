@@ -33,6 +33,7 @@ from adapters.http.idempotency import IdempotentWrites
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.importing.job import Importer
 from adapters.jobs import JobStore
+from adapters.point_in_time import PointInTime
 from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.grid_queries import SqlGrid
@@ -64,6 +65,7 @@ class Context:
     jobs: JobStore
     outbox: SqlOutboxStore
     reports: SqlReports
+    past: PointInTime
     principal: Principal
     meta: Meta
     at: datetime
@@ -158,6 +160,7 @@ class Runtime:
     jobs: JobStore
     outbox: SqlOutboxStore
     reports: SqlReports
+    past: PointInTime
     idempotency: IdempotentWrites
     importer: Importer
     max_body_bytes: int = 1_000_000
@@ -225,6 +228,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         jobs=runtime.jobs,
         outbox=runtime.outbox,
         reports=runtime.reports,
+        past=runtime.past,
         principal=principal,
         meta=Meta(
             actor=principal.actor,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from starlette.responses import StreamingResponse
 
 from adapters import exporting
@@ -14,6 +17,7 @@ from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
 from adapters.http.parameters import Parameter
+from adapters.sql.grid_queries import SqlGrid
 from domain.fields import FIELD_NAME, FieldType
 from domain.saved_views import SavedView, SavedViewNotFoundError
 from domain.segments import SegmentError, parse_segment
@@ -45,18 +49,25 @@ VIEW = Parameter("view", UUID, "Apply this saved view; parameters given explicit
 LIMIT = Parameter("limit", Annotated[int, Field(ge=1, le=MAX_LIMIT)], "Rows per page (default 50)")
 CURSOR = Parameter("cursor", str, "`next_cursor` of the previous page")
 PARTICIPATED = Parameter("event_id", UUID, "Only the contacts who participate in this event")
+AS_OF = Parameter(
+    "as_of",
+    AwareDatetime,
+    "The grid as it was at this time (ISO 8601 with offset), replayed from the log: slower, "
+    "linear in the account's history",
+)
 PAGING = (LIMIT, CURSOR)
 CONTACT_EXPORT = (Q, PARTICIPATED, GROUP_ID, _sort("contacts"), FILTER, VIEW)
-CONTACT_GRID = (*CONTACT_EXPORT, *PAGING)
-MEMBER_GRID = tuple(p for p in CONTACT_GRID if p is not GROUP_ID)
+CONTACT_GRID = (*CONTACT_EXPORT, *PAGING, AS_OF)
+MEMBER_GRID = tuple(p for p in CONTACT_GRID if p not in (GROUP_ID, AS_OF))
 PARTICIPANT_EXPORT = (Q, GROUP_ID, _sort("participants"), FILTER, VIEW)
-PARTICIPANT_GRID = (*PARTICIPANT_EXPORT, *PAGING)
+PARTICIPANT_GRID = (*PARTICIPANT_EXPORT, *PAGING, AS_OF)
 
 
 def get_contacts(ctx: Context) -> Reply:
     query = _query(ctx, "contacts", ctx.uuid_parameter("event_id"))
-    page = ctx.grid.page(query)
-    linked = ctx.grid.participations([r.contact_id for r in page.rows])
+    with _grid_then(ctx) as grid:
+        page = grid.page(query)
+        linked = grid.participations([r.contact_id for r in page.rows])
     items = [
         schemas.ContactItem(
             id=r.contact_id,
@@ -68,7 +79,7 @@ def get_contacts(ctx: Context) -> Reply:
             forms=r.forms,
             consent=presenters.consent_out(r.consent_at, r.consent_source),
             site_account=presenters.site_account_out(
-                r.site_confirmed, r.locked_until, r.failed_attempts, ctx.at
+                r.site_confirmed, r.locked_until, r.failed_attempts, query.now
             ),
             created_at=presenters.utc(r.created_at),
             updated_at=presenters.utc(r.updated_at),
@@ -81,7 +92,9 @@ def get_contacts(ctx: Context) -> Reply:
 
 def get_participants(ctx: Context) -> Reply:
     ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])  # 404 if not ours
-    page = ctx.grid.page(_query(ctx, "participants", ctx.path["event_id"]))
+    query = _query(ctx, "participants", ctx.path["event_id"])
+    with _grid_then(ctx) as grid:
+        page = grid.page(query)
     items = [
         schemas.ParticipantItem(
             id=r.participant_id,
@@ -141,11 +154,30 @@ def _query(ctx: Context, grid: str, event_id: UUID | None) -> GridQuery:
             limit=ctx.whole_number("limit", 50),
             cursor=params.get("cursor"),
             group_id=group_id,
-            now=ctx.at,
+            now=_as_of(ctx) or ctx.at,
             list_fields=_list_fields(ctx, grid, event_id),
         )
     except GridQueryError as error:
         raise HttpError(422, str(error)) from None
+
+
+@contextmanager
+def _grid_then(ctx: Context) -> Iterator[SqlGrid]:
+    """The grid now, or as it was at `as_of` (folded from the log for this request)."""
+    as_of = _as_of(ctx)
+    if as_of is None:
+        yield ctx.grid
+        return
+    past = ctx.past.grid(ctx.account_id, as_of)
+    try:
+        yield past
+    finally:
+        past.engine.dispose()
+
+
+def _as_of(ctx: Context) -> datetime | None:
+    raw = ctx.query.get("as_of")
+    return None if raw is None else datetime.fromisoformat(raw)  # checked by AS_OF
 
 
 def _list_fields(ctx: Context, grid: str, event_id: UUID | None) -> frozenset[str]:

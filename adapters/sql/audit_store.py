@@ -34,6 +34,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -183,6 +184,19 @@ class SqlAuditStore:
         more = len(rows) > query.limit
         cursor = make_cursor(found[-1].position) if more and found else None
         return AuditPage(found, cursor)
+
+    def positions_until(self, account_id: UUID, at: datetime) -> list[int]:
+        """The log positions of an account's events up to (not including) its first one
+        recorded after `at`: a prefix of its history, so a state it was really in."""
+        mine = entries.c.account_id == account_id
+        with self.engine.connect() as connection:
+            later = connection.execute(
+                select(func.min(entries.c.position)).where(mine, entries.c.at > at)
+            ).scalar()
+            statement = select(entries.c.position).where(mine, entries.c.at <= at)
+            if later is not None:
+                statement = statement.where(entries.c.position < later)
+            return list(connection.execute(statement.order_by(entries.c.position)).scalars())
 
     def rows(self, query: AuditQuery) -> Iterator[AuditEntry]:
         """Every entry of a query, page after page: constant memory for CSV exports."""

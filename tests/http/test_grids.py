@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from tests.http.conftest import Api
+import pytest
+
+from tests.http.conftest import Api, running_api
 from tests.http.test_routes import an_event, ok, problem, register
+from tests.support.world import T0
 
 
 def people(api: Api) -> tuple[str, str, str]:
@@ -146,3 +153,49 @@ def test_totals_say_whether_they_are_exact(api: Api, monkeypatch: Any) -> None:
     assert (page["total"], page["total_exact"]) == (3, False)  # more than 3
     participants = ok(grid(api, f"/v1/events/{salon}/participants", after=position))
     assert (participants["total"], participants["total_exact"]) == (2, True)
+
+
+@pytest.fixture
+def ticking(tmp_path: Path, db_kind: str) -> Iterator[Api]:
+    """The HTTP stack with a clock that moves a second per reading."""
+    seconds = itertools.count()
+    with running_api(db_kind, tmp_path, clock=lambda: T0 + timedelta(seconds=next(seconds))) as api:
+        yield api
+
+
+def test_the_grids_as_of_a_past_time(ticking: Api) -> None:
+    api = ticking
+    event_id = an_event(api)
+    ada = ok(register(api, event_id, email="ada@example.org", company="Acme"), 201)
+    before = api.system.runtime.clock()
+    path = f"/v1/events/{event_id}/participants/{ada['id']}"
+    ok(api.call("PATCH", path, "editor", json={"fields": {"company": "Globex"}}))
+    bob = register(api, event_id, email="bob@example.org")
+    position = ok(bob, 201) and bob.headers["X-Position"]
+    params = {"after": position, "as_of": before.isoformat()}
+    then = ok(api.call("GET", "/v1/contacts", "analyst", params=params))
+    assert [i["fields"]["email"] for i in then["items"]] == ["ada@example.org"]
+    assert then["items"][0]["events"] == [{"event_id": event_id, "status": "registered"}]
+    people = ok(api.call("GET", f"/v1/events/{event_id}/participants", params=params))
+    assert [i["fields"]["company"] for i in people["items"]] == ["Acme"]
+    now = api.call("GET", f"/v1/events/{event_id}/participants", params={"after": position})
+    assert sorted(i["fields"].get("company", "") for i in ok(now)["items"]) == ["", "Globex"]
+    for bad in ("yesterday", "2025-01-01T00:00:00"):
+        problem(api.call("GET", "/v1/contacts", params={"as_of": bad}), 422)
+
+
+def test_an_erased_person_stays_erased_in_the_past(ticking: Api) -> None:
+    api = ticking
+    event_id = an_event(api)
+    ada = ok(register(api, event_id, email="ada@example.org", last_name="Lovelace"), 201)
+    before = api.system.runtime.clock()
+    contact_id = ok(api.call("GET", f"/v1/events/{event_id}/participants/{ada['id']}"))[
+        "contact_id"
+    ]
+    erased = api.call("POST", f"/v1/contacts/{contact_id}/erase", "compliance")
+    ok(erased)
+    params = {"as_of": before.isoformat(), "after": erased.headers["X-Position"]}
+    answer = api.call("GET", "/v1/contacts", params=params)
+    assert answer.status_code == 200
+    assert "Lovelace" not in answer.text and "ada@example.org" not in answer.text
+    assert [i["id"] for i in answer.json()["items"]] == [contact_id]
