@@ -18,13 +18,15 @@ from adapters.clock import utc_now
 from adapters.demo import load_demo
 from adapters.importing.job import ImportRequest, suggestion
 from adapters.importing.sheets import FileRefusedError, open_sheet
-from adapters.settings import Settings, SettingsError
+from adapters.point_in_time import position_at, replay
+from adapters.settings import Database, Settings, SettingsError
 from adapters.tokens import TokenError
 from domain.imports import ImportInputError, ImportMode
 from domain.meta import Meta, Origin
 from domain.unit_of_work import NotFoundError
 
 DEMO_TOKEN_FILE = "demo-admin-token"
+TIMES = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 
 
 def _system() -> Any:
@@ -130,7 +132,7 @@ def _catch_up(projector: Any, rebuild: bool) -> None:
 @click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    type=click.DateTime(TIMES),
     help="Erase what is due at this time (UTC unless an offset is given). Default: now.",
 )
 def purge(as_of: datetime | None) -> None:
@@ -146,6 +148,54 @@ def purge(as_of: datetime | None) -> None:
         f"{report.participants} participants erased; "
         f"{report.expired_answers} expired idempotency answers deleted"
     )
+
+
+@main.command("replay")
+@click.option(
+    "--until",
+    required=True,
+    type=click.DateTime(TIMES),
+    help="The time to rebuild the read side as of (UTC unless an offset is given).",
+)
+@click.option("--into", required=True,
+              help="postgresql://USER@HOST:PORT/DB?schema=S, or a directory (it gets a SQLite "
+              "file read-models.sqlite).")  # fmt: skip
+def replay_command(until: datetime, into: str) -> None:
+    """Build a copy of every read model as it was at a past time, from the event log."""
+    when = until if until.tzinfo else until.replace(tzinfo=UTC)
+    target = _replay_target(into)
+    system = _system()
+    try:
+        position = position_at(system.ledger, when)
+        with click.progressbar(length=position * 4, label="Replaying", file=sys.stderr) as bar:
+            read = replay(
+                system.ledger,
+                system.settings.database,
+                target,
+                position,
+                lambda _, n: bar.update(n),
+            )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        system.close()
+    click.echo(
+        f"read models as of {when.isoformat()} (log position {position}) built in {into}: "
+        f"{read} log entries read"
+    )
+
+
+def _replay_target(into: str) -> Database:
+    if "://" in into:
+        try:
+            return Database.from_url(into)
+        except SettingsError as error:
+            raise click.ClickException(str(error)) from None
+    folder = Path(into)
+    if folder.exists() and not folder.is_dir():
+        raise click.ClickException(f"{into} is a file; --into takes a directory or a URL")
+    folder.mkdir(parents=True, exist_ok=True)
+    return Database("sqlite", path=str(folder / "read-models.sqlite"))
 
 
 @main.command()

@@ -1,4 +1,5 @@
-"""The grids as they were at a past time (F21), folded from the event log on demand.
+"""The read side as it was at a past time (F21): the grids folded from the event log on
+demand, and `replay`, a copy of every read model built from the log up to a time.
 
 The audit trail indexes every event of an account by log position and time; the events
 of the account up to its first one recorded after the asked time are read back from the
@@ -10,15 +11,23 @@ events, paid on every request (see docs/decisions/0023-history-for-analysts.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 from uuid import UUID
 
+from sqlalchemy import Engine
+
 from adapters.ledger import SealedContactLedger
+from adapters.projector import Projector, ReadModelStore
 from adapters.settings import Database
 from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import SqlGridStore
+from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.report_store import SqlReportStore
 from projections import grid
 
 PAGE = 5_000  # log entries read, decoded and folded at a time
@@ -50,3 +59,61 @@ class PointInTime:
 
 
 TOPICS = frozenset(grid.TOPICS)
+
+
+def position_at(ledger: SealedContactLedger, at: datetime) -> int:
+    """The log position of the last event recorded at or before `at` (0: none).
+
+    A binary search over the log, reading one entry per step: the log is in commit order
+    and times follow it (commands take the clock's time; writers overlap by milliseconds).
+    """
+    recorder = ledger.recorder
+    low, high = 0, recorder.max_notification_id() or 0  # low: at or before; high+1: after
+    while low < high:
+        middle = (low + high + 1) // 2
+        entry = recorder.select_notifications(start=middle, limit=1)[0]
+        if ledger.mapper.to_anonymous_event(entry).timestamp <= at:  # type: ignore[attr-defined]
+            low = entry.id
+        else:
+            high = middle - 1
+    return low
+
+
+def read_models(engine: Engine) -> list[ReadModelStore]:
+    """Every read model, on one database (as `build_system` makes them)."""
+    return [
+        SqlGridStore(engine),
+        SqlAuditStore(engine),
+        SqlOutboxStore(engine),
+        SqlReportStore(engine),
+    ]
+
+
+def replay(
+    ledger: SealedContactLedger,
+    source: Database,
+    target: Database,
+    until: int,
+    progress: Callable[[str, int], None] | None = None,
+) -> int:
+    """Build every read model into `target` from the log up to position `until` (a copy of
+    the read side as it was then). Returns the log entries read."""
+    if _where(target) == _where(source):
+        raise ValueError("the copy must go to another database or schema than the live one")
+    engine = make_engine(target)
+    read = 0
+    try:
+        for store in read_models(engine):
+            store.ensure_schema()
+            projector = Projector(ledger, store, source, stop=until)
+            step = None if progress is None else partial(progress, store.name)
+            read += projector.rebuild(step)
+    finally:
+        engine.dispose()
+    return read
+
+
+def _where(database: Database) -> tuple[object, ...]:
+    if database.kind == "sqlite":
+        return ("sqlite", Path(database.path).resolve())
+    return (database.kind, database.host, database.port, database.name, database.schema)

@@ -44,6 +44,7 @@ class ReadModelStore(Protocol):
     def batches(self) -> Batches: ...
     def position(self) -> int: ...
     def reset(self) -> None: ...
+    def ensure_schema(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Projector:
         batch_size: int = PAGE,
         poll_seconds: float = 0.05,
         max_batch_events: int = MAX_BATCH_EVENTS,
+        stop: int | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -82,6 +84,7 @@ class Projector:
         self.batch_size = batch_size  # log entries per read
         self.max_batch_events = max_batch_events  # per transaction, when pages wait
         self.poll_seconds = poll_seconds
+        self.stop_at = stop  # the last log position to apply (None: the head, then follow)
         self.error: str | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -129,7 +132,7 @@ class Projector:
 
     def _read(self, start: int) -> _Page | None:
         notifications = self.ledger.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size
+            start=start + 1, limit=self.batch_size, stop=self.stop_at
         )
         if not notifications:
             return None

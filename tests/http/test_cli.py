@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from uuid import UUID
 
@@ -160,3 +161,23 @@ def test_import_refusals_are_readable(  # type: ignore[no-untyped-def]
     )
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_replay_builds_the_read_side_of_a_past_time(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("demo").exit_code == 0
+    copy = tmp_path / "copy"
+    replayed = run("replay", "--until", "2024-06-01", "--into", str(copy))
+    assert replayed.exit_code == 0, replayed.output
+    assert "read models as of 2024-06-01T00:00:00+00:00" in replayed.output
+    with sqlite3.connect(copy / "read-models.sqlite") as then:
+        events = then.execute("SELECT name FROM rm_events ORDER BY name").fetchall()
+        (participants,) = then.execute("SELECT count(*) FROM rm_participants").fetchone()
+    assert len(events) == 3 and participants == 110  # the 2025 edition's came later
+    live = tmp_path / "ledger.sqlite"
+    refused = run("replay", "--until", "2024-06-01", "--into", f"sqlite:///{live}")
+    assert refused.exit_code == 1 and "another database" in refused.output
+    (tmp_path / "file").write_text("")
+    not_a_folder = run("replay", "--until", "2024-06-01", "--into", str(tmp_path / "file"))
+    assert not_a_folder.exit_code == 1 and "is a file" in not_a_folder.output
+    bad_time = run("replay", "--until", "last summer", "--into", str(copy))
+    assert bad_time.exit_code == 2 and "--until" in bad_time.output
