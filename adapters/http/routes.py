@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from adapters.http import audit, grids, imports, presenters, schemas
+from adapters.http import audit, feed, grids, imports, presenters, schemas
 from adapters.http import contact_work as work
 from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
@@ -24,6 +24,7 @@ from adapters.http.parameters import Parameter
 from adapters.http.roles import (
     ADMIN,
     EDITORS,
+    FEED_READERS,
     INTAKE,
     MAILER,
     PARTICIPANT_READERS,
@@ -414,6 +415,10 @@ ENDPOINTS = (
              PRIVACY, response=schemas.AuditPageOut, projected="audit", query=audit.QUERY),
     Endpoint("GET", "/v1/exports/audit.csv", export_audit, "Export an audit query as CSV",
              PRIVACY, projected="audit", media_type="text/csv", query=audit.EXPORT),
+    Endpoint("GET", "/v1/feed", feed.get_feed,
+             "Change feed: the account's audit entries after a log position, long-polled",
+             FEED_READERS, response=schemas.FeedPageOut, query=feed.QUERY,
+             read_your_writes=False),
     Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
              "Set a contact's processing status", EDITORS, schemas.ProcessingStatusIn,
              schemas.ContactOut, conditional=True, errors=GONE),

@@ -53,6 +53,7 @@ GET /v1/contacts/{contact_id}/export: admin compliance
 GET /v1/contacts/{contact_id}/history: admin compliance
 GET /v1/audit: admin compliance
 GET /v1/exports/audit.csv: admin compliance
+GET /v1/feed: admin analyst
 PUT /v1/contacts/{contact_id}/processing-status: admin editor
 PUT /v1/contacts/{contact_id}/consent: admin editor service
 PUT /v1/contacts/{contact_id}/site-account: admin editor service
