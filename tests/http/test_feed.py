@@ -54,6 +54,12 @@ def position(response: Any) -> int:
     return int(response.headers["X-Position"])
 
 
+def ok_registered(api: Api, event_id: str, email: str) -> Any:
+    response = register(api, event_id, email=email)
+    ok(response, 201)
+    return response
+
+
 def test_following_the_feed_gives_every_entry_once_in_log_order_while_writes_go_on(
     api: Api,
 ) -> None:
@@ -68,7 +74,7 @@ def test_following_the_feed_gives_every_entry_once_in_log_order_while_writes_go_
     writer.start()
     seen: list[dict[str, Any]] = []
     after, limit = 0, 3
-    while True:
+    for _ in range(5_000):
         done = not writer.is_alive()  # before the read: then every write is in `written`
         params = {"after": after, "limit": limit, "wait": 0.2}
         page = ok(api.call("GET", "/v1/feed", "analyst", params=params))
@@ -76,18 +82,14 @@ def test_following_the_feed_gives_every_entry_once_in_log_order_while_writes_go_
         after = page["next_after"]
         if done and page["head"] >= max(written) and len(page["items"]) < limit:
             break
+    else:
+        raise AssertionError("the feed never caught up with the writes")
     writer.join()
     positions = [item["position"] for item in seen]
     assert positions == sorted(set(positions)), "out of order or repeated"
     assert positions == audit_positions(api, max(written)), "missed or extra entries"
     registered = [i for i in seen if i["action"] == "Participant.Registered"]
     assert len(registered) == 25
-
-
-def ok_registered(api: Api, event_id: str, email: str) -> Any:
-    response = register(api, event_id, email=email)
-    ok(response, 201)
-    return response
 
 
 def test_a_long_poll_answers_with_the_entry_that_came_while_it_waited(
@@ -205,9 +207,12 @@ def test_an_erased_persons_values_never_show_in_the_feed(api: Api) -> None:
     fields = {"email": "augusta@example.org", "first_name": "Augusta", "company": "Engines"}
     participant = ok(register(api, event_id, **fields), 201)
     path = f"/v1/events/{event_id}/participants/{participant['id']}"
-    edited = ok(api.call("PATCH", path, "editor", json={"fields": {"company": "Babbage Ltd"}}))
-    erased = api.call("POST", f"/v1/contacts/{edited['contact_id']}/erase", "compliance")
+    edit = api.call("PATCH", path, "editor", json={"fields": {"company": "Babbage Ltd"}})
+    before = bytes_of(follow(api, position(edit)))  # the audit holds the values in clear
+    assert b"augusta@example.org" in before and b"Babbage Ltd" in before
+    erased = api.call("POST", f"/v1/contacts/{ok(edit)['contact_id']}/erase", "compliance")
     ok(erased)
+    follow(api, position(erased))  # the audit has applied the erasure: read it all again
     answers = follow(api, position(erased))
     shown = bytes_of(answers)
     for value in ("augusta@example.org", "Augusta", "Engines", "Babbage Ltd"):
