@@ -13,6 +13,7 @@ from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
 from adapters.http.endpoint import Runtime
 from adapters.http.idempotency import IdempotentWrites
+from adapters.http.long_poll import FeedFollower
 from adapters.idempotency import IdempotencyStore
 from adapters.importing.job import Importer
 from adapters.importing.store import ImportStore
@@ -23,6 +24,7 @@ from adapters.projector import Projector
 from adapters.purge import Purger
 from adapters.settings import Settings
 from adapters.sql.audit_store import SqlAuditStore
+from adapters.sql.change_feed import SqlFeedView
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import SqlGridStore
@@ -113,6 +115,7 @@ def build_system(
         outbox=outbox,
         reports=SqlReports(engine),
         past=PointInTime(ledger, audit),
+        feed=FeedFollower(SqlFeedView(audit), max_wait=settings.feed_wait_seconds),
         idempotency=IdempotentWrites(idempotency),
         importer=importer,
         max_upload_bytes=settings.max_upload_bytes,

@@ -53,7 +53,18 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--no-demo", is_flag=True, help="Do not load the demo dataset into empty data.")
 @click.option("--no-projector", is_flag=True, help="Run projections elsewhere (`project`).")
-def serve(host: str, port: int, workers: int, no_demo: bool, no_projector: bool) -> None:
+@click.option(
+    "--timeout-graceful-shutdown",
+    "grace",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds running requests get to finish when the server stops; then they are cut "
+    "(change-feed long-polls, slow downloads: their clients ask again).",
+)
+def serve(
+    host: str, port: int, workers: int, no_demo: bool, no_projector: bool, grace: int
+) -> None:
     """Run the HTTP API; also follow the log into the read models unless told not to."""
     system = _system()
     if system.settings.database.kind == "memory":
@@ -69,7 +80,13 @@ def serve(host: str, port: int, workers: int, no_demo: bool, no_projector: bool)
         system.jobs.start()  # bulk jobs, asked for by any worker, run here
     try:
         uvicorn.run(
-            "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+            "app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            timeout_graceful_shutdown=grace,
         )
     finally:
         system.close()

@@ -96,6 +96,7 @@ class Settings:
     key_cache_seconds: float = 60.0
     settled_cache_seconds: float = 2.0
     read_wait_seconds: float = 5.0
+    feed_wait_seconds: float = 30.0  # the longest a change-feed long-poll waits
     max_body_bytes: int = 1_000_000
     purge_every_seconds: float = 3600.0  # inside `serve`; 0 turns it off
     idempotency_hours: float = 24.0  # how long an Idempotency-Key's answer is kept
@@ -118,6 +119,7 @@ class Settings:
             key_cache_seconds=_number(env, "LEDGER_KEY_CACHE_SECONDS", 60.0),
             settled_cache_seconds=_number(env, "LEDGER_SETTINGS_CACHE_SECONDS", 2.0),
             read_wait_seconds=_number(env, "LEDGER_READ_WAIT_SECONDS", 5.0),
+            feed_wait_seconds=_feed_wait_seconds(env),
             purge_every_seconds=_number(env, "LEDGER_PURGE_EVERY_SECONDS", 3600.0),
             idempotency_hours=_idempotency_hours(env),
             max_upload_bytes=_upload_bytes(env),
@@ -136,6 +138,13 @@ def _upload_bytes(env: Mapping[str, str]) -> int:
     if not 0 < megabytes <= 10_000:
         raise SettingsError("LEDGER_IMPORT_MAX_MB must be above 0 and at most 10000")
     return int(megabytes * 1024 * 1024)
+
+
+def _feed_wait_seconds(env: Mapping[str, str]) -> float:
+    seconds = _number(env, "LEDGER_FEED_WAIT_SECONDS", 30.0)
+    if not 0 <= seconds <= 30:  # NaN is refused too
+        raise SettingsError("LEDGER_FEED_WAIT_SECONDS must be from 0 to 30")
+    return seconds
 
 
 def _idempotency_hours(env: Mapping[str, str]) -> float:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import json
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
@@ -30,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
+from adapters.http.long_poll import FeedFollower
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.importing.job import Importer
 from adapters.jobs import JobStore
@@ -55,6 +57,10 @@ class Reply:
     outcome: Outcome | None = None
 
 
+async def _present() -> bool:
+    return False
+
+
 @dataclass
 class Context:
     """Everything a route handler gets: who, when, what they sent."""
@@ -66,6 +72,7 @@ class Context:
     outbox: SqlOutboxStore
     reports: SqlReports
     past: PointInTime
+    feed: FeedFollower
     principal: Principal
     meta: Meta
     at: datetime
@@ -76,6 +83,7 @@ class Context:
     importer: Importer
     raw_body: bytes = b""  # as sent, when the endpoint takes a body
     upload: Path | None = None  # the file part of a multipart body, in a temporary file
+    gone: Callable[[], Awaitable[bool]] = _present  # has the client disconnected?
 
     @property
     def account_id(self) -> UUID:
@@ -108,11 +116,15 @@ class Endpoint:
       declaration (`openapi.problem_statuses`): 401 and 422 always, 403 if the roles are
       limited, 404 with path parameters, 412 if conditional, 413 with a body, 409 and 503
       on writes, 504 on reads.
+    - A GET waits for `?after=` (read-your-writes) unless `read_your_writes` is False: the
+      change feed gives `after` a meaning of its own and declares it in `query`.
+    - A handler is a plain function, run in the thread pool, or a coroutine function, run
+      in the event loop (it must then run its blocking work in the thread pool itself).
     """
 
     method: str
     path: str
-    handler: Callable[[Context], Reply]
+    handler: Callable[[Context], Reply] | Callable[[Context], Awaitable[Reply]]
     summary: str
     roles: frozenset[Role] = frozenset(Role)
     body: type[BaseModel] | None = None
@@ -125,6 +137,7 @@ class Endpoint:
     path_params: Mapping[str, Any] = field(default_factory=dict)
     errors: frozenset[int] = frozenset()
     upload: bool = False  # the body is multipart/form-data: `body`'s fields and a `file`
+    read_your_writes: bool = True  # a GET also takes `after` and waits for it
 
     def __post_init__(self) -> None:
         undeclared = set(self.path_params) - set(PATH_PARAMETER.findall(self.path))
@@ -144,7 +157,11 @@ class Endpoint:
 
     @property
     def query_parameters(self) -> tuple[Parameter, ...]:
-        return self.query if self.writes else (*self.query, AFTER)
+        return (*self.query, AFTER) if self.waits_for_after else self.query
+
+    @property
+    def waits_for_after(self) -> bool:
+        return not self.writes and self.read_your_writes
 
 
 @dataclass
@@ -161,6 +178,7 @@ class Runtime:
     outbox: SqlOutboxStore
     reports: SqlReports
     past: PointInTime
+    feed: FeedFollower
     idempotency: IdempotentWrites
     importer: Importer
     max_body_bytes: int = 1_000_000
@@ -178,7 +196,8 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
                 return await runtime.idempotency.serve(
                     request, context.principal, context.raw_body, context.at, run
                 )
-            await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
+            if endpoint.waits_for_after:
+                await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
         except Exception as error:
             return _problem(error)
         finally:
@@ -191,8 +210,12 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
 
 async def _answer(endpoint: Endpoint, context: Context) -> Response:
     """The handler's answer; a known error is a problem answer (so it can be replayed)."""
+    handler = endpoint.handler
     try:
-        reply = await run_in_threadpool(endpoint.handler, context)
+        if inspect.iscoroutinefunction(handler):
+            reply = await handler(context)
+        else:
+            reply = await run_in_threadpool(handler, context)
     except Exception as error:
         return _problem(error)
     return _response(reply, endpoint)
@@ -229,6 +252,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         outbox=runtime.outbox,
         reports=runtime.reports,
         past=runtime.past,
+        feed=runtime.feed,
         principal=principal,
         meta=Meta(
             actor=principal.actor,
@@ -246,6 +270,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         raw_body=raw,
         upload=upload,
         importer=runtime.importer,
+        gone=request.is_disconnected,
     )
 
 

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.importing.sheets import FileRefusedError
 from adapters.jobs import JobNotFoundError
+from adapters.sql.change_feed import FeedQueryError
 from adapters.sql.outbox_store import MessageNotFoundError, OutboxQueryError
 from domain.accounts import (
     FieldAlreadyDefinedError,
@@ -57,6 +58,7 @@ STATUS_OF: dict[type[Exception], int] = {
     FileRefusedError: 422,
     ImportInputError: 422,
     OutboxQueryError: 422,
+    FeedQueryError: 422,
     NotReachableError: 409,
     FieldValueError: 422,
     FieldDefinitionError: 422,

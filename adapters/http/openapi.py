@@ -108,7 +108,10 @@ def problem_statuses(endpoint: Endpoint) -> set[int]:
         statuses.add(412)
     if endpoint.body is not None:
         statuses.add(413)
-    statuses |= {409, 503} if endpoint.writes else {504}
+    if endpoint.writes:
+        statuses |= {409, 503}
+    if endpoint.waits_for_after:
+        statuses.add(504)
     return statuses
 
 

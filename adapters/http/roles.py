@@ -4,6 +4,9 @@ admin: everything. editor: participants, contacts, groups, notes, bulk jobs, imp
 analyst: reads (grids, exports, saved views, reports, feed). compliance: reads, the audit
 trail, access exports, restore and erasure. service: registration and site-form intake,
 what a site reports about a person (consent, site account, password reset), the outbox.
+The change feed is admin and analyst only: it carries every value of every person, so a
+downstream service reads it with an analyst token, not with a site's service token
+(docs/decisions/0025-change-feed.md).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ READERS = frozenset({Role.ADMIN, Role.EDITOR, Role.ANALYST, Role.COMPLIANCE})
 PARTICIPANT_READERS = READERS | {Role.SERVICE}
 PRIVACY = frozenset({Role.ADMIN, Role.COMPLIANCE})
 MAILER = frozenset({Role.ADMIN, Role.SERVICE})
+FEED_READERS = frozenset({Role.ADMIN, Role.ANALYST})
 EVERYONE = frozenset(Role)
 
 START, END = "<!-- role-matrix:start -->", "<!-- role-matrix:end -->"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from adapters.http import audit, grids, imports, presenters, reports, schemas
+from adapters.http import audit, feed, grids, imports, presenters, reports, schemas
 from adapters.http import contact_work as work
 from adapters.http.audit import entry_out, export_audit, get_audit, get_history
 from adapters.http.endpoint import Context, Endpoint, Reply
@@ -24,6 +24,7 @@ from adapters.http.parameters import Parameter
 from adapters.http.roles import (
     ADMIN,
     EDITORS,
+    FEED_READERS,
     INTAKE,
     MAILER,
     PARTICIPANT_READERS,
@@ -424,6 +425,10 @@ ENDPOINTS = (
              "A report: registrations, conversion, returning or growth", READERS,
              response=schemas.ReportOut, projected="reports", query=reports.QUERY,
              path_params={"name": reports.ReportName}),
+    Endpoint("GET", "/v1/feed", feed.get_feed,
+             "Change feed: the account's audit entries after a log position, long-polled",
+             FEED_READERS, response=schemas.FeedPageOut, query=feed.QUERY,
+             read_your_writes=False),
     Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
              "Set a contact's processing status", EDITORS, schemas.ProcessingStatusIn,
              schemas.ContactOut, conditional=True, errors=GONE),

@@ -550,6 +550,20 @@ class AuditPageOut(BaseModel):
     next_cursor: str | None
 
 
+class FeedPageOut(BaseModel):
+    """A page of the change feed (F22): follow it by passing `next_after` as `after`."""
+
+    items: list[AuditEntryOut] = Field(
+        description="the account's audit entries after `after`, in log order (position up)"
+    )
+    next_after: int = Field(
+        description="`after` for the next call: the last item's position, else `after` again"
+    )
+    head: int = Field(
+        description="the audit projection's log position when read: no item is past it"
+    )
+
+
 class ContactExport(BaseModel):
     """Everything held about one person (access request, GDPR art. 15)."""
 

@@ -55,6 +55,7 @@ GET /v1/audit: admin compliance
 GET /v1/exports/audit.csv: admin compliance
 GET /v1/reports/{name}.csv: admin editor analyst compliance
 GET /v1/reports/{name}: admin editor analyst compliance
+GET /v1/feed: admin analyst
 PUT /v1/contacts/{contact_id}/processing-status: admin editor
 PUT /v1/contacts/{contact_id}/consent: admin editor service
 PUT /v1/contacts/{contact_id}/site-account: admin editor service

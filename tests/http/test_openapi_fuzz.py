@@ -100,8 +100,9 @@ def _config(api: Api, kind: str, ids: dict[str, str]) -> SchemathesisConfig:
 
 @pytest.fixture
 def seeded_api(db_kind: str, tmp_path: Path) -> Iterator[Api]:
-    # A short read wait: generated `after` positions lie in the future and answer 504.
-    with running_api(db_kind, tmp_path, read_wait_seconds=0.05) as api:
+    # Short waits: generated `after` positions lie in the future and answer 504, and a
+    # generated `wait` (up to 30 s) on the change feed is cut to 0.05 s.
+    with running_api(db_kind, tmp_path, read_wait_seconds=0.05, feed_wait_seconds=0.05) as api:
         yield api
         _assert_read_side_keeps_up(api)
 

@@ -8,10 +8,11 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from sqlalchemy import inspect
 
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.settings import Settings
-from adapters.sql.audit_store import AuditQuery, AuditQueryError, SqlAuditStore
+from adapters.sql.audit_store import AuditQuery, AuditQueryError, SqlAuditStore, by_account
 from adapters.sql.engine import make_engine
 from domain import commands
 from domain.meta import Meta
@@ -154,3 +155,14 @@ def test_rebuilding_the_audit_equals_building_it_as_events_came(
     store.reset()
     catch_up(world.ledger, store, page=1000)
     assert store.page(everything).entries == incremental
+
+
+def test_an_audit_table_from_before_the_feed_gets_the_feeds_index(
+    audited: tuple[World, SqlAuditStore],
+) -> None:
+    _, store = audited
+    with store.engine.begin() as connection:
+        by_account.drop(connection)
+    assert store.ensure_schema() is False  # kept, not rebuilt
+    names = {i["name"] for i in inspect(store.engine).get_indexes("rm_audit")}
+    assert "rm_audit_by_account" in names

@@ -66,3 +66,11 @@ def test_idempotency_hours_default_to_a_day(tmp_path: Path) -> None:
     assert Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path)}).idempotency_hours == 24.0
     env = {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_IDEMPOTENCY_HOURS": "1.5"}
     assert Settings.from_env(env).idempotency_hours == 1.5
+
+
+@pytest.mark.parametrize("seconds", ["-1", "nan", "31"])
+def test_the_feed_wait_is_from_0_to_30_seconds(tmp_path: Path, seconds: str) -> None:
+    env = {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_FEED_WAIT_SECONDS": seconds}
+    with pytest.raises(SettingsError, match="LEDGER_FEED_WAIT_SECONDS"):
+        Settings.from_env(env)
+    assert Settings.from_env({"LEDGER_DATA_DIR": str(tmp_path)}).feed_wait_seconds == 30.0
