@@ -412,7 +412,7 @@ def _export(ledger: Any, request: HistoryRequest, fmt: str, output: Path | None)
     head = ledger.recorder.max_notification_id() or 0
     with _progress(max(head - request.after, 0)) as advance:
         if output is None:
-            return export_history(ledger, request, fmt, click.get_binary_stream("stdout"), advance)
+            return export_history(ledger, request, fmt, sys.stdout.buffer, advance)
         with replacing(output) as out:
             return export_history(ledger, request, fmt, out, advance)
 

@@ -25,9 +25,9 @@ ACCOUNT_EVENTS = get_topic(Account) + "."
 
 
 class AccountResolver:
-    def __init__(self, ledger: SealedContactLedger, kept: int = KEPT) -> None:
+    def __init__(self, ledger: SealedContactLedger, kept: int | None = None) -> None:
         self.ledger = ledger
-        self.kept = kept
+        self.kept = KEPT if kept is None else kept
         self.lookups = 0  # aggregates resolved from their stored first event
         self._owners: OrderedDict[UUID, UUID | None] = OrderedDict()
 
