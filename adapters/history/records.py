@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -97,3 +98,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     raise UnexportableValueError(f"no JSON form for a value of type {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept as is (UTF-8 in the file)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

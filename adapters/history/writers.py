@@ -1,37 +1,12 @@
-"""Writers of history records: NDJSON lines, or Parquet row groups (bounded memory)."""
+"""Writers of history records: NDJSON lines here, Parquet row groups in `parquet.py`."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from adapters.history.records import HistoryRecord, dumps
 
-from adapters.history.records import COLUMNS, SCHEMA_VERSION, HistoryRecord
-
-ROW_GROUP = 10_000  # records per Parquet row group: what the writer holds at most
 FORMATS = ("ndjson", "parquet")
-
-PARQUET_SCHEMA = pa.schema(
-    [
-        pa.field("position", pa.int64(), nullable=False),
-        pa.field("at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("account_id", pa.string()),
-        pa.field("aggregate_type", pa.string(), nullable=False),
-        pa.field("aggregate_id", pa.string(), nullable=False),
-        pa.field("version", pa.int64(), nullable=False),
-        pa.field("event_type", pa.string(), nullable=False),
-        pa.field("actor", pa.string(), nullable=False),
-        pa.field("role", pa.string(), nullable=False),
-        pa.field("origin", pa.string(), nullable=False),
-        pa.field("correlation_id", pa.string(), nullable=False),
-        pa.field("causation_id", pa.string()),
-        pa.field("erased", pa.bool_(), nullable=False),
-        pa.field("payload", pa.string(), nullable=False),  # a JSON object
-    ],
-    metadata={"contact_ledger.history_schema": SCHEMA_VERSION},
-)
 
 
 class HistoryWriter(Protocol):
@@ -46,49 +21,17 @@ class NdjsonWriter:
         self.out = out
 
     def write(self, record: HistoryRecord) -> None:
-        line = _json(record.as_json())
-        self.out.write(line.encode() + b"\n")
+        self.out.write(dumps(record.as_json()).encode() + b"\n")
 
     def close(self) -> None:
         self.out.flush()
-
-
-class ParquetHistoryWriter:
-    """Typed columns, the payload as a JSON string; a row group every ROW_GROUP records."""
-
-    def __init__(self, out: BinaryIO, row_group: int = ROW_GROUP) -> None:
-        self.row_group = row_group
-        self._writer = pq.ParquetWriter(out, PARQUET_SCHEMA)
-        self._pending: list[HistoryRecord] = []
-
-    def write(self, record: HistoryRecord) -> None:
-        self._pending.append(record)
-        if len(self._pending) >= self.row_group:
-            self._flush()
-
-    def close(self) -> None:
-        self._flush()
-        self._writer.close()
-
-    def _flush(self) -> None:
-        if self._pending:
-            self._writer.write_batch(_batch(self._pending))
-            self._pending = []
-
-
-def _batch(records: list[HistoryRecord]) -> pa.RecordBatch:
-    columns: dict[str, list[Any]] = {name: [getattr(r, name) for r in records] for name in COLUMNS}
-    columns["payload"] = [_json(p) for p in columns["payload"]]
-    return pa.RecordBatch.from_pydict(columns, schema=PARQUET_SCHEMA)
 
 
 def writer_for(fmt: str, out: BinaryIO) -> HistoryWriter:
     if fmt == "ndjson":
         return NdjsonWriter(out)
     if fmt == "parquet":
+        from adapters.history.parquet import ParquetHistoryWriter  # noqa: PLC0415 (pyarrow)
+
         return ParquetHistoryWriter(out)
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
