@@ -6,6 +6,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,11 +15,16 @@ from uuid import UUID, uuid4
 
 import click
 import uvicorn
+from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import utc_now
 from adapters.demo import load_demo
+from adapters.history.export import HistoryRequest, export_history, replacing
+from adapters.history.records import UnexportableValueError
+from adapters.history.writers import FORMATS
 from adapters.importing.job import ImportRequest, suggestion
 from adapters.importing.sheets import FileRefusedError, open_sheet
+from adapters.keystore import MissingSubjectKeyError, TamperedDataError
 from adapters.point_in_time import position_at, replay
 from adapters.settings import Database, Settings, SettingsError
 from adapters.tokens import TokenError
@@ -27,6 +34,13 @@ from domain.unit_of_work import NotFoundError
 
 DEMO_TOKEN_FILE = "demo-admin-token"
 TIMES = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+EXPORT_ERRORS = (
+    OSError,
+    PersistenceError,
+    TamperedDataError,
+    MissingSubjectKeyError,
+    UnexportableValueError,
+)
 
 
 def _system() -> Any:
@@ -400,3 +414,81 @@ def _print_import(system: Any, job: Any, report_path: Path | None) -> None:
         with report_path.open("w", encoding="utf-8", newline="") as out:
             out.writelines(store.report_csv(job.job_id))
         click.echo(f"per-row report: {report_path}")
+
+
+class IsoTime(click.ParamType):
+    """An ISO 8601 time with its UTC offset (2025-01-31T23:59:59+01:00, or …Z)."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            self.fail(f"{value!r} is not an ISO 8601 time with an offset, e.g. "
+                      "2025-01-31T23:59:59+01:00 or 2025-01-31T22:59:59Z", param, ctx)  # fmt: skip
+        return when
+
+
+@main.command("export-history")
+@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS),
+              help="ndjson (one JSON object per line) or parquet.")  # fmt: skip
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write there, whole or not at all. Default for ndjson: stdout.")  # fmt: skip
+@click.option("--account", "account_id", type=click.UUID, help="Only this account's events.")
+@click.option("--after", type=click.IntRange(min=0), default=0,
+              help="Only events after this log position (for incremental exports).")  # fmt: skip
+@click.option("--until", type=IsoTime(),
+              help="Stop at the first event later than TIME (ISO 8601 with offset).")  # fmt: skip
+def export_history_command(
+    fmt: str, output: Path | None, account_id: UUID | None, after: int, until: datetime | None
+) -> None:
+    """Export the event log, decoded, with erased persons' data shredded."""
+    if output is None and fmt == "parquet":
+        raise click.UsageError("--format parquet needs --output PATH")
+    if output is not None and not output.parent.is_dir():
+        raise click.BadParameter(f"no directory {output.parent}", param_hint="--output")
+    request = HistoryRequest(account_id, after, until)
+    system = _system()
+    try:
+        _check_account(system.ledger, account_id)
+        report = _export(system.ledger, request, fmt, output)
+    except EXPORT_ERRORS as error:
+        left = "stdout may hold a partial export" if output is None else f"{output} not written"
+        raise click.ClickException(f"export failed ({left}): {error}") from None
+    finally:
+        system.close()
+    where = output or "stdout"
+    click.echo(f"{report.written} events exported to {where} ({report.read} log entries read)",
+               err=True)  # fmt: skip
+
+
+def _check_account(ledger: Any, account_id: UUID | None) -> None:
+    try:
+        if account_id is not None:
+            ledger.account(account_id)
+    except NotFoundError:
+        raise click.BadParameter(f"no account {account_id}", param_hint="--account") from None
+
+
+def _export(ledger: Any, request: HistoryRequest, fmt: str, output: Path | None) -> Any:
+    head = ledger.recorder.max_notification_id() or 0
+    with _progress(max(head - request.after, 0)) as advance:
+        if output is None:
+            return export_history(ledger, request, fmt, sys.stdout.buffer, advance)
+        with replacing(output) as out:
+            return export_history(ledger, request, fmt, out, advance)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
+        yield bar.update

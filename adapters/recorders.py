@@ -118,6 +118,21 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
                 ]
         return found
 
+    def select_first_events(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
+        """The first event (version 1) of each of several aggregates, in one query."""
+        ids = [i.hex for i in originator_ids]
+        marks = ",".join("?" * len(ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT * FROM {self.events_table_name}"
+                f" WHERE originator_id IN ({marks}) AND originator_version = 1",
+                ids,
+            )
+            return [
+                StoredEvent(UUID(r["originator_id"]), 1, r["topic"], r["state"])
+                for r in c.fetchall()
+            ]
+
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
 
@@ -349,6 +364,22 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 for r in curs.fetchall()
             ]
 
+    def select_first_events(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
+        """The first event (version 1) of each of several aggregates, in one query."""
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT originator_id, topic, state FROM {}.{}"
+                    " WHERE originator_id = ANY(%s) AND originator_version = 1"
+                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(originator_ids),),
+                prepare=True,
+            )
+            return [
+                StoredEvent(r["originator_id"], 1, r["topic"], bytes(r["state"]))
+                for r in curs.fetchall()
+            ]
+
     def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]:
         # The pool's connections are in autocommit mode: one round trip, no BEGIN.
         with self.datastore.get_connection() as connection, connection.cursor() as curs:
@@ -437,6 +468,9 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
             )
             for p, s in stored
         ]
+
+    def select_first_events(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
+        return [e for i in originator_ids for e in self.select_events(i, lte=1)]
 
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.contact_keys.get((account_id, digest))

@@ -1,0 +1,1 @@
+"""The history export: the event log as NDJSON or Parquet, decoded, erased data shredded."""
