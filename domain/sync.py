@@ -29,6 +29,11 @@ class StaleSettingsError(Exception):
     """Raised when a decision used cached settings that changed meanwhile (re-run it)."""
 
 
+class MergedMeanwhileError(StaleSettingsError):
+    """Raised when a key led to a contact merged since it was looked up (re-run it: the
+    merge moved the key to the survivor in its own transaction)."""
+
+
 class Workspace(Protocol):
     """What the engine needs from a unit of work: loaded aggregates and key claims."""
 
@@ -97,7 +102,7 @@ class ContactSync:
         holder = self.work.contact_for_key(account.id, digest)
         if holder is None:
             return self._new_contact(account, digest), True
-        return self.work.contact(account.id, holder), False
+        return self._holder(account, holder), False
 
     def join(self, participant: Participant, reason: str) -> None:
         participant.start_sync(reason, self.at, self.meta)
@@ -124,7 +129,7 @@ class ContactSync:
         if target_id is None:
             contact = self._new_contact(account, digest)
         else:
-            contact = self.work.contact(account.id, target_id)
+            contact = self._holder(account, target_id)
         contact.link(participant.id, participant.organiser_event_id, self.at, self.meta)  # type: ignore[arg-type]
         participant.link(contact.id, self.at, self.meta)
         names = set(participant.fields)
@@ -133,6 +138,14 @@ class ContactSync:
             # keeps its own key values, or its digest would drift from the index.
             names -= set(account.uniqueness_key)
         self.reconcile(participant, contact, names)
+
+    def _holder(self, account: Account, contact_id: UUID) -> Contact:
+        """The contact a key leads to. The index was read before the contact: a merge may
+        have committed in between, leaving a tombstone (its key now names the survivor)."""
+        contact = self.work.contact(account.id, contact_id)
+        if contact.merged_into is not None:
+            raise MergedMeanwhileError(f"contact {contact_id} was merged meanwhile")
+        return contact
 
     def _new_contact(self, account: Account, digest: str) -> Contact:
         contact = Contact.create(account.id, self.at, self.meta)

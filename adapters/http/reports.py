@@ -13,7 +13,7 @@ from adapters.exporting import Column
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
-from adapters.http.parameters import Parameter
+from adapters.http.parameters import IsoDay, Parameter
 from adapters.sql.report_store import Report, ReportQuery, ReportQueryError
 
 ReportName = Literal["registrations", "conversion", "returning", "growth"]
@@ -22,9 +22,10 @@ QUERY = (
     Parameter("event_id", UUID, "Only this event (registrations, conversion)"),
     Parameter("series", str, "Only the editions of this series"),
     Parameter("period", Period, "day, month (default) or year (registrations, growth)"),
-    Parameter("from", date, "From this day on (inclusive, YYYY-MM-DD)"),
-    Parameter("to", date, "Before this day (exclusive, YYYY-MM-DD)"),
+    Parameter("from", IsoDay, "From this day on (inclusive, YYYY-MM-DD)"),
+    Parameter("to", IsoDay, "Before this day (exclusive, YYYY-MM-DD)"),
 )
+DAYS = {p.name: p for p in QUERY[3:]}
 
 
 def get_report(ctx: Context) -> Reply:
@@ -51,16 +52,16 @@ def _report(ctx: Context) -> Report:
             event_id=ctx.uuid_parameter("event_id"),
             series=params.get("series"),
             period=params.get("period", "month"),
-            since=_day(params.get("from")),
-            until=_day(params.get("to")),
+            since=_day(params.get("from"), "from"),
+            until=_day(params.get("to"), "to"),
         )
     except ReportQueryError as error:
         raise HttpError(422, str(error)) from None
     return ctx.reports.report(ctx.path["name"], query)
 
 
-def _day(raw: str | None) -> date | None:
-    return None if raw is None else date.fromisoformat(raw)  # checked by its Parameter
+def _day(raw: str | None, name: str) -> date | None:
+    return None if raw is None else DAYS[name].parse(raw)  # type: ignore[no-any-return]
 
 
 def _cell(name: str) -> Any:

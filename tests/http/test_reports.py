@@ -77,6 +77,8 @@ def test_an_events_series_can_be_named(api: Api) -> None:
         ("/v1/reports/attendance", {}),
         ("/v1/reports/growth", {"period": "week"}),
         ("/v1/reports/growth", {"from": "2025-13-01"}),
+        ("/v1/reports/growth", {"to": "0"}),  # not a Unix time
+        ("/v1/reports/registrations.csv", {"from": "0.5"}),
         ("/v1/reports/growth", {"from": "2025-02-01", "to": "2025-01-01"}),
         ("/v1/reports/conversion", {"event_id": "not-a-uuid"}),
         ("/v1/reports/conversion", {"colour": "red"}),

@@ -17,7 +17,7 @@ from domain.application import InvalidInputError, VersionMismatchError
 from domain.contacts import Contact, ContactDeletedError, ContactMergedError, KeyTakenError
 from domain.retention import ErasedError, RestoreWindowClosedError
 from domain.sync import ContactSync
-from domain.unit_of_work import NotFoundError
+from domain.unit_of_work import NotFoundError, UnitOfWork
 from projections.grid_query import GridQuery
 from tests.integration.test_erasure_leaves_no_trace import (
     assert_postgres_tables_hold_none_of,
@@ -462,6 +462,31 @@ def test_registrations_racing_a_merge_all_end_on_the_survivor(world: World) -> N
     assert set(zoe.contact().participants) == {zoe.kept, zoe.variant, *late}
     assert zoe.contact(zoe.merged_id).participants == {}
     assert {zoe.contact_id_of(p) for p in late} == {zoe.survivor_id}
+
+
+def test_a_key_read_just_before_a_merge_commits_leads_to_the_survivor(
+    zoe: Variants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race above, made certain: the registration reads the key index (the merged
+    contact's key) and only then loads the contact, which the merge has made a tombstone."""
+    world = zoe.world
+    digest_of_variant = {}
+    looked_up = UnitOfWork.contact_for_key
+
+    def before_the_merge(work: UnitOfWork, scope: UUID, digest: str) -> UUID | None:
+        holder = looked_up(work, scope, digest)
+        if holder == zoe.survivor_id and not digest_of_variant:
+            digest_of_variant[digest] = True
+            return zoe.merged_id  # what the index said a moment before the merge committed
+        return holder
+
+    zoe.merge()
+    monkeypatch.setattr(UnitOfWork, "contact_for_key", before_the_merge)
+    late = world.register(zoe.account_id, zoe.club, **zoe.zoe("Zoe"))
+    assert digest_of_variant  # the stale read happened
+    assert zoe.contact_id_of(late) == zoe.survivor_id
+    assert late in zoe.contact().participants
+    assert zoe.contact(zoe.merged_id).participants == {}
 
 
 # --- erasure and the purge --------------------------------------------------------
