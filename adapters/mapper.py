@@ -87,8 +87,7 @@ class SealingMapper(Mapper[UUID]):
                 subject, _aad(subject, domain_event.originator_version), token
             )
             if plaintext is None:
-                personal = type(domain_event).personal_fields
-                state.update({name: erased_value(kind) for name, kind in personal.items()})
+                _erase(domain_event)
             else:
                 state.update(self.transcoder.decode(plaintext))
         return domain_event
@@ -99,9 +98,14 @@ class SealingMapper(Mapper[UUID]):
         domain_event = super().to_domain_event(stored_event)
         state = domain_event.__dict__
         if state.pop(SEALED, None) is not None:
-            personal = type(domain_event).personal_fields
-            state.update({name: erased_value(kind) for name, kind in personal.items()})
+            _erase(domain_event)
         return domain_event
+
+
+def _erase(domain_event: Any) -> None:
+    """Each personal attribute of the event as its erased stand-in."""
+    personal = type(domain_event).personal_fields
+    domain_event.__dict__.update({name: erased_value(kind) for name, kind in personal.items()})
 
 
 def _aad(originator_id: UUID, originator_version: int) -> bytes:

@@ -54,7 +54,7 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from adapters.keystore import KeyRing
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import PAGE as PAGE_SIZE
-from adapters.projector import Projector
+from adapters.projector import Projector, ReadModelStore
 from adapters.sql import grid_tables as t
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid, count_statement, rows_statement
@@ -175,18 +175,24 @@ def bench_catch_up(store: Store, events: int, profile: bool, library: bool) -> S
     return sample
 
 
-def rebuild_seconds(store: Store, n: int, run: Callable[..., float]) -> float:
-    """`projector.rebuild()` in a fresh process-like state: new ledger, engine, key cache."""
+def rebuild_seconds(
+    store: Store,
+    n: int,
+    run: Callable[..., float],
+    read_model: Callable[[Engine], ReadModelStore] = SqlGridStore,
+) -> float:
+    """`projector.rebuild()` of a read model (the grid unless told) in a fresh
+    process-like state: new ledger, engine, key cache."""
     settings = store.settings()
     ledger = build_ledger(settings)
     engine = make_engine(settings.database)
     try:
-        grid_store = SqlGridStore(engine)
-        grid_store.ensure_schema()
-        projector = Projector(ledger, grid_store, settings.database)
+        model = read_model(engine)
+        model.ensure_schema()
+        projector = Projector(ledger, model, settings.database)
         elapsed = run(projector.rebuild)
-        if grid_store.position() != n:
-            raise RuntimeError(f"rebuild stopped at {grid_store.position()} of {n}")
+        if model.position() != n:
+            raise RuntimeError(f"rebuild stopped at {model.position()} of {n}")
     finally:
         ledger.close()
         engine.dispose()

@@ -10,46 +10,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from adapters.ledger import build_ledger
-from adapters.projector import PAGE, Projector
-from adapters.sql.engine import make_engine
 from adapters.sql.report_store import SqlReportStore
-from bench.grid import write_history
-from bench.registrations import Store, fresh_store, print_table
-
-
-def replay_seconds(store: Store, n: int) -> float:
-    """A rebuild of the reports projection in a fresh ledger and engine."""
-    settings = store.settings()
-    ledger = build_ledger(settings)
-    engine = make_engine(settings.database)
-    try:
-        reports = SqlReportStore(engine)
-        reports.ensure_schema()
-        projector = Projector(ledger, reports, settings.database)
-        started = time.perf_counter()
-        projector.rebuild()
-        elapsed = time.perf_counter() - started
-        if reports.position() != n:
-            raise RuntimeError(f"the replay stopped at {reports.position()} of {n}")
-    finally:
-        ledger.close()
-        engine.dispose()
-    return elapsed
+from bench.grid import rebuild_seconds, write_history
+from bench.history import read_log
+from bench.registrations import Store, fresh_store, print_table, timed
 
 
 def raw_read_seconds(store: Store) -> float:
     """The baseline: every page of the log read as the projector reads it, not decoded."""
     ledger = build_ledger(store.settings())
     try:
-        started, start = time.perf_counter(), 0
-        while page := ledger.recorder.select_notifications(start=start + 1, limit=PAGE):
-            start = page[-1].id
-        return time.perf_counter() - started
+        return timed(lambda: read_log(ledger, decode=False))
     finally:
         ledger.close()
 
@@ -62,7 +37,7 @@ def measure(kind: str, events: int, repeat: int, workdir: Path) -> dict[str, flo
         replays, reads = [], []
         for _ in range(repeat):
             reads.append(n / raw_read_seconds(store))
-            replays.append(n / replay_seconds(store, n))
+            replays.append(n / rebuild_seconds(store, n, timed, SqlReportStore))
             print(f"    replay {replays[-1]:,.0f} ev/s, raw read {reads[-1]:,.0f} ev/s",
                   file=sys.stderr, flush=True)  # fmt: skip
     return {"events": n, "replay": statistics.median(replays), "read": statistics.median(reads)}

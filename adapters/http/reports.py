@@ -22,10 +22,9 @@ QUERY = (
     Parameter("event_id", UUID, "Only this event (registrations, conversion)"),
     Parameter("series", str, "Only the editions of this series"),
     Parameter("period", Period, "day, month (default) or year (registrations, growth)"),
-    Parameter("from", IsoDay, "From this day on (inclusive, YYYY-MM-DD)"),
-    Parameter("to", IsoDay, "Before this day (exclusive, YYYY-MM-DD)"),
+    FROM := Parameter("from", IsoDay, "From this day on (inclusive, YYYY-MM-DD)"),
+    TO := Parameter("to", IsoDay, "Before this day (exclusive, YYYY-MM-DD)"),
 )
-DAYS = {p.name: p for p in QUERY[3:]}
 
 
 def get_report(ctx: Context) -> Reply:
@@ -52,16 +51,16 @@ def _report(ctx: Context) -> Report:
             event_id=ctx.uuid_parameter("event_id"),
             series=params.get("series"),
             period=params.get("period", "month"),
-            since=_day(params.get("from"), "from"),
-            until=_day(params.get("to"), "to"),
+            since=_day(params.get("from"), FROM),
+            until=_day(params.get("to"), TO),
         )
     except ReportQueryError as error:
         raise HttpError(422, str(error)) from None
     return ctx.reports.report(ctx.path["name"], query)
 
 
-def _day(raw: str | None, name: str) -> date | None:
-    return None if raw is None else DAYS[name].parse(raw)  # type: ignore[no-any-return]
+def _day(raw: str | None, parameter: Parameter) -> date | None:
+    return None if raw is None else parameter.parse(raw)  # type: ignore[no-any-return]
 
 
 def _cell(name: str) -> Any:

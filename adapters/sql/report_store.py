@@ -153,17 +153,13 @@ def _write(connection: Connection, facts: Facts) -> None:
     for kind, fact_id in facts.touched:
         by_kind[kind].append(fact_id)
     written = (
-        (events, events.c.event_id, [_event_row(facts.events[i]) for i in by_kind["event"]]),
+        (events, events.c.event_id, [_row(facts.events[i]) for i in by_kind["event"]]),
         (
             participants,
             participants.c.participant_id,
-            [_participant_row(facts.participants[i]) for i in by_kind["participant"]],
+            [_row(facts.participants[i]) for i in by_kind["participant"]],
         ),
-        (
-            contacts,
-            contacts.c.contact_id,
-            [_contact_row(facts.contacts[i]) for i in by_kind["contact"]],
-        ),
+        (contacts, contacts.c.contact_id, [_row(facts.contacts[i]) for i in by_kind["contact"]]),
     )
     for table, key, rows in written:
         if not rows:
@@ -173,26 +169,9 @@ def _write(connection: Connection, facts: Facts) -> None:
         connection.execute(insert(table), rows)
 
 
-def _event_row(fact: EventFact) -> dict[str, Any]:
-    return vars(fact).copy()
-
-
-def _participant_row(fact: ParticipationFact) -> dict[str, Any]:
-    row = vars(fact).copy()
-    for name in ("created_on", "registered_on", "attended_on"):
-        row[name] = _iso(row[name])
-    return row
-
-
-def _contact_row(fact: ContactFact) -> dict[str, Any]:
-    row = vars(fact).copy()
-    for name in ("created_on", "merged_on", "erased_on"):
-        row[name] = _iso(row[name])
-    return row
-
-
-def _iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _row(fact: EventFact | ParticipationFact | ContactFact) -> dict[str, Any]:
+    """A fact as its table's row: days as ISO text."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in vars(fact).items()}
 
 
 def _day(value: str | None) -> date | None:

@@ -27,11 +27,9 @@ from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import SqlGridStore
 from adapters.sql.grid_tables import FILTERED
-from domain import commands
 from projections.grid_query import GridQuery
-from tests.property.test_reports_replay import REFUSED
 from tests.support.backends import backend_settings
-from tests.support.histories import EXPECTED, History, operation
+from tests.support.histories import REFUSED, History, operation
 from tests.support.world import World
 
 steps = st.lists(st.one_of(operation, st.tuples(st.just("erase"), st.integers(0, 20))), max_size=20)
@@ -59,7 +57,7 @@ def run(kind: str, ops: list[tuple[Any, ...]]) -> None:
         seen = []
         for op in [("noop",), *ops]:
             if op[0] == "erase":
-                erase(history, op[1])
+                history.erase(op[1])
             elif op[0] != "noop":
                 with contextlib.suppress(*REFUSED):
                     history.play(op)
@@ -114,15 +112,6 @@ FROM_VALUES = {"folded", *FILTERED, "sort_name", "search", "sort_value"}
 def _id(row: Any) -> UUID:
     values = row if isinstance(row, dict) else row._asdict()
     return values["contact_id"] if "n_events" in values else values["participant_id"]  # type: ignore[no-any-return]
-
-
-def erase(history: History, index: int) -> None:
-    world = history.world
-    contact = world.contact_of(history.account_id, history.people[index % len(history.people)][1])
-    if contact is not None:
-        with contextlib.suppress(*REFUSED, *EXPECTED):
-            cmd = commands.EraseContact(history.account_id, contact.id)
-            world.ledger.erase_contact(cmd, world.tick(), world.meta)
 
 
 @settings(max_examples=15, deadline=None)

@@ -23,10 +23,8 @@ from adapters.projector import Projector
 from adapters.sql.engine import make_engine
 from adapters.sql.report_store import ReportQuery, SqlReports, SqlReportStore
 from domain import commands
-from domain.contacts import ContactDeletedError, ContactMergedError
-from domain.retention import ErasedError
 from tests.support.backends import backend_settings
-from tests.support.histories import EXPECTED, History, operation
+from tests.support.histories import REFUSED, History, operation
 from tests.support.world import World
 
 steps = st.lists(
@@ -37,7 +35,6 @@ steps = st.lists(
     ),
     max_size=30,
 )
-REFUSED = (ContactDeletedError, ContactMergedError, ErasedError)
 NAMES = ("registrations", "conversion", "returning", "growth")
 
 
@@ -72,7 +69,7 @@ def run(kind: str, ops: list[tuple[Any, ...]]) -> None:
             if op[0] == "later":
                 world.tick(op[1] * 86_400)
             elif op[0] == "erase":
-                erase(history, op[1])
+                history.erase(op[1])
             else:
                 with contextlib.suppress(*REFUSED):  # commands on an erased person
                     history.play(op)
@@ -82,15 +79,6 @@ def run(kind: str, ops: list[tuple[Any, ...]]) -> None:
         assert reports(SqlReports(engine), account_id) == live
         ledger.close()
         engine.dispose()
-
-
-def erase(history: History, index: int) -> None:
-    world = history.world
-    contact = world.contact_of(history.account_id, history.people[index % len(history.people)][1])
-    if contact is not None:
-        with contextlib.suppress(*REFUSED, *EXPECTED):
-            cmd = commands.EraseContact(history.account_id, contact.id)
-            world.ledger.erase_contact(cmd, world.tick(), world.meta)
 
 
 @settings(max_examples=20, deadline=None)

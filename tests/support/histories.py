@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from domain import commands
 from domain.application import InvalidInputError
-from domain.contacts import PROCESSING_STATUSES
+from domain.contacts import PROCESSING_STATUSES, ContactDeletedError, ContactMergedError
 from domain.fields import FieldValueError
 from domain.participants import IllegalTransitionError, ParticipantDeletedError, Status
+from domain.retention import ErasedError
 from tests.support.world import World
 
 TOPICS = ("AI", "Énergie", "énergie verte")
@@ -40,6 +41,7 @@ operation = st.one_of(
 )
 operations = st.lists(operation, max_size=25)
 EXPECTED = (IllegalTransitionError, ParticipantDeletedError, FieldValueError, InvalidInputError)
+REFUSED = (ContactDeletedError, ContactMergedError, ErasedError)  # after an erasure or merge
 SEGMENT = {"field": "status", "op": "eq", "value": "attended"}
 
 
@@ -130,6 +132,15 @@ class History:
         else:
             cmd = commands.DeleteParticipant(account_id, event_id, participant_id)
             world.ledger.delete_participant(cmd, world.tick(), world.meta)
+
+    def erase(self, index: int) -> None:
+        """Erase the contact of the index-th person now (right to erasure), if it can be."""
+        world = self.world
+        contact = world.contact_of(self.account_id, self.people[index % len(self.people)][1])
+        if contact is not None:
+            with contextlib.suppress(*REFUSED, *EXPECTED):
+                cmd = commands.EraseContact(self.account_id, contact.id)
+                world.ledger.erase_contact(cmd, world.tick(), world.meta)
 
     def _merge(self, survivor_participant: UUID, merged_participant: UUID) -> None:
         """Merge the second one's contact into the first one's (same contact: refused)."""
