@@ -48,5 +48,10 @@ def backend_settings(kind: str, tmp_path: Path) -> Iterator[Settings]:
 
 def _settings(database: Database, tmp_path: Path) -> Settings:
     return Settings(
-        database=database, data_dir=tmp_path, key_index_secret=SECRET, read_wait_seconds=0.5
+        database=database,
+        data_dir=tmp_path,
+        key_index_secret=SECRET,
+        # reads with `after=` wait for four projector threads: on a busy 2-core machine
+        # half a second was sometimes too short (a 504 in CI); 5 s is the default
+        read_wait_seconds=5,
     )
