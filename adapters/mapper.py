@@ -8,10 +8,11 @@ Once the subject is shredded, readers get each attribute's erased stand-in inste
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoder, Transcoding
 from eventsourcing.utils import get_topic
 
 from adapters.keystore import KeyRing
@@ -23,13 +24,54 @@ SHARED_MAX = 65_536
 
 
 class LedgerTranscoder(JSONTranscoder):
-    """The library's JSON transcoder, decoding faster what every event carries: ids and
-    provenance repeat from event to event, so equal ones are decoded once and shared
-    (UUIDs and Meta are immutable). Anything else decodes as the library does."""
+    """The library's JSON transcoder, faster on what every event carries.
+
+    Decoding: ids and provenance repeat from event to event, so equal ones are decoded
+    once and shared (UUIDs and Meta are immutable). Encoding: an event's attributes are
+    written one by one, ids and times straight into their tagged form and each Meta's
+    JSON once (the library's encoder calls back into Python for every id, time and Meta
+    an event holds). The JSON is the library's, to the byte; anything else (other
+    types, keys that are not plain names) is encoded by the library's encoder.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._shared: dict[Any, Any] = {}
+        self._metas: dict[Any, str] = {}
+        self.repeated: frozenset[type] = frozenset()
+
+    def encode(self, obj: Any) -> bytes:
+        if type(obj) is not dict:
+            return super().encode(obj)
+        dumps = self.encoder.encode
+        parts = []
+        for name, value in obj.items():
+            if type(name) is not str or not name.isidentifier():
+                return super().encode(obj)
+            kind = type(value)
+            if kind is UUID:
+                parts.append(f'"{name}":{{"_type_":"uuid_hex","_data_":"{value.hex}"}}')
+            elif kind is datetime:
+                text = value.isoformat()
+                parts.append(f'"{name}":{{"_type_":"datetime_iso","_data_":"{text}"}}')
+            elif kind in self.repeated:
+                parts.append(f'"{name}":{self._repeated(value)}')
+            else:
+                parts.append(f'"{name}":{dumps(value)}')
+        return ("{" + ",".join(parts) + "}").encode("utf8")
+
+    def register(self, transcoding: Transcoding) -> None:
+        super().register(transcoding)
+        if transcoding.name == "meta":  # immutable, one per request: its JSON is kept
+            self.repeated = frozenset({*self.repeated, transcoding.type})
+
+    def _repeated(self, value: Any) -> str:
+        text = self._metas.get(value)
+        if text is None:
+            if len(self._metas) >= SHARED_MAX:
+                self._metas.clear()
+            text = self._metas[value] = self.encoder.encode(value)
+        return text
 
     def _decode_obj(self, d: dict[str, Any]) -> Any:
         if len(d) != 2 or "_type_" not in d or "_data_" not in d:

@@ -421,6 +421,9 @@ class ContactLedger(Application[UUID]):
         event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
         values = event.catalogue(account.catalogue).validate(cmd.fields)
         admitted = event.admits({**values, "status": cmd.status})
+        sync = ContactSync(work, at, meta)
+        participant_id = uuid4()
+        contact, found = sync.newcomer(participant_id, event, values) if admitted else (None, False)
         participant = Participant.register(
             account.id,
             event.id,
@@ -430,9 +433,12 @@ class ContactLedger(Application[UUID]):
             at,
             meta,
             sync_reason="registration" if admitted else None,
+            participant_id=participant_id,
+            contact_id=None if contact is None else contact.id,
         )
         work.add(participant)
-        ContactSync(work, at, meta).registered(participant)
+        if contact is not None and found:
+            sync.settle(participant, contact)
         return participant
 
     def change_participant_fields(

@@ -146,8 +146,32 @@ class Contact(LedgerAggregate):
         self.keys_from: set[UUID] = set()
 
     @classmethod
-    def create(cls, account_id: UUID, at: datetime, meta: Meta) -> Contact:
-        return cls._create(cls.Created, id=uuid4(), timestamp=at, meta=meta, account_id=account_id)
+    def create(
+        cls,
+        account_id: UUID,
+        at: datetime,
+        meta: Meta,
+        values: Mapping[str, Any] | None = None,
+        via: dict[str, str] | None = None,
+        participant: tuple[UUID, UUID] | None = None,
+        edited_at: datetime | None = None,
+    ) -> Contact:
+        """A new contact, holding `values` (edited at `edited_at`, by default `at`) from the
+        start and, derived from a participant (F5), linked to it: `participant` is its id
+        and its event's. One event says what `FieldsChanged` and `ParticipantLinked` would."""
+        participant_id, organiser_event_id = participant or (None, None)
+        return cls._create(
+            cls.Created,
+            id=uuid4(),
+            timestamp=at,
+            meta=meta,
+            account_id=account_id,
+            participant_id=participant_id,
+            organiser_event_id=organiser_event_id,
+            fields=dict(values) if values else None,
+            edited_at=(edited_at or at) if values else None,
+            via=via,
+        )
 
     def take_values(
         self,
@@ -419,10 +443,28 @@ class Contact(LedgerAggregate):
         self.record(self.Merged, at, meta, survivor_id=survivor_id)
 
     class Created(LedgerAggregate.Created):
+        """A new contact. One derived from a participant (F5) names it and carries the
+        values it takes from it, stamped `edited_at`, `via` naming it (older events and
+        contacts made otherwise leave these None)."""
+
+        personal_fields: ClassVar[Mapping[str, type]] = {"fields": dict}
         account_id: UUID
+        participant_id: UUID | None = None
+        organiser_event_id: UUID | None = None
+        fields: dict[str, Any] | None = None
+        edited_at: datetime | None = None
+        via: dict[str, str] | None = None
 
         def apply(self, contact: Contact) -> None:
             contact.account_id = self.account_id
+            if self.participant_id is not None:
+                assert self.organiser_event_id is not None
+                contact.participants[self.participant_id] = self.organiser_event_id
+                contact.ever_linked.add(self.participant_id)
+            if self.fields:
+                assert self.edited_at is not None
+                contact.fields.update(self.fields)
+                contact.stamps.update(dict.fromkeys(self.fields, self.edited_at))
 
     class FieldsChanged(LedgerAggregate.Event):
         """Values taken from a participant (`via` names it) or edited on the contact."""

@@ -98,8 +98,11 @@ class Participant(LedgerAggregate):
         at: datetime,
         meta: Meta,
         sync_reason: str | None = None,
+        participant_id: UUID | None = None,
+        contact_id: UUID | None = None,
     ) -> Participant:
-        """Register; `sync_reason` is set when contact sync admits the newcomer."""
+        """Register; `sync_reason` is set when contact sync admits the newcomer, and
+        `contact_id` when its contact is already known (linked from the first event)."""
         initial = _parse(Status, status, "status")
         if initial not in INITIAL_STATUSES:
             raise ParticipantInputError(
@@ -107,7 +110,7 @@ class Participant(LedgerAggregate):
             )
         return cls._create(
             cls.Registered,
-            id=uuid4(),
+            id=participant_id or uuid4(),
             timestamp=at,
             meta=meta,
             account_id=account_id,
@@ -116,6 +119,7 @@ class Participant(LedgerAggregate):
             status=initial.value,
             source=_parse(Source, source, "source").value,
             sync_reason=sync_reason,
+            contact_id=contact_id,
         )
 
     @property
@@ -203,9 +207,11 @@ class Participant(LedgerAggregate):
         status: str
         source: str
         sync_reason: str | None
+        contact_id: UUID | None = None  # linked at registration (older events: by `Linked`)
 
         def apply(self, participant: Participant) -> None:
             participant.syncing = self.sync_reason is not None
+            participant.contact_id = self.contact_id
             participant.account_id = self.account_id
             participant.organiser_event_id = self.organiser_event_id
             participant.fields = dict(self.fields)

@@ -56,10 +56,6 @@ class ContactSync:
 
     # --- entry points -------------------------------------------------------------
 
-    def registered(self, participant: Participant) -> None:
-        if participant.syncing:
-            self.relink(participant)
-
     def participant_changed(
         self,
         participant: Participant,
@@ -101,8 +97,30 @@ class ContactSync:
             raise FieldValueError(missing[0], "is part of the uniqueness key: it is required")
         holder = self.work.contact_for_key(account.id, digest)
         if holder is None:
-            return self._new_contact(account, digest), True
+            return self._new_contact(account, digest, values), True
         return self._holder(account, holder), False
+
+    def newcomer(
+        self, participant_id: UUID, event: OrganiserEvent, values: Mapping[str, Any]
+    ) -> tuple[Contact | None, bool]:
+        """The contact a participant about to be registered with `values` (and synced)
+        belongs to, already linked to it, and whether it was found by its key. If the key
+        is new, the contact is made holding the values that go up (nothing more to do);
+        if found, `settle` brings both in line once the participant exists. None without
+        a key."""
+        account = self.work.account(event.account_id)  # type: ignore[arg-type]
+        digest = self._digest(account, values)
+        if digest is None:
+            return None, False
+        holder = self.work.contact_for_key(account.id, digest)
+        if holder is None:
+            going_up = {n: values[n] for n in sorted(self._going_up(account, event, set(values)))}
+            via = _via(participant_id, event.id)
+            participant = (participant_id, event.id)
+            return self._new_contact(account, digest, going_up, via, participant), False
+        contact = self._holder(account, holder)
+        contact.link(participant_id, event.id, self.at, self.meta)
+        return contact, True
 
     def join(self, participant: Participant, reason: str) -> None:
         participant.start_sync(reason, self.at, self.meta)
@@ -126,14 +144,31 @@ class ContactSync:
             self._unlink(participant)
         if digest is None:
             return
+        event_id = participant.organiser_event_id
+        assert event_id is not None
         if target_id is None:
-            contact = self._new_contact(account, digest)
+            event = self.work.organiser_event(account.id, event_id)
+            going_up = self._going_up(account, event, set(participant.fields))
+            # the values of its oldest edit come with the contact; any newer, by reconcile
+            edited_at, values = next(iter(_by_stamp(participant, going_up).items()), (None, {}))
+            via = _via(participant.id, event_id)
+            contact = self._new_contact(
+                account, digest, values, via, (participant.id, event_id), edited_at
+            )
         else:
             contact = self._holder(account, target_id)
-        contact.link(participant.id, participant.organiser_event_id, self.at, self.meta)  # type: ignore[arg-type]
+            contact.link(participant.id, event_id, self.at, self.meta)
         participant.link(contact.id, self.at, self.meta)
+        self.settle(participant, contact, found=target_id is not None)
+
+    def settle(self, participant: Participant, contact: Contact, found: bool = True) -> None:
+        """Bring a participant just linked to its contact, `found` by its key (not made
+        for it), and the contact in line."""
+        account = self.work.account(contact.account_id)  # type: ignore[arg-type]
         names = set(participant.fields)
-        if target_id is not None and self._digest(account, contact.fields) != digest:
+        if found and self._digest(account, contact.fields) != self._digest(
+            account, participant.fields
+        ):
             # Found through the key of a contact merged into this one (F10): the survivor
             # keeps its own key values, or its digest would drift from the index.
             names -= set(account.uniqueness_key)
@@ -147,8 +182,18 @@ class ContactSync:
             raise MergedMeanwhileError(f"contact {contact_id} was merged meanwhile")
         return contact
 
-    def _new_contact(self, account: Account, digest: str) -> Contact:
-        contact = Contact.create(account.id, self.at, self.meta)
+    def _new_contact(
+        self,
+        account: Account,
+        digest: str,
+        values: Mapping[str, Any] | None = None,
+        via: dict[str, str] | None = None,
+        participant: tuple[UUID, UUID] | None = None,
+        edited_at: datetime | None = None,
+    ) -> Contact:
+        contact = Contact.create(
+            account.id, self.at, self.meta, values, via, participant, edited_at
+        )
         if not account.has_contacts:
             current = self.work.account(account.id, for_update=True)
             if current.uniqueness_key != account.uniqueness_key:
@@ -186,13 +231,18 @@ class ContactSync:
         """Send the participant's newer values up, then bring every participant in line."""
         account = self.work.account(contact.account_id)  # type: ignore[arg-type]
         event = self.work.organiser_event(account.id, participant.organiser_event_id)  # type: ignore[arg-type]
-        going_up = (names & account.up_fields) - set(event.local_fields)
-        via = {"participant_id": str(participant.id), "organiser_event_id": str(event.id)}
+        going_up = self._going_up(account, event, names)
+        via = _via(participant.id, event.id)
         changed: set[str] = set()
         for edited_at, values in _by_stamp(participant, going_up).items():
             changed |= set(contact.take_values(values, edited_at, self.at, self.meta, via))
         self._bring_in_line(participant, contact, account.propagated_fields, via)
         self._push_down(contact, changed, via, skip=participant.id)
+
+    @staticmethod
+    def _going_up(account: Account, event: OrganiserEvent, names: set[str]) -> set[str]:
+        """The fields whose values a participant of `event` sends up to its contact."""
+        return (names & account.up_fields) - set(event.local_fields)
 
     def _push_down(
         self,
@@ -236,6 +286,10 @@ def _by_stamp(participant: Participant, names: set[str]) -> dict[datetime, dict[
         if name in participant.fields:
             groups[participant.stamps[name]][name] = participant.fields[name]
     return dict(sorted(groups.items()))
+
+
+def _via(participant_id: UUID, organiser_event_id: UUID) -> dict[str, str]:
+    return {"participant_id": str(participant_id), "organiser_event_id": str(organiser_event_id)}
 
 
 def _cause(via: Mapping[str, str]) -> str:

@@ -26,7 +26,12 @@ NAME = "audit"
 VERSION = 1
 ERASED = "[erased]"
 BASICS = ("originator_id", "originator_version", "timestamp", "meta")
-VALUE_EVENTS = (Participant.Registered, Participant.FieldsChanged, Contact.FieldsChanged)
+VALUE_EVENTS = (
+    Participant.Registered,
+    Participant.FieldsChanged,
+    Contact.Created,  # a contact derived from a participant starts with its values
+    Contact.FieldsChanged,
+)
 
 
 @dataclass
@@ -121,7 +126,7 @@ def _follow(event: Any, subject: Subject) -> None:
         subject.organiser_event_id = event.originator_id
     if isinstance(event, Participant.Registered):
         subject.organiser_event_id = event.organiser_event_id
-    if isinstance(event, Participant.Linked):
+    if isinstance(event, Participant.Registered | Participant.Linked):
         subject.contact_id = event.contact_id
 
 
@@ -130,13 +135,13 @@ def _changes(event: Any, subject: Subject) -> dict[str, list[Any]]:
         return {}
     return {
         name: [_plain(subject.fields.get(name)), _plain(value)]
-        for name, value in sorted(event.fields.items())
+        for name, value in sorted((event.fields or {}).items())
     }
 
 
 def _remember(event: Any, subject: Subject) -> None:
     if isinstance(event, VALUE_EVENTS):
-        subject.fields.update(event.fields)
+        subject.fields.update(event.fields or {})
     if isinstance(event, Participant.Unlinked):
         subject.contact_id = None
     if isinstance(event, Contact.Erased | Participant.Erased):

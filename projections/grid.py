@@ -148,8 +148,9 @@ def needs(events: Iterable[Any]) -> Needs:
             wanted.participants.add(event.originator_id)
         elif isinstance(event, Contact.Event):
             wanted.contacts.add(event.originator_id)
-            if isinstance(event, Contact.ParticipantLinked):
-                wanted.events.add(event.organiser_event_id)
+            if isinstance(event, Contact.ParticipantLinked | Contact.Created):
+                if event.organiser_event_id is not None:
+                    wanted.events.add(event.organiser_event_id)
     return wanted
 
 
@@ -177,6 +178,7 @@ def _registered(event: Participant.Registered, rows: Rows) -> None:
         fields=dict(event.fields),
         created_at=event.timestamp,
         updated_at=event.timestamp,
+        contact_id=event.contact_id,
     )
     rows.touch("participant", event.originator_id)
 
@@ -217,9 +219,12 @@ def _participant_unlinked(event: Participant.Unlinked, rows: Rows) -> None:
 
 
 def _contact_created(event: Contact.Created, rows: Rows) -> None:
-    rows.contacts[event.originator_id] = ContactRow(
+    row = rows.contacts[event.originator_id] = ContactRow(
         event.originator_id, event.account_id, event.timestamp, event.timestamp
     )
+    row.fields.update(event.fields or {})
+    if event.participant_id is not None:
+        row.memberships[event.participant_id.hex] = _membership(event, rows)
     rows.touch("contact", event.originator_id)
 
 
@@ -242,11 +247,16 @@ def _contact_fields(event: Contact.FieldsChanged, rows: Rows) -> None:
 
 
 def _contact_linked(event: Contact.ParticipantLinked, rows: Rows) -> None:
-    organiser_event = rows.events.get(event.organiser_event_id)
+    membership = _membership(event, rows)
+    _contact(event, rows).memberships[event.participant_id.hex] = membership
+
+
+def _membership(event: Contact.ParticipantLinked | Contact.Created, rows: Rows) -> list[str]:
+    """A contact's membership of the linked participant's event: its id and its kind."""
+    organiser_event = rows.events.get(event.organiser_event_id)  # type: ignore[arg-type]
     if organiser_event is None:
         raise ProjectionError(f"event {event.organiser_event_id} has no row for {event!r}")
-    membership = [event.organiser_event_id.hex, organiser_event.kind]
-    _contact(event, rows).memberships[event.participant_id.hex] = membership
+    return [organiser_event.event_id.hex, organiser_event.kind]
 
 
 def _contact_unlinked(event: Contact.ParticipantUnlinked, rows: Rows) -> None:

@@ -138,6 +138,7 @@ def _registered(facts: Facts, event: Participant.Registered) -> None:
         status=event.status,
         registered_on=on if event.status in REGISTERED else None,
         attended_on=on if event.status == Status.ATTENDED.value else None,
+        contact_id=event.contact_id,
     )
     facts.touched.add(("participant", event.originator_id))
 

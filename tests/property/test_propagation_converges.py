@@ -130,14 +130,18 @@ def _latest_edit(facts: list[tuple[int, Any]], contact: Contact, field: str) -> 
     edits = []
     for position, fact in facts:
         name = type(fact).__qualname__
-        if field not in getattr(fact, "fields", {}):
+        if field not in (getattr(fact, "fields", None) or {}):
             continue
         if name == "Participant.Registered" and fact.originator_id in members:
             edits.append((fact.timestamp, position, fact.fields[field]))
         elif name == "Participant.FieldsChanged" and fact.originator_id in members:
             if fact.propagated_from is None:
                 edits.append((fact.edited_at, position, fact.fields[field]))
-        elif name == "Contact.FieldsChanged" and fact.originator_id == contact.id and not fact.via:
+        elif (
+            name in {"Contact.Created", "Contact.FieldsChanged"}
+            and fact.originator_id == contact.id
+            and not fact.via
+        ):
             edits.append((fact.edited_at, position, fact.fields[field]))
     return max(edits)[2] if edits else None
 
@@ -146,7 +150,7 @@ def _former_members(facts: list[tuple[int, Any]], contact_id: UUID) -> set[UUID]
     return {
         fact.participant_id
         for _, fact in facts
-        if type(fact).__qualname__ == "Contact.ParticipantLinked"
+        if type(fact).__qualname__ in {"Contact.Created", "Contact.ParticipantLinked"}
         and fact.originator_id == contact_id
     }
 
