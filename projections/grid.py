@@ -148,9 +148,9 @@ def needs(events: Iterable[Any]) -> Needs:
             wanted.participants.add(event.originator_id)
         elif isinstance(event, Contact.Event):
             wanted.contacts.add(event.originator_id)
-            if isinstance(event, Contact.ParticipantLinked | Contact.Created):
-                if event.organiser_event_id is not None:
-                    wanted.events.add(event.organiser_event_id)
+            linked_in = getattr(event, "organiser_event_id", None)  # linked, or born linked
+            if linked_in is not None:
+                wanted.events.add(linked_in)
     return wanted
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from adapters.jobs import Job, jobs
-from adapters.sql.engine import create_tables
+from adapters.sql.engine import create_tables, insert_rows
 from domain.import_rows import ImportedRow
 from domain.imports import RowOutcome
 
@@ -121,21 +121,21 @@ class ImportStore:
         """One batch: its rows' outcomes and the job's progress, in one transaction."""
         tally = Counter(row.outcome for row in outcomes)
         with self.engine.begin() as connection:
-            if outcomes:
-                connection.execute(
-                    insert(rows),
-                    [
-                        {
-                            "job_id": job.job_id,
-                            "line": row.line,
-                            "outcome": row.outcome.value,
-                            "record_id": row.record_id,
-                            "reason": row.reason,
-                            "key": row.key,
-                        }
-                        for row in outcomes
-                    ],
-                )
+            insert_rows(
+                connection,
+                rows,
+                [
+                    {
+                        "job_id": job.job_id,
+                        "line": row.line,
+                        "outcome": row.outcome.value,
+                        "record_id": row.record_id,
+                        "reason": row.reason,
+                        "key": row.key,
+                    }
+                    for row in outcomes
+                ],
+            )
             connection.execute(
                 update(jobs)
                 .where(jobs.c.job_id == job.job_id)

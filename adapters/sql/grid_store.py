@@ -10,7 +10,6 @@ the rows they committed in memory instead of selecting them again (see decision 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -18,11 +17,11 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
-from sqlalchemy import JSON, Connection, Engine, Table, delete, insert, select, text
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, text
 
 from adapters.sql import grid_tables as t
 from adapters.sql import tracking as tracked
-from adapters.sql.engine import ensure_read_model
+from adapters.sql.engine import ensure_read_model, insert_rows
 from projections import grid
 from projections.folding import identity
 from projections.grid import ContactRow, EventRow, Needs, ParticipantRow, Rows
@@ -198,25 +197,15 @@ def _copy_replace(
     connection: Connection, table: Table, replaced: list[UUID], values: list[dict[str, Any]]
 ) -> None:
     driver = connection.connection.driver_connection  # same transaction as `connection`
-    columns = [(c.name, isinstance(c.type, JSON)) for c in table.c]
-    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
-    with driver.cursor() as cursor:  # type: ignore[union-attr]
-        if replaced:
+    if replaced:
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute(
                 sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
                     sql.Identifier(table.name), sql.Identifier(table.c[0].name)
                 ),
                 (replaced,),
             )
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), names)
-        with cursor.copy(statement) as copy:
-            for row in values:
-                copy.write_row(
-                    [_json(row[name]) if is_json else row[name] for name, is_json in columns]
-                )
-
-
-_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    insert_rows(connection, table, values)
 
 
 def _aware(value: datetime) -> datetime:
