@@ -157,9 +157,11 @@ class Contact(LedgerAggregate):
         edited_at: datetime | None = None,
     ) -> Contact:
         """A new contact, holding `values` (edited at `edited_at`, by default `at`) from the
-        start and, derived from a participant (F5), linked to it: `participant` is its id
-        and its event's. One event says what `FieldsChanged` and `ParticipantLinked` would."""
+        start (empty ones: nothing to hold) and, derived from a participant (F5), linked to
+        it: `participant` is its id and its event's. One event says what `FieldsChanged`
+        and `ParticipantLinked` would."""
         participant_id, organiser_event_id = participant or (None, None)
+        values = {name: value for name, value in (values or {}).items() if value is not None}
         return cls._create(
             cls.Created,
             id=uuid4(),

@@ -33,6 +33,24 @@ def test_forms_of_one_key_make_one_contact_holding_every_submission(world: World
     assert contact.submissions[1].fields == {"email": "ada@example.org", "company": "Acme"}
 
 
+def test_a_new_persons_form_makes_a_contact_holding_its_values_in_one_event(
+    world: World,
+) -> None:
+    account_id = world.account()
+    before = world.position()
+    fields = {"email": "zoe@example.org", "first_name": "Zoé", "company": None}
+    cmd = commands.SubmitForm(account_id, "contact", fields, page="/p", message="")
+    contact_id = world.ledger.submit_form(cmd, world.tick(), world.meta).id
+    assert sorted(world.facts_since(before)) == [
+        "Account.ContactsStarted",
+        "Contact.Created",  # holding the values: no FieldsChanged (decision 0026)
+        "Contact.FormSubmitted",
+    ]
+    contact = world.ledger.contact(account_id, contact_id)
+    assert contact.fields == {"email": "zoe@example.org", "first_name": "Zoé"}  # null: nothing
+    assert contact.participants == {}
+
+
 def test_concurrent_forms_of_a_new_person_make_one_contact(world: World) -> None:
     account_id = world.account()
     found = at_once(*[lambda: form(world, account_id, email="new@example.org")] * 4)
