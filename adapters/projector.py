@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import psycopg
 
+from adapters.collector import collector_paused
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database
 from adapters.sql.tracking import ConcurrentProjectorError
@@ -123,7 +124,7 @@ class Projector:
                 yield page
                 start = page.end
                 continue
-            with _ReadAhead(self._read, page.end) as ahead, _young_collections_only():
+            with _ReadAhead(self._read, page.end) as ahead, collector_paused():
                 yield page
                 while (page := ahead.take(self.max_batch_events)) is not None:
                     yield page
@@ -184,21 +185,6 @@ class Projector:
         if self.database.kind == "postgres":
             return _PostgresWaiter(self.database, self.poll_seconds * 20)
         return _Sleeper(self._stop, self.poll_seconds)
-
-
-@contextlib.contextmanager
-def _young_collections_only() -> Iterator[None]:
-    """A backlog keeps many objects alive (rows kept between batches, pages read ahead),
-    and the collector's automatic full passes over them cost 10-15 % of a rebuild. While
-    it lasts, the projector collects the young generations itself between transactions;
-    the collector is restored afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass

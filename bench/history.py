@@ -19,18 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from adapters.history.export import HistoryRequest, export_history
 from adapters.ledger import build_ledger
 from adapters.projector import PAGE
 from bench.grid import write_history
 from bench.imports import peak_rss_mb
+from bench.imports import run_child as bench_child
 from bench.registrations import Store, check_postgres, fresh_store, print_table
 
 MODES = ("raw", "decode", "ndjson", "parquet", "after")
@@ -78,13 +78,7 @@ def export(ledger: Any, mode: str, out: Path, after: int) -> tuple[int, int]:
 
 def run_child(mode: str, store: Store, out: Path, after: int) -> Sample:
     args = [mode, store.kind, store.url, str(store.data_dir), str(out), str(after)]
-    answer = subprocess.run(
-        [sys.executable, "-m", "bench.history", "--child", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(answer.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return cast(Sample, bench_child(*args, module="bench.history"))
 
 
 # --- one run: a fresh store, a history, every mode ----------------------------------------

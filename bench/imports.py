@@ -173,9 +173,11 @@ def peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def run_child(*args: str) -> dict[str, Any]:
+def run_child(*args: str, module: str = "bench.imports") -> dict[str, Any]:
+    """Run `python -m <module> --child ARGS` (one measurement in a process of its own);
+    its last line of output is the sample, as JSON."""
     answer = subprocess.run(
-        [sys.executable, "-m", "bench.imports", "--child", *args],
+        [sys.executable, "-m", module, "--child", *args],
         check=True,
         capture_output=True,
         text=True,

@@ -170,7 +170,7 @@ class Contact(LedgerAggregate):
             account_id=account_id,
             participant_id=participant_id,
             organiser_event_id=organiser_event_id,
-            fields=dict(values) if values else None,
+            fields=values or None,
             edited_at=(edited_at or at) if values else None,
             via=via,
         )

@@ -11,10 +11,9 @@ row already there (unchanged), so the end state is the same as one clean run.
 
 from __future__ import annotations
 
-import gc
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from adapters.collector import collector_paused
 from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Sheet, open_sheet
 from adapters.importing.store import ImportStore
 from adapters.jobs import Job, JobRefusedError, JobStore, Progress
@@ -190,28 +190,11 @@ class Importer:
         if readable:
             cmd = request.batch(job.account_id, tuple(readable))
             seen = partial(self.store.first_lines, job.job_id)
-            with collecting_after():
+            with collector_paused():
                 outcomes.extend(self.ledger.import_rows(cmd, at, meta, seen).detail)
         outcomes.sort(key=lambda row: row.line)
         self.store.record(job, len(batch), outcomes, at)
         return done + len(batch)
-
-
-@contextmanager
-def collecting_after() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is decided and saved (as usual between).
-
-    A batch keeps its aggregates and events alive until it commits, so the collector
-    would walk them again and again, finding nothing to free (their memory goes by
-    reference counting when the batch ends): an eighth of an import's time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def unreadable(cells: tuple[Any, ...], columns: dict[int, str], headers: tuple[str, ...]) -> str:

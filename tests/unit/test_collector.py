@@ -1,4 +1,4 @@
-"""An import batch runs without the cyclic collector, and leaves it as it found it."""
+"""Bulk work runs without the cyclic collector, and leaves it as it found it."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import gc
 
 import pytest
 
-from adapters.importing.job import collecting_after
+from adapters.collector import collector_paused
 
 
 def test_the_collector_is_off_during_a_batch_and_back_after_even_on_error() -> None:
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), collecting_after():
+    with pytest.raises(RuntimeError), collector_paused():
         assert not gc.isenabled()
         raise RuntimeError("the batch failed")
     assert gc.isenabled()
@@ -20,7 +20,7 @@ def test_the_collector_is_off_during_a_batch_and_back_after_even_on_error() -> N
 def test_a_collector_someone_else_turned_off_stays_off() -> None:
     gc.disable()
     try:
-        with collecting_after():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
     finally:
