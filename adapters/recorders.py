@@ -185,25 +185,41 @@ CREATE OR REPLACE FUNCTION {schema}.ledger_insert_events(
     key_ids uuid[], key_bytes bytea[],
     claim_ops text[], claim_accounts uuid[], claim_digests text[], claim_contacts uuid[]
 ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n int := coalesce(array_length(claim_ops, 1), 0);
+    i int := 1;
+    j int;
 BEGIN
     SET LOCAL lock_timeout = '{lock_timeout}s';
     LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
     NOTIFY {channel};
     INSERT INTO {subjects} SELECT * FROM unnest(key_ids, key_bytes);
-    FOR i IN 1 .. coalesce(array_length(claim_ops, 1), 0) LOOP
+    -- Claims in their order, one statement per run of the same operation (an import's
+    -- batch is a run of claims and a run of offers): a statement per claim costs more.
+    WHILE i <= n LOOP
+        j := i;
+        WHILE j < n AND claim_ops[j + 1] = claim_ops[i] LOOP
+            j := j + 1;
+        END LOOP;
         IF claim_ops[i] = 'claim' THEN
-            INSERT INTO {keys} VALUES (claim_accounts[i], claim_digests[i], claim_contacts[i]);
+            INSERT INTO {keys} SELECT a, d, c FROM unnest(claim_accounts[i:j],
+                claim_digests[i:j], claim_contacts[i:j]) WITH ORDINALITY AS t(a, d, c, o)
+                ORDER BY o;
         ELSIF claim_ops[i] = 'offer' THEN
-            INSERT INTO {keys} VALUES (claim_accounts[i], claim_digests[i], claim_contacts[i])
-                ON CONFLICT DO NOTHING;
+            INSERT INTO {keys} SELECT a, d, c FROM unnest(claim_accounts[i:j],
+                claim_digests[i:j], claim_contacts[i:j]) WITH ORDINALITY AS t(a, d, c, o)
+                ORDER BY o ON CONFLICT DO NOTHING;
         ELSIF claim_ops[i] = 'shred' THEN
-            DELETE FROM {subjects} WHERE subject_id = claim_contacts[i];
-            INSERT INTO {shredded} VALUES (claim_contacts[i], claim_digests[i]::timestamptz)
+            DELETE FROM {subjects} WHERE subject_id = ANY(claim_contacts[i:j]);
+            INSERT INTO {shredded} SELECT c, d::timestamptz
+                FROM unnest(claim_digests[i:j], claim_contacts[i:j]) AS t(d, c)
                 ON CONFLICT DO NOTHING;
         ELSE
-            DELETE FROM {keys} WHERE account_id = claim_accounts[i]
-                AND digest = claim_digests[i] AND contact_id = claim_contacts[i];
+            DELETE FROM {keys} k USING unnest(claim_accounts[i:j], claim_digests[i:j],
+                claim_contacts[i:j]) AS t(a, d, c)
+                WHERE k.account_id = t.a AND k.digest = t.d AND k.contact_id = t.c;
         END IF;
+        i := j + 1;
     END LOOP;
     RETURN QUERY INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state)
         SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id;

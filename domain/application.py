@@ -123,6 +123,29 @@ class BulkStep:
     skipped: dict[UUID, str] = field(default_factory=dict)
 
 
+@dataclass
+class DecidedImport:
+    """One batch of an import, decided in a unit of work not yet committed."""
+
+    cmd: ImportRows
+    at: datetime
+    meta: Meta
+    seen: SeenKeys | None
+    excluded: dict[int, str] = field(default_factory=dict)  # line -> why, half-applied rows
+    work: UnitOfWork | None = None
+    rows: list[Any] = field(default_factory=list)  # each row's ImportedRow
+
+    def changes_settings(self) -> bool:
+        """Whether it changes what every batch reads (the account, say, on its first
+        contact): the next batch is then decided once this one is saved."""
+        assert self.work is not None
+        return any(
+            a.pending_events
+            for a in self.work.aggregates.values()
+            if isinstance(a, Account | OrganiserEvent)
+        )
+
+
 SKIP_REASONS: dict[type[Exception], str] = {
     NotFoundError: "not found",
     ErasedError: "erased",
@@ -386,23 +409,54 @@ class ContactLedger(Application[UUID]):
 
         `seen` tells which keys earlier batches of the same import carried (and on which line).
         """
-        excluded: dict[int, str] = {}
+        return self.commit_import(self.decide_import(cmd, at, meta, seen))
 
-        def decide(work: UnitOfWork) -> list[Any]:
-            def register(work: UnitOfWork, registration: RegisterParticipant) -> Participant:
-                return self._register(work, registration, at, meta)
+    def decide_import(
+        self, cmd: ImportRows, at: datetime, meta: Meta, seen: SeenKeys | None = None
+    ) -> DecidedImport:
+        """A batch decided but not saved: `commit_import` saves it (an importer decides the
+        next batch while the database writes this one)."""
+        decided = DecidedImport(cmd, at, meta, seen)
+        while True:
+            work = UnitOfWork(self)
+            try:
+                decided.rows = self._import_decider(decided)(work)
+            except HalfAppliedRowError as error:
+                decided.excluded[error.line] = error.reason  # again, without that row
+                continue
+            decided.work = work
+            return decided
 
-            return RowImport(work, cmd, at, meta, register, excluded, seen).run()
+    def commit_import(self, decided: DecidedImport) -> Outcome:
+        """Save a decided batch; if another writer changed what it read, decide it again."""
+        assert decided.work is not None, "decide_import first"
+        try:
+            rows, position = decided.rows, decided.work.commit()
+        except (IntegrityError, StaleSettingsError):
+            self.conflicted()
+            rows, position = self._import_again(decided)
+        if position is None:
+            position = self.recorder.max_notification_id()
+        cmd = decided.cmd
+        return Outcome(cmd.organiser_event_id or cmd.account_id, 0, position, rows)
 
+    def _import_again(self, decided: DecidedImport) -> tuple[list[Any], int | None]:
         while True:
             try:
-                rows, position = self.run(decide)
+                return self.run(self._import_decider(decided))
             except HalfAppliedRowError as error:
-                excluded[error.line] = error.reason  # the batch again, without that row
-                continue
-            if position is None:
-                position = self.recorder.max_notification_id()
-            return Outcome(cmd.organiser_event_id or cmd.account_id, 0, position, rows)
+                decided.excluded[error.line] = error.reason
+
+    def _import_decider(self, decided: DecidedImport) -> Callable[[UnitOfWork], list[Any]]:
+        cmd, at, meta = decided.cmd, decided.at, decided.meta
+
+        def register(work: UnitOfWork, registration: RegisterParticipant) -> Participant:
+            return self._register(work, registration, at, meta)
+
+        def decide(work: UnitOfWork) -> list[Any]:
+            return RowImport(work, cmd, at, meta, register, decided.excluded, decided.seen).run()
+
+        return decide
 
     def _prefetch_keys(self, work: UnitOfWork, cmds: list[RegisterParticipant]) -> None:
         """One query for the key index entries of a whole batch."""

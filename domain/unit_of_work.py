@@ -161,8 +161,8 @@ class UnitOfWork:
             assert scope is not None
             if before is not None:
                 self.release(scope, before, aggregate.id)
-            if after is not None:
-                self.claims.append(("offer", scope, after, aggregate.id))
+            if after is not None and self.overlay.get((scope, after)) != aggregate.id:
+                self.claims.append(("offer", scope, after, aggregate.id))  # unless claimed
 
     def commit(self) -> int | None:
         for aggregate_id in self.shared:

@@ -12,20 +12,24 @@ row already there (unchanged), so the end state is the same as one clean run.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from adapters.collector import collector_paused
-from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Sheet, open_sheet
+from adapters.importing.read_ahead import open_sheet_for
+from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Row, Sheet, open_sheet
 from adapters.importing.store import ImportStore
 from adapters.jobs import Job, JobRefusedError, JobStore, Progress
-from domain.application import ContactLedger
+from domain.application import ContactLedger, DecidedImport
 from domain.commands import ImportRows
 from domain.fields import FieldCatalogue
 from domain.import_rows import ImportedRow, check_options, skipped
@@ -147,28 +151,32 @@ class Importer:
         request = ImportRequest.from_params(job.params)
         with ExitStack() as open_file:
             try:  # checked when it was asked for; the fields or the group may have changed
-                sheet = open_file.enter_context(open_sheet(path))
+                sheet = open_file.enter_context(open_sheet_for(path))
                 columns = check_import(self.ledger, job.account_id, request, sheet)
             except (ValueError, NotFoundError) as error:
                 raise JobRefusedError(str(error)) from error
             if job.total is None and sheet.estimated_rows is not None:
                 self.jobs.set_total(job, sheet.estimated_rows)
-            done, batch = job.processed, []
-            for row in sheet.rows(start=job.processed):
-                batch.append(row)
-                if len(batch) == BATCH_ROWS:
-                    done = self._batch(job, request, sheet, columns, batch, meta, done)
-                    batch = []
+            done = job.processed
+            with _Writer() as writer:
+                for batch in _batches(sheet.rows(start=job.processed), BATCH_ROWS):
+                    decided, outcomes = self._decide(job, request, sheet, columns, batch, meta,
+                                                     writer)  # fmt: skip
+                    keys = {row.key for row in decided.rows if row.key} if decided else set()
+                    writer.write(partial(self._save, job, decided, outcomes, len(batch)), keys)
+                    if decided is not None and decided.changes_settings():
+                        writer.wait()  # the next batch reads them
                     if progress is not None:
-                        progress(done, sheet.estimated_rows)
+                        progress(done, sheet.estimated_rows)  # the batches written so far
+                    done += len(batch)
                     if stopping():
+                        writer.wait()
                         raise InterruptedError("the runner was stopped; the import resumes")
-            done = self._batch(job, request, sheet, columns, batch, meta, done)
         self.jobs.set_total(job, done)
         if progress is not None:
             progress(done, done)
 
-    def _batch(
+    def _decide(
         self,
         job: Job,
         request: ImportRequest,
@@ -176,8 +184,9 @@ class Importer:
         columns: dict[int, str],
         batch: list[tuple[int, tuple[Any, ...]]],
         meta: Meta,
-        done: int,
-    ) -> int:
+        writer: _Writer,
+    ) -> tuple[DecidedImport | None, list[ImportedRow]]:
+        """The rest of the batch decided (not yet saved), and its unreadable rows skipped."""
         outcomes: list[ImportedRow] = []
         readable: list[tuple[int, dict[str, Any]]] = []
         for line, cells in batch:
@@ -186,15 +195,84 @@ class Importer:
                 outcomes.append(skipped(line, reason))
             else:
                 readable.append((line, {name: cells[i] for i, name in columns.items()}))
-        at = self.clock()
-        if readable:
-            cmd = request.batch(job.account_id, tuple(readable))
-            seen = partial(self.store.first_lines, job.job_id)
+        if not readable:
+            return None, outcomes
+
+        def seen(digests: set[str]) -> dict[str, int]:
+            writer.wait_if_writing(digests)  # a batch being written may hold their first line
+            return self.store.first_lines(job.job_id, digests)
+
+        cmd = request.batch(job.account_id, tuple(readable))
+        with collector_paused():
+            decided = self.ledger.decide_import(cmd, self.clock(), meta, seen)
+        return decided, outcomes
+
+    def _save(
+        self, job: Job, decided: DecidedImport | None, outcomes: list[ImportedRow], rows: int
+    ) -> None:
+        """In the writer: the batch's events, then its rows' outcomes and the job's progress."""
+        if decided is not None:
             with collector_paused():
-                outcomes.extend(self.ledger.import_rows(cmd, at, meta, seen).detail)
+                outcomes = outcomes + self.ledger.commit_import(decided).detail
         outcomes.sort(key=lambda row: row.line)
-        self.store.record(job, len(batch), outcomes, at)
-        return done + len(batch)
+        self.store.record(job, rows, outcomes, self.clock())
+
+
+class _Writer:
+    """Saves one batch in a thread of its own while the next batch is decided.
+
+    PostgreSQL writes a batch on the other core, so the batch after it is decided in the
+    meantime. At most one batch is being written. Batches are saved in order, each as
+    before (events, then outcomes with progress), so a crash leaves what a crash left
+    without this: decision 0022 holds. A batch that carries a key the written batch
+    carries waits for it (`wait_if_writing`), as it must see that batch's rows; any other
+    overlap (records both touch) is caught by the optimistic concurrency of the commit,
+    which then decides the later batch again.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
+        self._writing: Future[None] | None = None
+        self._keys: frozenset[str] = frozenset()
+        self._thread: int | None = None  # the writer's
+
+    def write(self, save: Callable[[], None], keys: set[str]) -> None:
+        """Save after the batch being written (waited for), in the writer's thread."""
+        self.wait()
+        self._writing, self._keys = self._pool.submit(self._save, save), frozenset(keys)
+
+    def _save(self, save: Callable[[], None]) -> None:
+        self._thread = threading.get_ident()
+        save()
+
+    def wait(self) -> None:
+        """Until the batch being written is saved; its error, if it failed, is raised here."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def wait_if_writing(self, keys: set[str]) -> None:
+        if threading.get_ident() == self._thread:
+            return  # the batch being written, decided again (its own keys)
+        if self._writing is not None and not self._keys.isdisjoint(keys):
+            self.wait()
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            elif self._writing is not None:
+                self._writing.exception()  # finish writing it; the error in hand goes on
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
 def unreadable(cells: tuple[Any, ...], columns: dict[int, str], headers: tuple[str, ...]) -> str:

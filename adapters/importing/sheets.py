@@ -97,6 +97,9 @@ class _NoCachedValue:
     def __repr__(self) -> str:
         return "<formula without a cached value>"
 
+    def __reduce__(self) -> str:
+        return "FORMULA_WITHOUT_VALUE"  # one of them, in every process (see read_ahead.py)
+
 
 FORMULA_WITHOUT_VALUE: Final = _NoCachedValue()
 
@@ -117,11 +120,11 @@ class Sheet:
     encoding: str | None
     delimiter: str | None
     estimated_rows: int | None
-    _records: Callable[[], Iterator[Row]] = field(repr=False, compare=False)
+    _rows: Callable[[], Iterator[Row]] = field(repr=False, compare=False)  # gaps filled
 
     def rows(self, start: int = 0) -> Iterator[Row]:
         """Data rows as (line, cells), skipping the first `start`; trailing empty rows left out."""
-        return islice(_gaps_filled(self._records(), len(self.headers)), start, None)
+        return islice(self._rows(), start, None)
 
 
 @contextmanager
@@ -227,15 +230,19 @@ def _fitted(cells: Sequence[Any], width: int) -> tuple[Any, ...]:
     return tuple(cells[:width]) + (None,) * (width - len(cells))
 
 
-def _gaps_filled(records: Iterator[Row], width: int) -> Iterator[Row]:
+def _gaps_filled(records: Callable[[], Iterator[Row]], width: int) -> Iterator[Row]:
     """Every line after the header, empty ones as Nones, up to the last non-empty one."""
     blank = (None,) * width
     last = 1
-    for line, cells in records:
+    for line, cells in records():
         if not all(_is_blank(cell) for cell in cells):
             yield from ((gap, blank) for gap in range(last + 1, line))
             yield line, cells
             last = line
+
+
+def _filled(records: Callable[[], Iterator[Row]], width: int) -> Callable[[], Iterator[Row]]:
+    return partial(_gaps_filled, records, width)
 
 
 # CSV
@@ -248,7 +255,7 @@ def _open_csv(path: Path) -> Sheet:
     header, count = _scanned(path, encoding, delimiter)
     headers = _titles(header)
     records = partial(_csv_records, path, encoding, delimiter, len(headers))
-    return Sheet("csv", headers, encoding, delimiter, count, records)
+    return Sheet("csv", headers, encoding, delimiter, count, _filled(records, len(headers)))
 
 
 def _encoding(path: Path) -> str:
@@ -326,7 +333,7 @@ def _open_xlsx(path: Path) -> Iterator[Sheet]:
         headers = _titles(_header_cells(worksheet))
         rows = None if worksheet.max_row is None else max(worksheet.max_row - 1, 0)
         records = partial(_xlsx_records, worksheet, len(headers))
-        yield Sheet("xlsx", headers, None, None, rows, records)
+        yield Sheet("xlsx", headers, None, None, rows, _filled(records, len(headers)))
 
 
 class _SpilledStrings:

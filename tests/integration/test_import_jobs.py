@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from adapters.importing import job as import_job
+from adapters.importing import read_ahead
 from adapters.importing.job import ImportRequest
 from adapters.importing.store import ImportStore
 from app import ContactLedgerSystem, build_system
@@ -33,11 +34,13 @@ class Crash(BaseException):
     """The process dies: no handler runs."""
 
 
-@pytest.fixture
+@pytest.fixture(params=["read here", "read ahead"])
 def system(
-    db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ContactLedgerSystem]:
     monkeypatch.setattr(import_job, "BATCH_ROWS", 4)
+    if request.param == "read ahead":  # by another process, as large files are
+        monkeypatch.setattr(read_ahead, "READ_AHEAD_BYTES", 0)
     with backend_settings(db_kind, tmp_path) as config:
         built = build_system(config, clock=lambda: NOW)
         yield built

@@ -209,3 +209,32 @@ def test_a_row_failing_half_way_is_skipped_and_leaves_no_trace(
     assert "refused by a rule" in again[0].reason
     assert world.participant(account, rows[0].record_id).fields["company"] == "Analytical"
     assert world.facts_since(position).count("Participant.FieldsChanged") == 1
+
+
+def test_a_batch_decided_before_another_writer_saved_its_person_is_decided_again(
+    world: World,
+) -> None:
+    """An importer decides a batch while the one before is written (adapters/importing):
+    what it read may change before it is saved."""
+    account = world.account()
+    salon = world.event(account)
+    world.import_rows(account, salon, GRACE)
+    cmd = commands.ImportRows(account, salon, ((2, ADA), (3, GRACE)), "create_and_update", None)
+    decided = world.ledger.decide_import(cmd, world.tick(), world.meta)
+    assert outcomes(decided.rows) == ["created", "unchanged"]
+    [ada] = world.import_rows(account, salon, ADA)  # meanwhile, another writer
+    saved = world.ledger.commit_import(decided).detail
+    assert outcomes(saved) == ["unchanged", "unchanged"]
+    assert saved[0].record_id == ada.record_id
+    assert len(participants_in(world, salon)) == 2
+
+
+def test_the_first_contacts_of_an_account_change_what_every_batch_reads(world: World) -> None:
+    account = world.account()
+    salon = world.event(account)
+    first = commands.ImportRows(account, salon, ((2, ADA),), "create_and_update", None)
+    decided = world.ledger.decide_import(first, world.tick(), world.meta)
+    assert decided.changes_settings()  # the account notes its first contact: the key is fixed
+    world.ledger.commit_import(decided)
+    later = commands.ImportRows(account, salon, ((3, GRACE),), "create_and_update", None)
+    assert not world.ledger.decide_import(later, world.tick(), world.meta).changes_settings()
