@@ -451,7 +451,7 @@ class ContactLedger(Application[UUID]):
         cmd, at, meta = decided.cmd, decided.at, decided.meta
 
         def register(work: UnitOfWork, registration: RegisterParticipant) -> Participant:
-            return self._register(work, registration, at, meta)
+            return self._register(work, registration, at, meta, checked=True)
 
         def decide(work: UnitOfWork) -> list[Any]:
             return RowImport(work, cmd, at, meta, register, decided.excluded, decided.seen).run()
@@ -469,11 +469,20 @@ class ContactLedger(Application[UUID]):
             work.preload({p for c in contacts if isinstance(c, Contact) for p in c.participants})
 
     def _register(
-        self, work: UnitOfWork, cmd: RegisterParticipant, at: datetime, meta: Meta
+        self,
+        work: UnitOfWork,
+        cmd: RegisterParticipant,
+        at: datetime,
+        meta: Meta,
+        checked: bool = False,
     ) -> Participant:
+        """`checked`: the values were validated against the event's fields (an import's)."""
         account = work.account(cmd.account_id)
         event = work.organiser_event(cmd.account_id, cmd.organiser_event_id)
-        values = event.catalogue(account.catalogue).validate(cmd.fields)
+        if checked:
+            values = dict(cmd.fields)
+        else:
+            values = event.catalogue(account.catalogue).validate(cmd.fields)
         admitted = event.admits({**values, "status": cmd.status})
         sync = ContactSync(work, at, meta)
         participant_id = uuid4()

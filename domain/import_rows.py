@@ -108,12 +108,11 @@ class RowImport:
         )
         self.mode = check_options(self.account, cmd)
         self.sync = ContactSync(work, at, meta)
-
-    @property
-    def catalogue(self) -> FieldCatalogue:
-        if self.event is None:
-            return self.account.catalogue
-        return self.event.catalogue(self.account.catalogue)
+        self.catalogue: FieldCatalogue = (
+            self.account.catalogue
+            if self.event is None
+            else self.event.catalogue(self.account.catalogue)
+        )
 
     @property
     def scope(self) -> UUID:
@@ -156,6 +155,7 @@ class RowImport:
                     values[name] = value
         except FieldValueError as error:
             return skipped(line, str(error))
+        values = {name: values[name] for name in sorted(values)}  # as the catalogue orders them
         key = key_values(self.account.uniqueness_key, values)
         if key is None:
             empty = [n for n in self.account.uniqueness_key if values.get(n) is None]

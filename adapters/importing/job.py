@@ -163,9 +163,10 @@ class Importer:
                     decided, outcomes = self._decide(job, request, sheet, columns, batch, meta,
                                                      writer)  # fmt: skip
                     keys = {row.key for row in decided.rows if row.key} if decided else set()
+                    settles = decided is not None and decided.changes_settings()
                     writer.write(partial(self._save, job, decided, outcomes, len(batch)), keys)
-                    if decided is not None and decided.changes_settings():
-                        writer.wait()  # the next batch reads them
+                    if settles:
+                        writer.wait()  # what it changes, the next batch reads
                     if progress is not None:
                         progress(done, sheet.estimated_rows)  # the batches written so far
                     done += len(batch)
