@@ -417,12 +417,19 @@ class ContactLedger(Application[UUID]):
         """A batch decided but not saved: `commit_import` saves it (an importer decides the
         next batch while the database writes this one)."""
         decided = DecidedImport(cmd, at, meta, seen)
+        stale = 0
         while True:
             work = UnitOfWork(self)
             try:
                 decided.rows = self._import_decider(decided)(work)
             except HalfAppliedRowError as error:
                 decided.excluded[error.line] = error.reason  # again, without that row
+                continue
+            except StaleSettingsError:  # the account changed while deciding: as `run` does
+                self.conflicted()
+                stale += 1
+                if stale == MAX_ATTEMPTS:
+                    raise BusyError("too many concurrent changes to the same records") from None
                 continue
             decided.work = work
             return decided

@@ -7,6 +7,9 @@ transaction; after each batch the rows' outcomes and the job's progress are save
 together. A job taken over after a crash starts again after its last saved batch; a
 batch whose events committed but whose progress did not is read again and finds every
 row already there (unchanged), so the end state is the same as one clean run.
+
+Both cores (decision 0027): a large file is parsed by another process (`read_ahead.py`),
+and each batch is decided while a writer thread saves the one before, in order.
 """
 
 from __future__ import annotations

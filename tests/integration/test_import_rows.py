@@ -8,9 +8,10 @@ import pytest
 
 from domain import commands
 from domain.fields import FieldValueError
+from domain.import_rows import ImportedRow, RowImport
 from domain.imports import ImportInputError
 from domain.participants import Participant
-from domain.sync import ContactSync
+from domain.sync import ContactSync, StaleSettingsError
 from tests.support.races import at_once
 from tests.support.world import World
 
@@ -238,3 +239,24 @@ def test_the_first_contacts_of_an_account_change_what_every_batch_reads(world: W
     world.ledger.commit_import(decided)
     later = commands.ImportRows(account, salon, ((3, GRACE),), "create_and_update", None)
     assert not world.ledger.decide_import(later, world.tick(), world.meta).changes_settings()
+
+
+def test_a_batch_decided_on_stale_settings_is_decided_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = world.account()
+    salon = world.event(account)
+    original = RowImport.run
+    calls: list[int] = []
+
+    def stale_once(self: RowImport) -> list[ImportedRow]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StaleSettingsError("the uniqueness key changed while deciding")
+        return original(self)
+
+    monkeypatch.setattr(RowImport, "run", stale_once)
+    cmd = commands.ImportRows(account, salon, ((2, ADA),), "create_and_update", None)
+    decided = world.ledger.decide_import(cmd, world.tick(), world.meta)
+    assert outcomes(world.ledger.commit_import(decided).detail) == ["created"]
+    assert len(calls) == 2
