@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import resolve_topic
 
 from domain.meta import Meta
 from domain.personal_data import HasPersonalData
@@ -23,7 +25,22 @@ class LedgerAggregate(Aggregate):
         meta: Meta
 
     class Created(Event, Aggregate.Created):
-        pass
+        def mutate(self, aggregate: Any) -> Any:
+            """The library's, less its matching of the event's attributes against the
+            aggregate's `__init__` parameters on every event (a fifth of making an
+            aggregate): here `__init__` takes none, as `__init_subclass__` checks."""
+            assert aggregate is None
+            cls = resolve_topic(self.originator_topic)
+            made = cls.__new__(cls)
+            made.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+            made.__init__()
+            self.apply(made)
+            return made
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if list(inspect.signature(cls.__init__).parameters) != ["self"]:
+            raise TypeError(f"{cls.__name__}.__init__ must take no arguments: events set state")
 
     def record(self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any) -> None:
         """Trigger `event_class` at time `at` (the domain never reads a clock)."""
