@@ -9,6 +9,7 @@ Once the subject is shredded, readers get each attribute's erased stand-in inste
 from __future__ import annotations
 
 from datetime import datetime
+from json.encoder import encode_basestring as quoted  # as the library's encoder quotes text
 from typing import Any
 from uuid import UUID
 
@@ -28,10 +29,11 @@ class LedgerTranscoder(JSONTranscoder):
 
     Decoding: ids and provenance repeat from event to event, so equal ones are decoded
     once and shared (UUIDs and Meta are immutable). Encoding: an event's attributes are
-    written one by one, ids and times straight into their tagged form and each Meta's
-    JSON once (the library's encoder calls back into Python for every id, time and Meta
-    an event holds). The JSON is the library's, to the byte; anything else (other
-    types, keys that are not plain names) is encoded by the library's encoder.
+    written one by one, ids and times straight into their tagged form, text, None and
+    booleans directly, and each Meta's JSON once (the library's encoder calls back into
+    Python for every id, time and Meta an event holds, and starts an encoder per value).
+    The JSON is the library's, to the byte; anything else (other types, keys that are not
+    plain names) is encoded by the library's encoder.
     """
 
     def __init__(self) -> None:
@@ -54,6 +56,12 @@ class LedgerTranscoder(JSONTranscoder):
             elif kind is datetime:
                 text = value.isoformat()
                 parts.append(f'"{name}":{{"_type_":"datetime_iso","_data_":"{text}"}}')
+            elif kind is str:
+                parts.append(f'"{name}":{quoted(value)}')
+            elif value is None:
+                parts.append(f'"{name}":null')
+            elif kind is bool:
+                parts.append(f'"{name}":{"true" if value else "false"}')
             elif kind in self.repeated:
                 parts.append(f'"{name}":{self._repeated(value)}')
             else:

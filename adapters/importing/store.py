@@ -63,6 +63,12 @@ rows = Table(
 )
 
 
+FIRST_LINES = (
+    "SELECT key, min(line) FROM import_rows WHERE job_id = %s AND key = ANY(%b::text[])"
+    " GROUP BY key"
+)
+
+
 class FileGoneError(Exception):
     """Raised when an import's file is no longer stored (the job ended or was never saved)."""
 
@@ -108,13 +114,22 @@ class ImportStore:
             connection.execute(update(rows).where(rows.c.job_id == job_id).values(key=None))
 
     def first_lines(self, job_id: UUID, digests: set[str]) -> dict[str, int]:
-        """The first line of this import that carried each of these keys, if any did."""
+        """The first line of this import that carried each of these keys, if any did.
+
+        Asked once a batch with its 500 keys: on PostgreSQL as one array, in binary (an
+        IN list of 500 parameters costs more to build and convert than the query runs)."""
         with self.engine.connect() as connection:
-            found = connection.execute(
-                select(rows.c.key, func.min(rows.c.line))
-                .where(rows.c.job_id == job_id, rows.c.key.in_(sorted(digests)))
-                .group_by(rows.c.key)
-            ).all()
+            if connection.dialect.name == "postgresql":
+                driver = connection.connection.driver_connection
+                with driver.cursor() as cursor:  # type: ignore[union-attr]
+                    cursor.execute(FIRST_LINES, (job_id, list(digests)), prepare=True)
+                    found = cursor.fetchall()
+            else:
+                found = connection.execute(
+                    select(rows.c.key, func.min(rows.c.line))
+                    .where(rows.c.job_id == job_id, rows.c.key.in_(sorted(digests)))
+                    .group_by(rows.c.key)
+                ).all()
         return {key: line for key, line in found}
 
     def record(self, job: Job, done: int, outcomes: list[ImportedRow], at: datetime) -> None:

@@ -157,3 +157,18 @@ def test_an_imports_events_say_they_came_from_it(
         if hasattr(e, "meta")
     }
     assert metas == {("import", str(job_id))}
+
+
+def test_a_person_named_again_in_a_later_batch_is_skipped_with_the_first_line(
+    system: ContactLedgerSystem, tmp_path: Path
+) -> None:
+    account_id, event_id = an_event(system)
+    job_id = submit(system, account_id, event_id, tmp_path)
+    assert system.jobs.run_pending() == 1
+    skipped = dict(system.runtime.importer.store.skipped(job_id, limit=100))
+    # person{i % 9} is on line i + 2: lines 11 to 21 name again the people of lines 2 to 10,
+    # mostly in later batches of 4 (lines 2-5, 6-9, 10-13, ...)
+    again = {line: f"same identifier as row {(line - 2) % 9 + 2}: a person is imported once"
+             for line in range(11, 22)}  # fmt: skip
+    assert {line: reason for line, reason in skipped.items() if line in again} == again
+    assert system.runtime.importer.store.counts(job_id)["created"] == 10  # 9 people and Ada
