@@ -8,7 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from adapters.mapper import LedgerTranscoder
@@ -54,6 +54,9 @@ event_states = st.builds(
 
 
 @given(event_states | st.dictionaries(names, values, max_size=8) | values)
+@example(  # each kind the transcoder writes itself, at the top where it does
+    {"yes": True, "no": False, "none": None, "text": 'zoé "\\\n\x00\u2028', "n": 7, "x": 0.1}
+)
 def test_the_json_is_the_librarys_to_the_byte(state: Any) -> None:
     ours, theirs = registered(LedgerTranscoder()), registered(JSONTranscoder())
     encoded = ours.encode(state)
