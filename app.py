@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,16 +74,9 @@ class ContactLedgerSystem:
         self.idempotency.engine.dispose()
 
 
-# The collector's young generation: by default it is walked every 700 new containers,
-# several times a row when an import or a catch-up makes aggregates and events; at 10,000
-# a row's garbage is still collected within a batch (decision 0028).
-GC_THRESHOLDS = (10_000, 10, 10)
-
-
 def build_system(
     settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
 ) -> ContactLedgerSystem:
-    gc.set_threshold(*GC_THRESHOLDS)
     settings = settings or Settings.from_env()
     ledger = build_ledger(settings)
     engine = make_engine(settings.database)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
+
+
+class _Pauses:
+    """The pauses in progress, in any thread, and whether the first found the collector on."""
+
+    lock = threading.Lock()
+    count = 0
+    restore = False
 
 
 @contextlib.contextmanager
@@ -17,11 +26,20 @@ def collector_paused() -> Iterator[None]:
     goes by reference counting. That cost an eighth of an import's time and 10-15 % of
     a rebuild. Callers collect themselves where it pays (the projector: the young
     generations between transactions).
+
+    Pauses in several threads overlap (an import decides a batch while its writer thread
+    commits the one before): the collector stays off until the last of them ends, then is
+    as the first found it.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    with _Pauses.lock:
+        if _Pauses.count == 0:
+            _Pauses.restore = gc.isenabled()
+            gc.disable()
+        _Pauses.count += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _Pauses.lock:
+            _Pauses.count -= 1
+            if _Pauses.count == 0 and _Pauses.restore:
+                gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 
 import pytest
 
@@ -25,3 +26,26 @@ def test_a_collector_someone_else_turned_off_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_overlapping_pauses_in_two_threads_keep_it_off_until_the_last_ends() -> None:
+    """As an import's decider and writer threads overlap: either may end first."""
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def second() -> None:
+        first_in.wait()
+        with collector_paused():
+            second_in.set()
+            first_out.wait()
+            seen.append(gc.isenabled())  # the first pause has ended, this one has not
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with collector_paused():
+        first_in.set()
+        second_in.wait()
+    first_out.set()
+    thread.join()
+    assert seen == [False]
+    assert gc.isenabled()
