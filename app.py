@@ -96,7 +96,7 @@ def build_system(
     projectors = (projector, audit_projector, outbox_projector, report_projector)
     grid = SqlGrid(engine)
     jobs = JobStore(engine)
-    importer = Importer(ledger, ImportStore(engine), jobs, clock)
+    importer = Importer(ledger, ImportStore(engine), jobs, clock, settings)
     # memory:// has one shared SQLite connection: the store's commits must not end the
     # projector's transactions, so it gets a connection (and database) of its own.
     own = make_engine(settings.database) if settings.database.kind == "memory" else engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,6 +28,7 @@ from domain.commands import EraseContact, EraseParticipant
 from domain.keys import KeyHasher
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
+from domain.unit_of_work import Claim
 
 
 class SettledCache:
@@ -162,17 +163,21 @@ class SealedContactLedger(ContactLedger):
         recorder.create_table()
         return recorder  # type: ignore[no-any-return]
 
+    def record_events(
+        self, events: list[Any], subjects: list[UUID], claims: list[Claim]
+    ) -> int | None:
+        """Save events decided in another process (an import's), as `save_aggregates`
+        would have saved their aggregates: `subjects` (see `born_subjects`) get new keys."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.events.extend(events)
+        processing_event.saved_kwargs.update(key_claims=claims, born_subjects=subjects)
+        recordings = self._record(processing_event)
+        return recordings[-1].notification.id if recordings else None
+
     def _record(self, processing_event: ProcessingEvent[Any]) -> Any:
-        born = {
-            event.originator_id
-            for event in processing_event.events
-            if event.originator_version == 1
-        }
-        subjects = [
-            aggregate_id
-            for aggregate_id, aggregate in processing_event.aggregates.items()
-            if aggregate_id in born and type(aggregate).holds_personal_data
-        ]
+        subjects = processing_event.saved_kwargs.pop("born_subjects", None)
+        if subjects is None:
+            subjects = born_subjects(processing_event.events, processing_event.aggregates)
         keys = self.keyring.new_keys(subjects)
         processing_event.saved_kwargs["subject_keys"] = keys
         try:
@@ -183,6 +188,16 @@ class SealedContactLedger(ContactLedger):
         claims = processing_event.saved_kwargs.get("key_claims") or ()
         self.keyring.forget(c[3] for c in claims if c[0] == "shred")
         return recordings
+
+
+def born_subjects(events: list[Any], aggregates: Mapping[UUID, Any]) -> list[UUID]:
+    """The aggregates these events create that hold personal data: each gets its key."""
+    born = {event.originator_id for event in events if event.originator_version == 1}
+    return [
+        aggregate_id
+        for aggregate_id, aggregate in aggregates.items()
+        if aggregate_id in born and type(aggregate).holds_personal_data
+    ]
 
 
 def build_ledger(settings: Settings) -> SealedContactLedger:

@@ -31,10 +31,6 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 SCHEMA_LOCK = 0x6C6564676572  # advisory lock id ("ledger") serialising schema creation
-# (op, scope id, digest, holder id): op is claim (must be free), offer (taken only if free)
-# or release; the scope is an account (holder: a contact) or an organiser event (holder: a
-# participant of it). "shred" reuses the shape: (shred, account id, time, subject id).
-Claim = tuple[str, UUID, str, UUID]
 
 SQLITE_TABLES = (
     "CREATE TABLE IF NOT EXISTS ledger_contact_keys ("

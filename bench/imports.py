@@ -171,9 +171,10 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
 @contextmanager
 def _watching_children() -> Iterator[dict[int, float]]:
     """The peak RSS (VmHWM, MB) of each child process this one starts meanwhile (the
-    import's reading process), read every 0.1 s until it ends (VmHWM only grows). Only
-    this process's children are read (`/proc/self/task/*/children`): scanning all of
-    /proc took 9 ms, a cost the import would have shared."""
+    import's helpers: reading ahead, saving behind), read every 0.1 s until it ends
+    (VmHWM only grows). Only this process's children are read
+    (`/proc/self/task/*/children`): scanning all of /proc took 9 ms, a cost the import
+    would have shared."""
     peaks: dict[int, float] = {}
     done = threading.Event()
 
@@ -252,7 +253,7 @@ def table_rows(backend: str, m: dict[str, float]) -> list[tuple[str, ...]]:
         (backend, f"import, {rows}", f"{m['rate']:,.0f} rows/s",
          f"reader alone {m['read_rate']:,.0f} rows/s; {m['events']:.1f} events/row"),
         (backend, f"  peak RSS, {rows}", f"{m['rss']:.0f} MB",
-         f"reader alone {m['read_rss']:.0f} MB; the import's reading process "
+         f"reader alone {m['read_rss']:.0f} MB; the import's largest helper "
          f"{m['reader_rss']:.0f} MB"),
         (backend, f"  grid catch-up after, {rows}", f"{m['grid_rate']:,.0f} rows/s",
          f"peak RSS with it {m['rss_grid']:.0f} MB"),

@@ -69,7 +69,7 @@ from domain.retention import ErasedError, restore_deadline
 from domain.saved_views import SavedView
 from domain.segments import Segment, SegmentError, parse_segment
 from domain.sync import ContactSync, StaleSettingsError
-from domain.unit_of_work import NotFoundError, UnitOfWork
+from domain.unit_of_work import NotFoundError, Save, UnitOfWork
 
 T = TypeVar("T", bound=LedgerAggregate)
 MAX_ATTEMPTS = 25
@@ -434,11 +434,12 @@ class ContactLedger(Application[UUID]):
             decided.work = work
             return decided
 
-    def commit_import(self, decided: DecidedImport) -> Outcome:
-        """Save a decided batch; if another writer changed what it read, decide it again."""
+    def commit_import(self, decided: DecidedImport, save: Save | None = None) -> Outcome:
+        """Save a decided batch; if another writer changed what it read, decide it again
+        (and save that here). `save`: see `UnitOfWork.commit`."""
         assert decided.work is not None, "decide_import first"
         try:
-            rows, position = decided.rows, decided.work.commit()
+            rows, position = decided.rows, decided.work.commit(save)
         except (IntegrityError, StaleSettingsError):
             self.conflicted()
             rows, position = self._import_again(decided)

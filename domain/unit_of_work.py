@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from domain.application import ContactLedger
 
 T = TypeVar("T", bound=LedgerAggregate)
+# (op, scope id, digest, holder id): op is claim (must be free), offer (taken only if free)
+# or release; the scope is an account (holder: a contact) or an organiser event (holder: a
+# participant of it). "shred" reuses the shape: (shred, account id, time, subject id).
+Claim = tuple[str, UUID, str, UUID]
+Save = Callable[[list[LedgerAggregate], list[Claim]], "int | None"]
 
 
 class NotFoundError(Exception):
@@ -44,7 +50,7 @@ class UnitOfWork:
     def __init__(self, app: ContactLedger) -> None:
         self.app = app
         self.aggregates: dict[UUID, LedgerAggregate] = {}
-        self.claims: list[tuple[str, UUID, str, UUID]] = []
+        self.claims: list[Claim] = []
         self.overlay: dict[tuple[UUID, str], UUID | None] = {}
         self.looked_up: dict[tuple[UUID, str], UUID | None] = {}
         self.shared: set[UUID] = set()
@@ -164,14 +170,23 @@ class UnitOfWork:
             if after is not None and self.overlay.get((scope, after)) != aggregate.id:
                 self.claims.append(("offer", scope, after, aggregate.id))  # unless claimed
 
-    def commit(self) -> int | None:
+    def commit(self, save: Save | None = None) -> int | None:
+        """Save what the command changed, with its key claims; the log position, if any.
+
+        `save` saves elsewhere (an import hands its batches to a process of their own);
+        it must raise IntegrityError as the ledger's save does when it loses a race.
+        """
         for aggregate_id in self.shared:
             if self.aggregates[aggregate_id].pending_events:
                 raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
         self._index_participants()
-        recordings = self.app.save_aggregates(self.aggregates.values(), key_claims=self.claims)
+        position = (save or self._save_here)(list(self.aggregates.values()), self.claims)
         # Only what this command loaded for update: re-caching a shared copy would restart
         # its expiry on every commit and could keep stale settings forever.
         fresh = [a for i, a in self.aggregates.items() if i not in self.shared]
         self.app.committed(fresh)
+        return position
+
+    def _save_here(self, aggregates: list[LedgerAggregate], claims: list[Claim]) -> int | None:
+        recordings = self.app.save_aggregates(aggregates, key_claims=claims)
         return recordings[-1].notification.id if recordings else None

@@ -77,6 +77,14 @@ def ledger(store_settings: Settings) -> Iterator[SealedContactLedger]:
 
 
 @pytest.fixture
+def db_ledger(db_settings: Settings) -> Iterator[SealedContactLedger]:
+    """A ledger on the real databases only (a module overriding `ledger` returns it)."""
+    app = build_ledger(db_settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
 def world(ledger: SealedContactLedger) -> World:
     return World(ledger)
 

@@ -132,6 +132,7 @@ class Endpoint:
     status: int = 200
     conditional: bool = False  # honours If-Match
     projected: str | None = None  # served from these projections ("a+b"): `?after=` waits
+    projected_as_of: str | None = None  # with `?as_of=`, served from these instead
     media_type: str = "application/json"
     query: tuple[Parameter, ...] = ()
     path_params: Mapping[str, Any] = field(default_factory=dict)
@@ -162,6 +163,12 @@ class Endpoint:
     @property
     def waits_for_after(self) -> bool:
         return not self.writes and self.read_your_writes
+
+    def served_from(self, query: Mapping[str, str]) -> str | None:
+        """The projections this request is served from: those `?after=` waits for."""
+        if self.projected_as_of is not None and "as_of" in query:
+            return self.projected_as_of
+        return self.projected
 
 
 @dataclass
@@ -197,7 +204,8 @@ def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], A
                     request, context.principal, context.raw_body, context.at, run
                 )
             if endpoint.waits_for_after:
-                await _wait_for(runtime, request.query_params.get("after"), endpoint.projected)
+                projected = endpoint.served_from(request.query_params)
+                await _wait_for(runtime, request.query_params.get("after"), projected)
         except Exception as error:
             return _problem(error)
         finally:

@@ -8,37 +8,41 @@ together. A job taken over after a crash starts again after its last saved batch
 batch whose events committed but whose progress did not is read again and finds every
 row already there (unchanged), so the end state is the same as one clean run.
 
-Both cores (decision 0027): a large file is parsed by another process (`read_ahead.py`),
-and each batch is decided while a writer thread saves the one before, in order.
+Both cores (decisions 0027 and 0029): each batch is decided while a writer thread saves
+the one before, in order; for a large file, one helper process parses it
+(`read_ahead.py`) and another seals and inserts the decided batches (`write_behind.py`).
 """
 
 from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from adapters.collector import collector_paused
+from adapters.importing.child import batches, helped
 from adapters.importing.read_ahead import open_sheet_for
-from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Row, Sheet, open_sheet
+from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Sheet, open_sheet
 from adapters.importing.store import ImportStore
+from adapters.importing.write_behind import writing_behind
 from adapters.jobs import Job, JobRefusedError, JobStore, Progress
+from adapters.settings import Settings
 from domain.application import ContactLedger, DecidedImport
 from domain.commands import ImportRows
 from domain.fields import FieldCatalogue
 from domain.import_rows import ImportedRow, check_options, skipped
 from domain.imports import check_mapping, suggest_mapping
 from domain.meta import Meta, Origin
-from domain.unit_of_work import NotFoundError
+from domain.unit_of_work import NotFoundError, Save
 
 BATCH_ROWS = 500
 
@@ -106,8 +110,12 @@ class Importer:
         store: ImportStore,
         jobs: JobStore,
         clock: Callable[[], datetime],
+        settings: Settings | None = None,
     ) -> None:
+        """`settings`: where the ledger is stored, for the helper that saves a large file's
+        batches (without them, every batch is saved by the job's process)."""
         self.ledger, self.store, self.jobs, self.clock = ledger, store, jobs, clock
+        self.settings = settings
 
     def submit(
         self, account_id: UUID, request: ImportRequest, path: Path, meta: Meta, at: datetime
@@ -161,13 +169,14 @@ class Importer:
             if job.total is None and sheet.estimated_rows is not None:
                 self.jobs.set_total(job, sheet.estimated_rows)
             done = job.processed
-            with _Writer() as writer:
-                for batch in _batches(sheet.rows(start=job.processed), BATCH_ROWS):
+            with self._saving(path) as save, _Writer() as writer:
+                for batch in batches(sheet.rows(start=job.processed), BATCH_ROWS):
                     decided, outcomes = self._decide(job, request, sheet, columns, batch, meta,
                                                      writer)  # fmt: skip
                     keys = {row.key for row in decided.rows if row.key} if decided else set()
                     settles = decided is not None and decided.changes_settings()
-                    writer.write(partial(self._save, job, decided, outcomes, len(batch)), keys)
+                    writer.write(partial(self._save, job, decided, outcomes, len(batch), save),
+                                 keys)  # fmt: skip
                     if settles:
                         writer.wait()  # what it changes, the next batch reads
                     if progress is not None:
@@ -211,13 +220,26 @@ class Importer:
             decided = self.ledger.decide_import(cmd, self.clock(), meta, seen)
         return decided, outcomes
 
+    def _saving(self, path: Path) -> ContextManager[Save | None]:
+        """Where batches are saved: by a helper process if the file is large (and the
+        ledger is not in this process's memory), else here (None)."""
+        settings = self.settings
+        if settings is None or settings.database.kind == "memory" or not helped(path):
+            return nullcontext()
+        return writing_behind(settings)
+
     def _save(
-        self, job: Job, decided: DecidedImport | None, outcomes: list[ImportedRow], rows: int
+        self,
+        job: Job,
+        decided: DecidedImport | None,
+        outcomes: list[ImportedRow],
+        rows: int,
+        save: Save | None,
     ) -> None:
         """In the writer: the batch's events, then its rows' outcomes and the job's progress."""
         if decided is not None:
             with collector_paused():
-                outcomes = outcomes + self.ledger.commit_import(decided).detail
+                outcomes = outcomes + self.ledger.commit_import(decided, save).detail
         outcomes.sort(key=lambda row: row.line)
         self.store.record(job, rows, outcomes, self.clock())
 
@@ -272,11 +294,6 @@ class _Writer:
                 self._writing.exception()  # finish writing it; the error in hand goes on
         finally:
             self._pool.shutdown(wait=True)
-
-
-def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    while batch := list(islice(rows, size)):
-        yield batch
 
 
 def unreadable(cells: tuple[Any, ...], columns: dict[int, str], headers: tuple[str, ...]) -> str:

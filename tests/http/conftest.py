@@ -55,15 +55,17 @@ def running_api(
     """
     with backend_settings(kind, tmp_path) as settings:
         system = build_system(replace(settings, **settings_changes), clock=clock)
-        if kind != "memory":
-            for projector in system.projectors.values():
-                projector.start()
-            system.jobs.poll_seconds = 0.05
-            system.jobs.start()
-        account_id, tokens = _open(system, "Organiser")
-        with TestClient(system.http) as client:
-            yield Api(system, client, account_id, tokens)
-        system.close()
+        try:  # a failing test still stops the threads before its store is dropped
+            if kind != "memory":
+                for projector in system.projectors.values():
+                    projector.start()
+                system.jobs.poll_seconds = 0.05
+                system.jobs.start()
+            account_id, tokens = _open(system, "Organiser")
+            with TestClient(system.http) as client:
+                yield Api(system, client, account_id, tokens)
+        finally:
+            system.close()
 
 
 @pytest.fixture

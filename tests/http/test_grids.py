@@ -163,6 +163,25 @@ def ticking(tmp_path: Path, db_kind: str) -> Iterator[Api]:
         yield api
 
 
+@pytest.mark.parametrize("grid", ["contacts", "participants"])
+def test_a_past_grid_waits_for_the_audit_trail_it_is_folded_from(
+    tmp_path: Path, db_kind: str, grid: str
+) -> None:
+    """`?as_of=` is served from the audit trail, not the grid: `?after=` waits for it."""
+    with running_api(db_kind, tmp_path, read_wait_seconds=0.3) as api:
+        event_id = an_event(api)
+        api.system.projectors["audit"].stop()
+        ada = register(api, event_id, email="ada@example.org")
+        position = ok(ada, 201) and ada.headers["X-Position"]
+        path = "/v1/contacts" if grid == "contacts" else f"/v1/events/{event_id}/participants"
+        params = {"after": position, "as_of": T0.isoformat()}
+        assert ok(api.call("GET", path, params={"after": position}))["items"]
+        problem(api.call("GET", path, params=params), 504)
+        api.system.projectors["audit"].start()
+        then = ok(api.call("GET", path, params=params))
+        assert [i["fields"]["email"] for i in then["items"]] == ["ada@example.org"]
+
+
 def test_the_grids_as_of_a_past_time(ticking: Api) -> None:
     api = ticking
     event_id = an_event(api)

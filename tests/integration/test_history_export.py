@@ -5,7 +5,6 @@ never leaves in either format while the facts about her do."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,8 +16,7 @@ import pytest
 
 from adapters.history import accounts
 from adapters.history.export import HistoryRequest
-from adapters.ledger import SealedContactLedger, build_ledger
-from adapters.settings import Settings
+from adapters.ledger import SealedContactLedger
 from domain import commands
 from domain.accounts import Account
 from tests.support.history_export import exported, ndjson_records, parquet_as_json
@@ -49,10 +47,8 @@ class Log:
 
 
 @pytest.fixture
-def ledger(db_settings: Settings) -> Iterator[SealedContactLedger]:
-    app = build_ledger(db_settings)
-    yield app
-    app.close()
+def ledger(db_ledger: SealedContactLedger) -> SealedContactLedger:
+    return db_ledger
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from uuid import UUID
 
 import pytest
 
+from adapters.importing import child
 from adapters.importing import job as import_job
-from adapters.importing import read_ahead
 from adapters.importing.job import ImportRequest
 from adapters.importing.store import ImportStore
 from app import ContactLedgerSystem, build_system
@@ -34,13 +34,13 @@ class Crash(BaseException):
     """The process dies: no handler runs."""
 
 
-@pytest.fixture(params=["read here", "read ahead"])
+@pytest.fixture(params=["alone", "helped"])
 def system(
     request: pytest.FixtureRequest, db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ContactLedgerSystem]:
     monkeypatch.setattr(import_job, "BATCH_ROWS", 4)
-    if request.param == "read ahead":  # by another process, as large files are
-        monkeypatch.setattr(read_ahead, "READ_AHEAD_BYTES", 0)
+    if request.param == "helped":  # read ahead and saved behind by helpers, as large files are
+        monkeypatch.setattr(child, "HELPED_BYTES", 0)
     with backend_settings(db_kind, tmp_path) as config:
         built = build_system(config, clock=lambda: NOW)
         yield built
@@ -172,3 +172,23 @@ def test_a_person_named_again_in_a_later_batch_is_skipped_with_the_first_line(
              for line in range(11, 22)}  # fmt: skip
     assert {line: reason for line, reason in skipped.items() if line in again} == again
     assert system.runtime.importer.store.counts(job_id)["created"] == 10  # 9 people and Ada
+
+
+def test_helpers_read_and_save_a_large_files_rows_or_none_for_a_small_one(
+    system: ContactLedgerSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helped = child.HELPED_BYTES == 0  # the fixture's "helped": every file counts as large
+    started: list[str] = []
+    popen = child.subprocess.Popen
+
+    def spawn(args: list[str], **kwargs: Any) -> Any:
+        started.append(args[2])  # python -m MODULE ...
+        return popen(args, **kwargs)
+
+    monkeypatch.setattr(child.subprocess, "Popen", spawn)
+    account_id, event_id = an_event(system)
+    submit(system, account_id, event_id, tmp_path)
+    assert system.jobs.run_pending() == 1
+    helpers = ["adapters.importing.read_ahead", "adapters.importing.write_behind"]
+    assert sorted(started) == (helpers if helped else [])
+    assert len(end_state(system, event_id)) == 10

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.importing import read_ahead
+from adapters.importing import child
 from adapters.importing.read_ahead import open_sheet_ahead, open_sheet_for
 from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, FileRefusedError, open_sheet
 from tests.support.sheets import csv_bytes, xlsx_bytes
@@ -89,7 +89,7 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
         started.append(popen(*args, **kwargs))
         return started[-1]
 
-    monkeypatch.setattr(read_ahead.subprocess, "Popen", spawn)
+    monkeypatch.setattr(child.subprocess, "Popen", spawn)
     return started
 
 
@@ -125,7 +125,7 @@ def test_only_large_files_are_read_by_another_process(
     with open_sheet_for(path) as sheet:
         assert list(sheet.rows()) == [(2, ("Dupont",))]
     assert started == []
-    monkeypatch.setattr(read_ahead, "READ_AHEAD_BYTES", path.stat().st_size)
+    monkeypatch.setattr(child, "HELPED_BYTES", path.stat().st_size)
     with open_sheet_for(path) as sheet:
         assert list(sheet.rows()) == [(2, ("Dupont",))]
     assert len(started) == 1

@@ -1,0 +1,89 @@
+"""An import's batches sealed and saved by another process, so that deciding the next batch
+and saving the last one use both cores (decision 0029).
+
+Deciding a batch (the domain's rules, in the job's process) and saving it (sealing each
+event's personal data, encoding it, inserting it) each took about half of the job's time,
+under one interpreter lock. `writing_behind` starts a helper (`python -m
+adapters.importing.write_behind`, see `child.py`) with the ledger's settings, sent over its
+input, never on its command line; its `save` is a `UnitOfWork.commit` save: it takes the
+events out of the batch's aggregates and sends them, with the new data subjects and the key
+claims, to the helper, which saves them in one transaction as the ledger would have
+(`SealedContactLedger.record_events`) and answers with the log position. A save that lost
+a race answers "conflict" and `save` raises IntegrityError, as the ledger's own save does:
+the caller decides the batch again (`ContactLedger.commit_import`). The rows' outcomes and
+the job's progress are still saved by the job, after the helper answered, so a crash leaves
+what it left before (decision 0022).
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import IO
+
+from eventsourcing.persistence import IntegrityError
+
+from adapters.importing.child import received, send, send_error, serve, started
+from adapters.ledger import born_subjects, build_ledger
+from adapters.settings import Settings
+from domain.aggregate import LedgerAggregate
+from domain.unit_of_work import Claim, Save
+
+WHO = "saving the import's batches"
+
+
+class _Helper:
+    def __init__(self, to_helper: IO[bytes], from_helper: IO[bytes]) -> None:
+        self.to_helper, self.from_helper = to_helper, from_helper
+
+    def save(self, aggregates: list[LedgerAggregate], claims: list[Claim]) -> int | None:
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        subjects = born_subjects(events, {aggregate.id: aggregate for aggregate in aggregates})
+        send(self.to_helper, "save", (events, subjects, claims))
+        kind, payload = received(self.from_helper, WHO)
+        if kind == "conflict":
+            raise IntegrityError(payload)
+        position: int | None = payload
+        return position
+
+
+@contextmanager
+def writing_behind(settings: Settings) -> Iterator[Save]:
+    """A save into the store `settings` name, by a helper process, while inside."""
+    with started(__name__, talk=True) as child:
+        assert child.stdin is not None and child.stdout is not None
+        send(child.stdin, "settings", settings)
+        yield _Helper(child.stdin, child.stdout).save
+
+
+def _serve(source: IO[bytes], out: IO[bytes]) -> None:
+    """In the helper: the settings, then a batch at a time until the input ends."""
+    ledger = None
+    try:
+        _, settings = pickle.load(source)
+        ledger = build_ledger(settings)
+        while True:
+            try:
+                _, (events, subjects, claims) = pickle.load(source)
+            except EOFError:
+                return  # the import is over
+            try:
+                send(out, "saved", ledger.record_events(events, subjects, claims))
+            except IntegrityError as conflict:
+                send(out, "conflict", str(conflict))
+    except Exception as error:
+        send_error(out, error)
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def main() -> None:
+    serve(partial(_serve, sys.stdin.buffer))
+
+
+if __name__ == "__main__":
+    main()

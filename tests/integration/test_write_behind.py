@@ -1,0 +1,73 @@
+"""An import's batches saved by a helper process (decision 0029): as the ledger saves them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from adapters.importing.write_behind import writing_behind
+from adapters.ledger import SealedContactLedger
+from adapters.settings import Database, Settings
+from domain import commands
+from domain.contacts import Contact
+from domain.participants import Participant
+from domain.unit_of_work import Save
+from tests.integration.test_import_rows import decided_again_after_a_race
+from tests.support.world import World
+
+ADA = {"email": "ada@example.org", "first_name": "Ada", "company": "Analytical"}
+GRACE = {"email": "grace@example.org", "first_name": "Grace", "company": "Navy"}
+
+
+@pytest.fixture
+def ledger(db_ledger: SealedContactLedger) -> SealedContactLedger:
+    return db_ledger  # SQLite and PostgreSQL: the helper cannot reach a store in memory
+
+
+@pytest.fixture
+def save(db_settings: Settings) -> Iterator[Save]:
+    with writing_behind(db_settings) as save_:
+        yield save_
+
+
+def outcomes(rows: list) -> list[str]:
+    return [row.outcome.value for row in rows]
+
+
+def test_a_batch_saved_behind_reads_back_as_one_saved_here(world: World, save: Save) -> None:
+    account = world.account()
+    salon = world.event(account)
+    cmd = commands.ImportRows(account, salon, ((2, ADA), (3, GRACE)), "create_and_update", None)
+    decided = world.ledger.decide_import(cmd, world.tick(), world.meta)
+    position = world.position()
+    saved = world.ledger.commit_import(decided, save)
+    assert outcomes(saved.detail) == ["created", "created"]
+    assert saved.position is not None and saved.position > position
+    for row, fields in zip(saved.detail, (ADA, GRACE), strict=True):
+        participant = world.ledger.repository.get(row.record_id)  # sealed by the helper
+        assert isinstance(participant, Participant)
+        assert participant.fields == fields
+        contact = world.ledger.repository.get(participant.contact_id)
+        assert isinstance(contact, Contact) and contact.fields["email"] == fields["email"]
+    again = world.ledger.decide_import(cmd, world.tick(), world.meta)  # the keys were claimed
+    assert outcomes(again.rows) == ["unchanged", "unchanged"]
+
+
+def test_a_batch_that_lost_a_race_behind_is_decided_again(world: World, save: Save) -> None:
+    decided_again_after_a_race(world, save)  # the helper answers "conflict"
+
+
+def test_the_helpers_error_is_raised_in_the_job(
+    world: World, db_settings: Settings, tmp_path: Path
+) -> None:
+    account = world.account()
+    salon = world.event(account)
+    cmd = commands.ImportRows(account, salon, ((2, ADA),), "create_and_update", None)
+    decided = world.ledger.decide_import(cmd, world.tick(), world.meta)
+    nowhere = replace(db_settings, database=Database("sqlite", path=str(tmp_path)))  # a folder
+    with writing_behind(nowhere) as save, pytest.raises(Exception, match="unable to open"):
+        world.ledger.commit_import(decided, save)
+    assert list(world.ledger.participant_ids(salon)) == []
