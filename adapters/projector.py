@@ -274,7 +274,7 @@ class _PostgresWaiter:
 
     def __enter__(self) -> Callable[[], None]:
         db = self.database
-        self.connection = psycopg.connect(
+        connection = psycopg.connect(
             host=db.host,
             port=db.port,
             user=db.user,
@@ -282,7 +282,12 @@ class _PostgresWaiter:
             dbname=db.name,
             autocommit=True,
         )
-        self.connection.execute('LISTEN "contactledger_events"')
+        try:
+            connection.execute('LISTEN "contactledger_events"')
+        except BaseException:  # `__exit__` is not called when `__enter__` fails
+            connection.close()
+            raise
+        self.connection = connection
         return self._wait
 
     def _wait(self) -> None:
