@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
@@ -438,8 +439,15 @@ class ContactLedger(Application[UUID]):
         """Save a decided batch; if another writer changed what it read, decide it again
         (and save that here). `save`: see `UnitOfWork.commit`."""
         assert decided.work is not None, "decide_import first"
+        return self.settle_import(decided, partial(decided.work.commit, save))
+
+    def settle_import(self, decided: DecidedImport, saved: Callable[[], int | None]) -> Outcome:
+        """A decided batch's outcome once `saved` answers its log position. A batch sent to
+        be saved elsewhere (its unit of work committed with a save that only sends) is
+        settled when the answer comes; if `saved` raises IntegrityError (or
+        StaleSettingsError), it lost a race: it is decided again and saved here."""
         try:
-            rows, position = decided.rows, decided.work.commit(save)
+            rows, position = decided.rows, saved()
         except (IntegrityError, StaleSettingsError):
             self.conflicted()
             rows, position = self._import_again(decided)

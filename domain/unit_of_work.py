@@ -174,7 +174,8 @@ class UnitOfWork:
         """Save what the command changed, with its key claims; the log position, if any.
 
         `save` saves elsewhere (an import hands its batches to a process of their own);
-        it must raise IntegrityError as the ledger's save does when it loses a race.
+        it must raise IntegrityError as the ledger's save does when it loses a race, or,
+        if it only sends them and answers None, the answer must (`settle_import`).
         """
         for aggregate_id in self.shared:
             if self.aggregates[aggregate_id].pending_events:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
@@ -33,7 +34,7 @@ from adapters.importing.child import batches, helped
 from adapters.importing.read_ahead import open_sheet_for
 from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Sheet, open_sheet
 from adapters.importing.store import ImportStore
-from adapters.importing.write_behind import writing_behind
+from adapters.importing.write_behind import WriteBehind, writing_behind
 from adapters.jobs import Job, JobRefusedError, JobStore, Progress
 from adapters.settings import Settings
 from domain.application import ContactLedger, DecidedImport
@@ -42,7 +43,7 @@ from domain.fields import FieldCatalogue
 from domain.import_rows import ImportedRow, check_options, skipped
 from domain.imports import check_mapping, suggest_mapping
 from domain.meta import Meta, Origin
-from domain.unit_of_work import NotFoundError, Save
+from domain.unit_of_work import NotFoundError, Save, UnitOfWork
 
 BATCH_ROWS = 500
 
@@ -169,15 +170,11 @@ class Importer:
             if job.total is None and sheet.estimated_rows is not None:
                 self.jobs.set_total(job, sheet.estimated_rows)
             done = job.processed
-            with self._saving(path) as save, _Writer() as writer:
+            with self._saving(path) as behind, _Writer(1 if behind is None else 2) as writer:
                 for batch in batches(sheet.rows(start=job.processed), BATCH_ROWS):
                     decided, outcomes = self._decide(job, request, sheet, columns, batch, meta,
                                                      writer)  # fmt: skip
-                    keys = {row.key for row in decided.rows if row.key} if decided else set()
-                    settles = decided is not None and decided.changes_settings()
-                    writer.write(partial(self._save, job, decided, outcomes, len(batch), save),
-                                 keys)  # fmt: skip
-                    if settles:
+                    if self._write(writer, behind, job, decided, outcomes, len(batch)):
                         writer.wait()  # what it changes, the next batch reads
                     if progress is not None:
                         progress(done, sheet.estimated_rows)  # the batches written so far
@@ -220,7 +217,7 @@ class Importer:
             decided = self.ledger.decide_import(cmd, self.clock(), meta, seen)
         return decided, outcomes
 
-    def _saving(self, path: Path) -> ContextManager[Save | None]:
+    def _saving(self, path: Path) -> ContextManager[WriteBehind | None]:
         """Where batches are saved: by a helper process if the file is large (and the
         ledger is not in this process's memory), else here (None)."""
         settings = self.settings
@@ -228,60 +225,113 @@ class Importer:
             return nullcontext()
         return writing_behind(settings)
 
+    def _write(
+        self,
+        writer: _Writer,
+        behind: WriteBehind | None,
+        job: Job,
+        decided: DecidedImport | None,
+        outcomes: list[ImportedRow],
+        rows: int,
+    ) -> bool:
+        """The batch handed to the writer; whether it changes what every batch reads."""
+        finish = partial(self._save, job, decided, outcomes, rows)
+        if decided is None or decided.work is None:
+            writer.write(partial(finish, None), set())
+            return False
+        keys = {row.key for row in decided.rows if row.key}
+        settles = decided.changes_settings()
+        if behind is None or settles:  # saved, or sent and answered, in one go
+            save = None if behind is None else behind.save
+            writer.write(partial(finish, partial(decided.work.commit, save)), keys)
+        else:  # sent after the batches before it, answered for in turn
+            send = partial(self._send, decided.work, behind.send)
+            writer.write(partial(finish, behind.answer), keys, send)
+        return settles
+
+    @staticmethod
+    def _send(work: UnitOfWork, send: Save) -> None:
+        """In the sender: the batch committed to a save that only sends it."""
+        with collector_paused():
+            work.commit(send)
+
     def _save(
         self,
         job: Job,
         decided: DecidedImport | None,
         outcomes: list[ImportedRow],
         rows: int,
-        save: Save | None,
+        saved: Callable[[], int | None] | None,
     ) -> None:
-        """In the writer: the batch's events, then its rows' outcomes and the job's progress."""
-        if decided is not None:
+        """In the writer: the batch's events saved (`saved`: saves them, or answers for
+        them once sent), then its rows' outcomes and the job's progress."""
+        if decided is not None and saved is not None:
             with collector_paused():
-                outcomes = outcomes + self.ledger.commit_import(decided, save).detail
+                outcomes = outcomes + self.ledger.settle_import(decided, saved).detail
         outcomes.sort(key=lambda row: row.line)
         self.store.record(job, rows, outcomes, self.clock())
 
 
 class _Writer:
-    """Saves one batch in a thread of its own while the next batch is decided.
+    """Saves batches in a thread of its own while the next batch is decided.
 
-    PostgreSQL writes a batch on the other core, so the batch after it is decided in the
-    meantime. At most one batch is being written. Batches are saved in order, each as
-    before (events, then outcomes with progress), so a crash leaves what a crash left
-    without this: decision 0022 holds. A batch that carries a key the written batch
+    PostgreSQL (or the helper that saves behind) writes a batch on the other core, so the
+    batch after it is decided in the meantime. At most `depth` batches are being written.
+    A batch saved elsewhere is first sent, in order, by a sender thread, so that the helper
+    finds the next batch waiting when it has saved one (depth 2). The writer then finishes
+    the batches in order, each as before (events saved, then outcomes with progress), so a
+    crash leaves what a crash left without this: decision 0022 holds; once one batch has
+    failed, no later one is finished. A batch that carries a key a batch being written
     carries waits for it (`wait_if_writing`), as it must see that batch's rows; any other
     overlap (records both touch) is caught by the optimistic concurrency of the commit,
     which then decides the later batch again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int = 1) -> None:
+        self.depth = depth
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix="import-sender")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
-        self._writing: Future[None] | None = None
-        self._keys: frozenset[str] = frozenset()
+        self._writing: deque[tuple[Future[None], frozenset[str]]] = deque()
         self._thread: int | None = None  # the writer's
+        self._failed = False
 
-    def write(self, save: Callable[[], None], keys: set[str]) -> None:
-        """Save after the batch being written (waited for), in the writer's thread."""
-        self.wait()
-        self._writing, self._keys = self._pool.submit(self._save, save), frozenset(keys)
+    def write(
+        self, save: Callable[[], None], keys: set[str], send: Callable[[], None] | None = None
+    ) -> None:
+        """`send` (if any) in the sender, then `save` in the writer, after the batches
+        before it; first waits, if `depth` batches are being written, for the oldest."""
+        while len(self._writing) >= self.depth:
+            self._oldest()
+        sent = None if send is None else self._sender.submit(send)
+        self._writing.append((self._pool.submit(self._save, sent, save), frozenset(keys)))
 
-    def _save(self, save: Callable[[], None]) -> None:
+    def _save(self, sent: Future[None] | None, save: Callable[[], None]) -> None:
         self._thread = threading.get_ident()
-        save()
+        if self._failed:
+            raise RuntimeError("a batch before this one failed")
+        try:
+            if sent is not None:
+                sent.result()
+            save()
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _oldest(self) -> None:
+        writing, _ = self._writing.popleft()
+        writing.result()
 
     def wait(self) -> None:
-        """Until the batch being written is saved; its error, if it failed, is raised here."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.result()
+        """Until the batches being written are saved; the first error is raised here."""
+        while self._writing:
+            self._oldest()
 
     def wait_if_writing(self, keys: set[str]) -> None:
         if threading.get_ident() == self._thread:
-            return  # the batch being written, decided again (its own keys)
-        if self._writing is not None and not self._keys.isdisjoint(keys):
-            self.wait()
+            return  # a batch being written, decided again (its keys are no later batch's)
+        carry = [i for i, (_, carried) in enumerate(self._writing) if not carried.isdisjoint(keys)]
+        for _ in range(carry[-1] + 1 if carry else 0):
+            self._oldest()
 
     def __enter__(self) -> _Writer:
         return self
@@ -290,9 +340,11 @@ class _Writer:
         try:
             if kind is None:
                 self.wait()
-            elif self._writing is not None:
-                self._writing.exception()  # finish writing it; the error in hand goes on
+            else:
+                for writing, _ in self._writing:
+                    writing.exception()  # finish writing them; the error in hand goes on
         finally:
+            self._sender.shutdown(wait=True)
             self._pool.shutdown(wait=True)
 
 

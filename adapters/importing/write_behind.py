@@ -30,19 +30,30 @@ from adapters.importing.child import received, send, send_error, serve, started
 from adapters.ledger import born_subjects, build_ledger
 from adapters.settings import Settings
 from domain.aggregate import LedgerAggregate
-from domain.unit_of_work import Claim, Save
+from domain.unit_of_work import Claim
 
 WHO = "saving the import's batches"
 
 
-class _Helper:
+class WriteBehind:
     def __init__(self, to_helper: IO[bytes], from_helper: IO[bytes]) -> None:
         self.to_helper, self.from_helper = to_helper, from_helper
 
     def save(self, aggregates: list[LedgerAggregate], claims: list[Claim]) -> int | None:
+        """A `Save`: the batch sent, then its answer."""
+        self.send(aggregates, claims)
+        return self.answer()
+
+    def send(self, aggregates: list[LedgerAggregate], claims: list[Claim]) -> None:
+        """A `Save` that only sends: `answer` tells, later, what became of the batch.
+        The helper saves batches in the order they were sent and answers in that order."""
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         subjects = born_subjects(events, {aggregate.id: aggregate for aggregate in aggregates})
         send(self.to_helper, "save", (events, subjects, claims))
+
+    def answer(self) -> int | None:
+        """The log position of the oldest batch sent and not yet answered for; IntegrityError
+        if it lost a race."""
         kind, payload = received(self.from_helper, WHO)
         if kind == "conflict":
             raise IntegrityError(payload)
@@ -51,12 +62,13 @@ class _Helper:
 
 
 @contextmanager
-def writing_behind(settings: Settings) -> Iterator[Save]:
-    """A save into the store `settings` name, by a helper process, while inside."""
+def writing_behind(settings: Settings) -> Iterator[WriteBehind]:
+    """Saves into the store `settings` name, by a helper process, while inside: `save`
+    (a `Save`), or `send` then `answer`."""
     with started(__name__, talk=True) as child:
         assert child.stdin is not None and child.stdout is not None
         send(child.stdin, "settings", settings)
-        yield _Helper(child.stdin, child.stdout).save
+        yield WriteBehind(child.stdin, child.stdout)
 
 
 def _serve(source: IO[bytes], out: IO[bytes]) -> None:

@@ -20,6 +20,7 @@ from tests.support.world import World
 
 ADA = {"email": "ada@example.org", "first_name": "Ada", "company": "Analytical"}
 GRACE = {"email": "grace@example.org", "first_name": "Grace", "company": "Navy"}
+LIN = {"email": "lin@example.org", "first_name": "Lin", "company": "Kodak"}
 
 
 @pytest.fixture
@@ -29,8 +30,8 @@ def ledger(db_ledger: SealedContactLedger) -> SealedContactLedger:
 
 @pytest.fixture
 def save(db_settings: Settings) -> Iterator[Save]:
-    with writing_behind(db_settings) as save_:
-        yield save_
+    with writing_behind(db_settings) as helper:
+        yield helper.save
 
 
 def outcomes(rows: list) -> list[str]:
@@ -60,6 +61,41 @@ def test_a_batch_that_lost_a_race_behind_is_decided_again(world: World, save: Sa
     decided_again_after_a_race(world, save)  # the helper answers "conflict"
 
 
+def test_batches_sent_one_after_another_are_answered_in_turn(
+    world: World, db_settings: Settings
+) -> None:
+    """The job sends the next batch while the helper saves one: the first loses a race and
+    is decided again, the second is saved behind it all the same."""
+    account = world.account()
+    salon = world.event(account)
+    world.import_rows(account, salon, GRACE)
+    both = ((2, ADA), (3, GRACE))
+    first = world.ledger.decide_import(
+        commands.ImportRows(account, salon, both, "create_and_update", None),
+        world.tick(),
+        world.meta,
+    )
+    second = world.ledger.decide_import(
+        commands.ImportRows(account, salon, ((4, LIN),), "create_and_update", None),
+        world.tick(),
+        world.meta,
+    )
+    [ada] = world.import_rows(account, salon, ADA)  # meanwhile, another writer
+    before = world.position()
+    with writing_behind(db_settings) as helper:
+        for decided in (first, second):
+            assert decided.work is not None
+            assert decided.work.commit(helper.send) is None  # sent, not answered yet
+        one = world.ledger.settle_import(first, helper.answer)
+        two = world.ledger.settle_import(second, helper.answer)
+    assert outcomes(one.detail) == ["unchanged", "unchanged"]
+    assert one.detail[0].record_id == ada.record_id
+    assert outcomes(two.detail) == ["created"]
+    lin = world.ledger.repository.get(two.detail[0].record_id)
+    assert isinstance(lin, Participant) and lin.fields == LIN
+    assert two.position is not None and two.position > before
+
+
 def test_the_helpers_error_is_raised_in_the_job(
     world: World, db_settings: Settings, tmp_path: Path
 ) -> None:
@@ -68,6 +104,6 @@ def test_the_helpers_error_is_raised_in_the_job(
     cmd = commands.ImportRows(account, salon, ((2, ADA),), "create_and_update", None)
     decided = world.ledger.decide_import(cmd, world.tick(), world.meta)
     nowhere = replace(db_settings, database=Database("sqlite", path=str(tmp_path)))  # a folder
-    with writing_behind(nowhere) as save, pytest.raises(Exception, match="unable to open"):
-        world.ledger.commit_import(decided, save)
+    with writing_behind(nowhere) as helper, pytest.raises(Exception, match="unable to open"):
+        world.ledger.commit_import(decided, helper.save)
     assert list(world.ledger.participant_ids(salon)) == []
