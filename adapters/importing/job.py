@@ -8,9 +8,10 @@ together. A job taken over after a crash starts again after its last saved batch
 batch whose events committed but whose progress did not is read again and finds every
 row already there (unchanged), so the end state is the same as one clean run.
 
-Both cores (decisions 0027 and 0029): each batch is decided while a writer thread saves
-the one before, in order; for a large file, one helper process parses it
-(`read_ahead.py`) and another seals and inserts the decided batches (`write_behind.py`).
+Both cores (decisions 0027, 0029 and 0030): each batch is decided while a writer thread
+saves the one before, in order; for a large file, one helper process parses it
+(`read_ahead.py`) and another seals and inserts the decided batches (`write_behind.py`),
+to which a sender thread sends the next batch while it saves one.
 """
 
 from __future__ import annotations

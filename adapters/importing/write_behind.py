@@ -10,7 +10,9 @@ events out of the batch's aggregates and sends them, with the new data subjects 
 claims, to the helper, which saves them in one transaction as the ledger would have
 (`SealedContactLedger.record_events`) and answers with the log position. A save that lost
 a race answers "conflict" and `save` raises IntegrityError, as the ledger's own save does:
-the caller decides the batch again (`ContactLedger.commit_import`). The rows' outcomes and
+the caller decides the batch again (`ContactLedger.commit_import`). `save` is `send` then
+`answer`; the job sends the next batch while the helper saves one, and takes the answers
+in turn (`ContactLedger.settle_import`, decision 0030). The rows' outcomes and
 the job's progress are still saved by the job, after the helper answered, so a crash leaves
 what it left before (decision 0022).
 """
