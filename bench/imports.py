@@ -163,7 +163,7 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
         "events": head,
         "grid_seconds": grid_seconds,
         "rss_mb": import_rss,  # before the grid catch-up, which the next figure includes
-        "reader_rss_mb": max(children.values(), default=0.0),  # the process reading ahead
+        "helper_rss_mb": max(children.values(), default=0.0),  # the larger of its helpers
         "rss_grid_mb": peak_rss_mb(),
     }
 
@@ -240,7 +240,7 @@ def measure(backend: str, path: Path, workdir: Path, repeat: int) -> dict[str, f
         "read_rate": statistics.median(s["rows"] / s["seconds"] for s in reads),
         "rss": statistics.median(s["rss_mb"] for s in imports),
         "rss_grid": statistics.median(s["rss_grid_mb"] for s in imports),
-        "reader_rss": statistics.median(s["reader_rss_mb"] for s in imports),
+        "helper_rss": statistics.median(s["helper_rss_mb"] for s in imports),
         "read_rss": statistics.median(s["rss_mb"] for s in reads),
         "events": imports[0]["events"] / rows,
         "grid_rate": statistics.median(rows / s["grid_seconds"] for s in imports),
@@ -254,7 +254,7 @@ def table_rows(backend: str, m: dict[str, float]) -> list[tuple[str, ...]]:
          f"reader alone {m['read_rate']:,.0f} rows/s; {m['events']:.1f} events/row"),
         (backend, f"  peak RSS, {rows}", f"{m['rss']:.0f} MB",
          f"reader alone {m['read_rss']:.0f} MB; the import's largest helper "
-         f"{m['reader_rss']:.0f} MB"),
+         f"{m['helper_rss']:.0f} MB"),
         (backend, f"  grid catch-up after, {rows}", f"{m['grid_rate']:,.0f} rows/s",
          f"peak RSS with it {m['rss_grid']:.0f} MB"),
     ]  # fmt: skip

@@ -237,9 +237,10 @@ class Importer:
     ) -> bool:
         """The batch handed to the writer; whether it changes what every batch reads."""
         finish = partial(self._save, job, decided, outcomes, rows)
-        if decided is None or decided.work is None:
+        if decided is None:  # no readable row: only outcomes to save
             writer.write(partial(finish, None), set())
             return False
+        assert decided.work is not None, "decided, not saved"
         keys = {row.key for row in decided.rows if row.key}
         settles = decided.changes_settings()
         if behind is None or settles:  # saved, or sent and answered, in one go

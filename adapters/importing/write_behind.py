@@ -38,6 +38,8 @@ WHO = "saving the import's batches"
 
 
 class WriteBehind:
+    """The job's end of the helper: batches are sent, and answered for, in order."""
+
     def __init__(self, to_helper: IO[bytes], from_helper: IO[bytes]) -> None:
         self.to_helper, self.from_helper = to_helper, from_helper
 
