@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import codecs
+import io
 import sys
 import tracemalloc
+import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -16,12 +18,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.text import Text
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900 as CALENDAR_1900
+from openpyxl.worksheet._reader import WorkSheetParser
 
+from adapters.importing import sheets
 from adapters.importing.sheets import (
     FORMULA_WITHOUT_VALUE,
     CellError,
     FileRefusedError,
     Sheet,
+    _RowParser,
     _string_text,
     open_sheet,
 )
@@ -442,6 +449,52 @@ def test_shared_strings_are_not_kept_in_python_memory(tmp_path: Path) -> None:
     assert peak < total_bytes / 3, (peak, total_bytes)
 
 
+def test_checking_a_file_reads_only_the_shared_strings_its_header_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strings = ["Nom", *(f"participant-{i:06d}" for i in range(20_000))]
+    data = "".join(
+        f'<row r="{line}"><c r="A{line}" t="s"><v>{line - 1}</v></c></row>'
+        for line in range(1, len(strings) + 1)
+    )
+    read: list[str] = []
+
+    def counted(element: Any) -> str:
+        read.append(text := _string_text(element))
+        return text
+
+    monkeypatch.setattr(sheets, "_string_text", counted)
+    with open_sheet(handmade_xlsx(tmp_path / "inscrits.xlsx", data, strings)) as sheet:
+        assert sheet.headers == ("Nom",)
+        assert len(read) <= sheets.STRINGS_READ + 1
+        assert [cells[0] for _, cells in sheet.rows()] == strings[1:]
+    assert read == strings
+
+
+@pytest.mark.parametrize("damaged", ["strings", "rows"])
+def test_damage_found_only_when_the_rows_reach_it_is_said_so(tmp_path: Path, damaged: str) -> None:
+    strings = ["Nom", *(f"participant-{i:06d}" for i in range(5_000))]
+    data = "".join(
+        f'<row r="{line}"><c r="A{line}" t="s"><v>{line - 1}</v></c></row>'
+        for line in range(1, len(strings) + 1)
+    )
+    path = handmade_xlsx(tmp_path / "inscrits.xlsx", data, strings)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    part, mark = {
+        "strings": ("xl/sharedStrings.xml", b"<si><t>participant-004000"),
+        "rows": ("xl/worksheets/sheet1.xml", b'<row r="4000">'),
+    }[damaged]
+    assert mark in parts[part]
+    parts[part] = parts[part].replace(mark, b"<" + mark)  # not XML from there on
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, xml in parts.items():
+            archive.writestr(name, xml)
+    with open_sheet(path) as sheet, pytest.raises(FileRefusedError, match="damaged"):
+        assert sheet.headers == ("Nom",)
+        list(sheet.rows())
+
+
 # A shared string as Excel may write it: plain text, rich-text runs, phonetic runs.
 XML_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=8)
 RUN = st.builds(
@@ -472,3 +525,74 @@ SHARED_STRING = st.builds(
 def test_a_shared_strings_text_is_what_openpyxl_reads(xml: str) -> None:
     element = fromstring(xml.replace("<si>", f'<si xmlns="{MAIN}">', 1))
     assert _string_text(element) == Text.from_tree(element).content
+
+
+# A worksheet's cells as Excel, LibreOffice or other writers may write them: every type,
+# formulas with and without a saved result, coordinates given, missing or out of order.
+STRINGS = ("Nom", "Zoé 🎉", "", "  ")
+FORMULA = f"{{{MAIN}}}f"
+NUMBER = st.one_of(
+    st.integers(-(10**12), 10**12).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False).map(repr),
+    st.sampled_from(["1e3", "2.5E-2", "45000", "45000.75", "0.5", "3000000"]),
+)
+STYLE = st.sampled_from(["", ' s="0"', ' s="1"', ' s="2"', ' s="3"'])  # 1: date, 2: duration
+CELL_BODY = st.one_of(
+    st.tuples(st.just(""), NUMBER.map(lambda n: f"<v>{n}</v>"), STYLE),
+    st.tuples(st.just(' t="n"'), st.just("<v></v>"), STYLE),
+    st.tuples(st.just(' t="s"'), st.integers(0, len(STRINGS) - 1).map(lambda i: f"<v>{i}</v>"),
+              st.just("")),
+    st.tuples(st.just(' t="b"'), st.sampled_from(["<v>0</v>", "<v>1</v>"]), st.just("")),
+    st.tuples(st.just(' t="str"'), XML_TEXT.map(lambda t: f"<v>{escape(t)}</v>"), st.just("")),
+    st.tuples(st.just(' t="inlineStr"'), SHARED_STRING.map(lambda s: s.replace("si>", "is>")),
+              st.just("")),
+    st.tuples(st.just(' t="inlineStr"'), st.just(""), st.just("")),
+    st.tuples(st.just(' t="e"'), st.sampled_from(["<v>#N/A</v>", "<v>#REF!</v>"]), st.just("")),
+    st.tuples(st.just(' t="d"'), st.sampled_from(["<v>2024-03-01T09:30:00</v>",
+              "<v>2024-03-01</v>"]), st.just("")),
+    st.tuples(st.sampled_from(["", ' t="str"', ' t="e"', ' t="b"', ' t="inlineStr"']),
+              st.sampled_from(["<f>1+1</f>", "<f>A1</f><v></v>", "<f>1+1</f><v>2</v>"]),
+              st.just("")),
+)  # fmt: skip
+
+
+@st.composite
+def sheet_xml(draw: st.DrawFn) -> str:
+    rows, line = [], 0
+    for _ in range(draw(st.integers(0, 4))):
+        line += draw(st.integers(1, 3))
+        numbered = draw(st.booleans())
+        cells, column = [], 0
+        for _ in range(draw(st.integers(0, 5))):
+            column += draw(st.integers(1, 3))
+            where = f' r="{get_column_letter(column)}{line}"' if draw(st.booleans()) else ""
+            kind, body, style = draw(CELL_BODY)
+            cells.append(f"<c{where}{kind}{style}>{body}</c>")
+        rows.append(
+            f"<row{f' r={chr(34)}{line}{chr(34)}' if numbered else ''}>{''.join(cells)}</row>"
+        )
+    return f'<worksheet xmlns="{MAIN}"><sheetData>{"".join(rows)}</sheetData></worksheet>'
+
+
+@given(sheet_xml())
+def test_cells_are_read_as_openpyxl_reads_them(xml: str) -> None:
+    """The row parser gives openpyxl's values, types and positions (but an error's code as a
+    CellError and a formula without a saved result as FORMULA_WITHOUT_VALUE)."""
+    formats = {"epoch": CALENDAR_1900, "date_formats": {1, 2}, "timedelta_formats": {2}}
+    ours = list(_RowParser(STRINGS, **formats).parse(io.BytesIO(xml.encode())))
+    theirs = WorkSheetParser(io.BytesIO(xml.encode()), STRINGS, data_only=True, **formats)
+    with warnings.catch_warnings():  # openpyxl warns of dates out of range; ours are silent
+        warnings.simplefilter("ignore")
+        parsed = list(theirs.parse())
+    expected = []
+    for (line, cells), row in zip(parsed, fromstring(xml)[0], strict=True):
+        values = []
+        for cell, element in zip(cells, row, strict=True):
+            value, kind = cell["value"], cell["data_type"]
+            if kind == "e" and value is not None:
+                value = CellError(value)
+            elif value is None and kind != "str" and element.find(FORMULA) is not None:
+                value = FORMULA_WITHOUT_VALUE
+            values.append((cell["column"], value))
+        expected.append((line, values))
+    assert ours == expected
