@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,6 +86,11 @@ class FieldDefinition:
         if value is None:
             return None
         return _VALIDATORS[self.type](self, value)
+
+    def validator(self) -> Callable[[Any], Any]:
+        """`validate` for values that are not None, its rule looked up once (to check
+        many values of this field)."""
+        return partial(_VALIDATORS[self.type], self)
 
     def as_dict(self) -> dict[str, Any]:
         return {

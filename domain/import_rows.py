@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -32,7 +32,7 @@ from domain.contacts import (
     NotReachableError,
 )
 from domain.fields import FieldCatalogue, FieldValueError, UnknownFieldError
-from domain.imports import ImportInputError, ImportMode, RowOutcome, field_value
+from domain.imports import ImportInputError, ImportMode, RowOutcome, field_reader
 from domain.keys import key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
@@ -113,6 +113,7 @@ class RowImport:
             if self.event is None
             else self.event.catalogue(self.account.catalogue)
         )
+        self.readers: dict[str, Callable[[Any], Any]] = {}  # field name -> `field_reader`
 
     @property
     def scope(self) -> UUID:
@@ -135,7 +136,10 @@ class RowImport:
                 outcomes.append(skipped(row[0], reason))
             else:
                 first[row[2]] = row[0]
-                outcomes.append(replace(self._apply(*row), key=row[2]))
+                outcome = self._apply(*row)
+                outcomes.append(
+                    ImportedRow(row[0], outcome.outcome, outcome.record_id, outcome.reason, row[2])
+                )
         return outcomes
 
     # --- checks: nothing changes yet ------------------------------------------------
@@ -143,14 +147,12 @@ class RowImport:
     def _check(self, line: int, cells: dict[str, Any]) -> ImportedRow | Checked:
         if line in self.excluded:
             return skipped(line, self.excluded[line])
-        catalogue = self.catalogue
+        readers = self.readers
         try:
             values = {}
             for name, cell in cells.items():
-                definition = catalogue.definitions.get(name)
-                if definition is None:
-                    raise UnknownFieldError(name)
-                value = field_value(definition, cell)
+                read = readers.get(name) or self._reader(name)
+                value = read(cell)
                 if value is not None:
                     values[name] = value
         except FieldValueError as error:
@@ -161,6 +163,13 @@ class RowImport:
             empty = [n for n in self.account.uniqueness_key if values.get(n) is None]
             return skipped(line, f"no identifier: {', '.join(empty)} is empty")
         return line, values, self.work.digest(self.account.id, key)
+
+    def _reader(self, name: str) -> Callable[[Any], Any]:
+        definition = self.catalogue.definitions.get(name)
+        if definition is None:
+            raise UnknownFieldError(name)
+        read = self.readers[name] = field_reader(definition)
+        return read
 
     def _prefetch(self, digests: set[str]) -> None:
         """The batch's matches, their contacts and those contacts' participants: few queries."""

@@ -7,7 +7,7 @@ file does not have or a field that does not exist, maps one field twice, or leav
 the uniqueness key: the identifier column is required (seed 003).
 
 Cells come typed from a workbook (numbers, dates, booleans) or as text from a CSV;
-`field_value` turns one into what its field accepts, or says why it cannot, without
+`field_reader` turns one into what its field accepts, or says why it cannot, without
 quoting the value (reasons go into reports). An empty cell changes nothing: importing a
 sparse file never erases what a contact already has.
 """
@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from domain.fields import FieldCatalogue, FieldDefinition, FieldType, FieldValueError
@@ -116,15 +117,20 @@ def check_mapping(
     return used
 
 
-def field_value(definition: FieldDefinition, cell: Any) -> Any:
-    """What the field accepts for this cell (None: leave the field as it is).
+def field_reader(definition: FieldDefinition) -> Callable[[Any], Any]:
+    """What the field accepts for a cell, as a function of the cell (None: leave the field
+    as it is); it raises FieldValueError naming the field, never quoting the value. An
+    import reads the same fields row after row: their conversion and rule are looked up
+    once."""
+    convert = partial(CONVERTERS.get(definition.type) or _as_text, definition)
+    check = definition.validator()
 
-    Raises FieldValueError naming the field, never quoting the value.
-    """
-    if cell is None or (isinstance(cell, str) and not cell.strip()):
-        return None
-    convert = CONVERTERS.get(definition.type) or _as_text
-    return definition.validate(convert(definition, cell))
+    def read(cell: Any) -> Any:
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            return None
+        return check(convert(cell))
+
+    return read
 
 
 def _as_text(definition: FieldDefinition, cell: Any) -> str:
