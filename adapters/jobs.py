@@ -420,9 +420,13 @@ class JobRunner:
             self._thread = None
 
     def run_pending(self) -> int:
-        """Run every job there is now; returns how many ran."""
+        """Run every job there is now, until the runner is stopped; returns how many ran.
+        (A job a stopping runner hands back stays queued for the next runner.)"""
         ran = 0
-        while (job := self.store.claim(self.clock(), self.stale_seconds)) is not None:
+        while (
+            not self._stop.is_set()
+            and (job := self.store.claim(self.clock(), self.stale_seconds)) is not None
+        ):
             self.run(job)
             ran += 1
         return ran

@@ -143,6 +143,26 @@ def test_a_stopped_runner_hands_the_import_back_and_it_resumes(
     assert len(end_state(system, event_id)) == 10
 
 
+def test_a_stopping_runner_claims_no_more_jobs(system: ContactLedgerSystem, tmp_path: Path) -> None:
+    """The job it hands back stays queued for the next runner. (A stopping runner used to
+    claim it again and again until its thread's join timed out.)"""
+    account_id, event_id = an_event(system)
+    job_id = submit(system, account_id, event_id, tmp_path)
+    runs = 0
+
+    def stopped_midway(*_: object) -> None:
+        nonlocal runs
+        runs += 1
+        if runs > 1:
+            raise Crash("claimed again while stopping")
+        system.jobs._stop.set()
+        raise InterruptedError("the runner was stopped")
+
+    system.jobs.handlers["import"] = stopped_midway
+    assert system.jobs.run_pending() == 1
+    assert system.runtime.jobs.get(account_id, job_id).status == "queued"
+
+
 def test_an_imports_events_say_they_came_from_it(
     system: ContactLedgerSystem, tmp_path: Path
 ) -> None:
