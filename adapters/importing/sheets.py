@@ -364,7 +364,10 @@ class _SpilledStrings:
         self._unread = _read_elements(source, depth=1)
 
     def __getitem__(self, index: int) -> str:
+        """The text of string `index`; IndexError if the table has none of that number."""
         offsets = self._offsets
+        if index < 0:
+            raise IndexError(f"no shared string {index}")
         if index + 1 >= len(offsets):
             self._read_to(index)
         start, end = offsets[index], offsets[index + 1]

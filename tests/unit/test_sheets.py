@@ -495,6 +495,18 @@ def test_damage_found_only_when_the_rows_reach_it_is_said_so(tmp_path: Path, dam
         list(sheet.rows())
 
 
+@pytest.mark.parametrize("index", ["3", "-1", "-2"])
+def test_a_cell_naming_a_shared_string_the_file_lacks_is_damage(tmp_path: Path, index: str) -> None:
+    """Not the text of another cell (a negative index would count from the end)."""
+    data = "".join(
+        f'<row r="{line}"><c r="A{line}" t="s"><v>{value}</v></c></row>'
+        for line, value in enumerate(["0", "1", index, "2"], start=1)
+    )
+    path = handmade_xlsx(tmp_path / "inscrits.xlsx", data, ["Nom", "Ada", "Grace"])
+    with open_sheet(path) as sheet, pytest.raises(FileRefusedError, match="damaged"):
+        list(sheet.rows())
+
+
 # A shared string as Excel may write it: plain text, rich-text runs, phonetic runs.
 XML_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=8)
 RUN = st.builds(
