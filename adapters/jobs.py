@@ -44,6 +44,7 @@ from sqlalchemy import (
 
 from adapters.sql.engine import create_tables
 from adapters.sql.grid_queries import SqlGrid
+from adapters.threads import joined
 from domain import commands
 from domain.application import BulkStep, ContactLedger, InvalidInputError
 from domain.bulk import parse_action
@@ -415,9 +416,8 @@ class JobRunner:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        joined(self._thread, 30, log)
+        self._thread = None
 
     def run_pending(self) -> int:
         """Run every job there is now, until the runner is stopped; returns how many ran.

@@ -24,6 +24,7 @@ from adapters.collector import collector_paused
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database
 from adapters.sql.tracking import ConcurrentProjectorError
+from adapters.threads import joined
 
 log = logging.getLogger("contact_ledger.projector")
 PAGE = 2_000  # log entries per read
@@ -166,8 +167,7 @@ class Projector:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        joined(self._thread, 10, log)
 
     def follow(self) -> None:
         try:

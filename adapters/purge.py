@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from adapters.idempotency import IdempotencyStore
 from adapters.projector import Projector
 from adapters.sql.grid_queries import SqlGrid
+from adapters.threads import joined
 from domain import commands
 from domain.application import ContactLedger
 from domain.meta import Meta, Origin, Role
@@ -123,8 +124,7 @@ class Purger:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        joined(self._thread, 10, log)
 
     def _loop(self, every_seconds: float) -> None:
         while not self._stop.wait(every_seconds):
