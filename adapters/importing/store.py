@@ -22,9 +22,11 @@ from uuid import UUID
 from sqlalchemy import (
     Column,
     Engine,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -32,11 +34,12 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 
 from adapters.jobs import Job, jobs
-from adapters.sql.engine import create_tables, insert_rows
+from adapters.sql.engine import SCHEMA_LOCK, create_tables, insert_rows
 from domain.import_rows import ImportedRow
 from domain.imports import RowOutcome
 
@@ -59,13 +62,26 @@ rows = Table(
     Column("outcome", String(16), nullable=False),
     Column("record_id", Uuid),
     Column("reason", Text, nullable=False),
-    Column("key", String(64), index=True),  # the row's key digest while the job runs, then NULL
+    Column("key", String(64)),  # the row's key digest while the job runs, then NULL
 )
+# A batch asks which of its keys earlier rows of the same job carried: by job and key, so
+# the answer costs a few index pages per key, not a scan of every row the job has
+# recorded (each batch a little slower than the last: quadratic in the file's rows).
+JOB_KEYS = Index(
+    "import_rows_job_key",
+    rows.c.job_id,
+    rows.c.key,
+    postgresql_where=rows.c.key.isnot(None),
+    sqlite_where=rows.c.key.isnot(None),
+)
+OLD_INDEXES = ("ix_import_rows_key",)  # on the key alone, until 2026-11 (replaced by JOB_KEYS)
 
-
+# One index look-up per key, whatever the table's statistics say (a fresh table has none:
+# `job_id = %s AND key = ANY(...)` was planned as a scan of the job's rows, filtered).
 FIRST_LINES = (
-    "SELECT key, min(line) FROM import_rows WHERE job_id = %s AND key = ANY(%b::text[])"
-    " GROUP BY key"
+    "SELECT k.key, f.line FROM (SELECT %s::uuid AS id) AS j CROSS JOIN unnest(%b::text[]) AS"
+    " k(key) CROSS JOIN LATERAL (SELECT min(line) AS line FROM import_rows AS r"
+    " WHERE r.job_id = j.id AND r.key = k.key) AS f WHERE f.line IS NOT NULL"
 )
 
 
@@ -80,6 +96,7 @@ class ImportStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         create_tables(metadata, engine)
+        _upgrade_indexes(engine)
 
     def save_file(self, job_id: UUID, source: BinaryIO) -> int:
         """Store the file, chunk by chunk; returns its size in bytes."""
@@ -125,11 +142,7 @@ class ImportStore:
                     cursor.execute(FIRST_LINES, (job_id, list(digests)), prepare=True)
                     found = cursor.fetchall()
             else:
-                found = connection.execute(
-                    select(rows.c.key, func.min(rows.c.line))
-                    .where(rows.c.job_id == job_id, rows.c.key.in_(sorted(digests)))
-                    .group_by(rows.c.key)
-                ).all()
+                found = connection.execute(first_lines_query(job_id, digests)).all()
         return {key: line for key, line in found}
 
     def record(self, job: Job, done: int, outcomes: list[ImportedRow], at: datetime) -> None:
@@ -205,6 +218,25 @@ class ImportStore:
                 for line, outcome, record_id, reason in page
             )
             after = page[-1][0]
+
+
+def first_lines_query(job_id: UUID, digests: set[str]) -> Select[tuple[str, int]]:
+    """`first_lines` but on PostgreSQL (where FIRST_LINES asks it in one array)."""
+    return (
+        select(rows.c.key, func.min(rows.c.line))
+        .where(rows.c.job_id == job_id, rows.c.key.in_(sorted(digests)))
+        .group_by(rows.c.key)
+    )
+
+
+def _upgrade_indexes(engine: Engine) -> None:
+    """A store made before JOB_KEYS existed gets it, and loses the index it replaces."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        JOB_KEYS.create(connection, checkfirst=True)
+        for name in OLD_INDEXES:
+            connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
 def _csv_line(cells: tuple[str, ...]) -> str:
