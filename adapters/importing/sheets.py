@@ -71,6 +71,7 @@ CHECK_BYTES = 64 * 1024
 READ_BYTES = 4 * 1024
 DIGITS = "0123456789"
 STRINGS_READ = 1024  # shared strings read ahead at a time
+STRINGS_CHUNK = 64 * 1024  # bytes of spilled strings read at a time
 SNIFF_CHARS = 64 * 1024
 DELIMITERS = ",;\t|"
 BOMS = (
@@ -357,6 +358,10 @@ class _SpilledStrings:
         self._offsets = array("Q", [0])
         self._source: IO[bytes] | None = None
         self._unread: Iterator[Element] = iter(())
+        # Rows mostly ask for strings in the order Excel numbered them: the text ahead is
+        # read a chunk at a time (a string asked for again, behind it, on its own).
+        self._ahead = b""
+        self._ahead_at = 0  # where `_ahead` starts in the file
 
     def load(self, source: IO[bytes]) -> None:
         """Read the table from `source` when asked; `close` closes it."""
@@ -371,7 +376,14 @@ class _SpilledStrings:
         if index + 1 >= len(offsets):
             self._read_to(index)
         start, end = offsets[index], offsets[index + 1]
-        return os.pread(self._file.fileno(), end - start, start).decode()
+        at = self._ahead_at
+        if at <= start and end <= at + len(self._ahead):
+            return self._ahead[start - at : end - at].decode()
+        if start < at:
+            return os.pread(self._file.fileno(), end - start, start).decode()
+        self._ahead = os.pread(self._file.fileno(), max(STRINGS_CHUNK, end - start), start)
+        self._ahead_at = start
+        return self._ahead[: end - start].decode()
 
     def close(self) -> None:
         if self._source is not None:

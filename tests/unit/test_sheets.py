@@ -471,6 +471,37 @@ def test_checking_a_file_reads_only_the_shared_strings_its_header_needs(
     assert read == strings
 
 
+@given(
+    strings=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn"), blacklist_characters="_"),
+                max_size=9),
+        min_size=1, max_size=40,
+    ),
+    data=st.data(),
+)  # fmt: skip
+def test_shared_strings_read_ahead_in_chunks_are_each_the_strings_text(
+    tmp_path_factory: pytest.TempPathFactory, strings: list[str], data: st.DataObject
+) -> None:
+    """Asked for in any order (new ones ahead of the chunk in hand, old ones behind it),
+    across chunks and read-aheads far smaller than a string."""
+    order = data.draw(st.lists(st.integers(0, len(strings) - 1), min_size=1, max_size=60))
+    rows = "".join(
+        f'<row r="{line}"><c r="A{line}" t="s"><v>{index}</v></c><c r="B{line}"><v>1</v></c>'
+        "</row>"  # a number beside it: a row whose string is blank is still a row
+        for line, index in enumerate(order, start=2)
+    )
+    header = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Nom</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>N</t></is></c></row>'
+    )
+    path = handmade_xlsx(tmp_path_factory.mktemp("chunks") / "x.xlsx", header + rows, strings)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sheets, "STRINGS_CHUNK", data.draw(st.integers(1, 16)))
+        patch.setattr(sheets, "STRINGS_READ", data.draw(st.integers(1, 4)))
+        with open_sheet(path) as sheet:
+            assert [cells[0] or "" for _, cells in sheet.rows()] == [strings[i] for i in order]
+
+
 @pytest.mark.parametrize("damaged", ["strings", "rows"])
 def test_damage_found_only_when_the_rows_reach_it_is_said_so(tmp_path: Path, damaged: str) -> None:
     strings = ["Nom", *(f"participant-{i:06d}" for i in range(5_000))]
