@@ -28,6 +28,9 @@ class Database:
     password: str = ""
     name: str = "postgres"
     schema: str = "public"
+    # PostgreSQL connections the event store keeps open per process (more are opened, up
+    # to 20 beyond, while they are all busy): a server's requests share them.
+    pool_size: int = 10
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -72,7 +75,7 @@ class Database:
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
-            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
             "POSTGRES_MAX_OVERFLOW": "20",
             "POSTGRES_LOCK_TIMEOUT": "10",
         }

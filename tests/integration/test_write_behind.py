@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from adapters.importing import write_behind
+from adapters.importing.child import send
 from adapters.importing.write_behind import writing_behind
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database, Settings
@@ -107,3 +110,27 @@ def test_the_helpers_error_is_raised_in_the_job(
     with writing_behind(nowhere) as helper, pytest.raises(Exception, match="unable to open"):
         world.ledger.commit_import(decided, helper.save)
     assert list(world.ledger.participant_ids(salon)) == []
+
+
+def test_the_helper_saves_through_one_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a server's pool of ten, taken in turn batch after batch."""
+    built: list[Settings] = []
+
+    class Ledger:
+        def close(self) -> None:
+            pass
+
+    def build(settings: Settings) -> Ledger:
+        built.append(settings)
+        return Ledger()
+
+    monkeypatch.setattr(write_behind, "build_ledger", build)
+    settings = Settings(database=Database("postgres", schema="s"))
+    source = io.BytesIO()
+    send(source, "settings", settings)
+    source.seek(0)
+    write_behind._serve(source, io.BytesIO())  # the settings, then the end of the input
+    [used] = built
+    assert used.database.eventsourcing_env()["POSTGRES_POOL_SIZE"] == "1"
+    assert replace(used.database, pool_size=10) == settings.database  # nothing else changed
+    assert settings.database.eventsourcing_env()["POSTGRES_POOL_SIZE"] == "10"
