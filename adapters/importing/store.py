@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 
 from adapters.jobs import Job, jobs
-from adapters.sql.engine import SCHEMA_LOCK, create_tables, insert_rows
+from adapters.sql.engine import SCHEMA_LOCK, create_tables, insert_tuples
 from domain.import_rows import ImportedRow
 from domain.imports import RowOutcome
 
@@ -149,18 +149,12 @@ class ImportStore:
         """One batch: its rows' outcomes and the job's progress, in one transaction."""
         tally = Counter(row.outcome for row in outcomes)
         with self.engine.begin() as connection:
-            insert_rows(
+            job_id = job.job_id
+            insert_tuples(  # in the table's column order
                 connection,
                 rows,
                 [
-                    {
-                        "job_id": job.job_id,
-                        "line": row.line,
-                        "outcome": row.outcome.value,
-                        "record_id": row.record_id,
-                        "reason": row.reason,
-                        "key": row.key,
-                    }
+                    (job_id, row.line, row.outcome.value, row.record_id, row.reason, row.key)
                     for row in outcomes
                 ],
             )

@@ -46,22 +46,43 @@ def make_engine(database: Database) -> Engine:
 
 
 def insert_rows(connection: Connection, table: Table, values: list[dict[str, Any]]) -> None:
-    """Insert many rows in `connection`'s transaction: COPY on PostgreSQL (an executemany
-    spends more in SQLAlchemy's parameter handling than the database does inserting)."""
+    """Insert many rows (dicts by column name; a missing one is NULL) in `connection`'s
+    transaction: COPY on PostgreSQL (an executemany spends more in SQLAlchemy's parameter
+    handling than the database does inserting)."""
     if not values:
         return
     if connection.dialect.name != "postgresql":
         connection.execute(insert(table), values)
         return
-    driver = connection.connection.driver_connection  # same transaction as `connection`
     columns = [(c.name, isinstance(c.type, JSON)) for c in table.c]
-    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+    _copy(
+        connection,
+        table,
+        [tuple(_json(row.get(n)) if j else row.get(n) for n, j in columns) for row in values],
+    )
+
+
+def insert_tuples(connection: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """`insert_rows` for rows already in the table's column order (no dict a row), into a
+    table without JSON columns."""
+    assert not any(isinstance(c.type, JSON) for c in table.c), "JSON columns: insert_rows"
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        names = [c.name for c in table.c]
+        connection.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    _copy(connection, table, rows)
+
+
+def _copy(connection: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    driver = connection.connection.driver_connection  # same transaction as `connection`
+    names = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.c)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), names)
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in values:
-            copy.write_row(
-                [_json(row.get(name)) if is_json else row.get(name) for name, is_json in columns]
-            )
+        write = copy.write_row
+        for row in rows:
+            write(row)
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
