@@ -2,7 +2,7 @@
 
 `check_import` runs before the job is queued (HTTP and CLI alike): the file's structure
 (`open_sheet`), the mapping against its columns and the fields, the mode, status and
-group. Nothing is written unless all of it holds. The job then streams the rows, 500 per
+group. Nothing is written unless all of it holds. The job then streams the rows, 1,000 per
 transaction; after each batch the rows' outcomes and the job's progress are saved
 together. A job taken over after a crash starts again after its last saved batch; a
 batch whose events committed but whose progress did not is read again and finds every
@@ -46,7 +46,9 @@ from domain.imports import check_mapping, suggest_mapping
 from domain.meta import Meta, Origin
 from domain.unit_of_work import NotFoundError, Save, UnitOfWork
 
-BATCH_ROWS = 500
+# Rows a transaction. 1,000 rather than 500: a 100,000-row import ran 2-6 % faster
+# (fewer transactions and hand-offs; decision 0031), a batch in flight holds a few MB more.
+BATCH_ROWS = 1_000
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,8 @@ class ImportStore:
     def first_lines(self, job_id: UUID, digests: set[str]) -> dict[str, int]:
         """The first line of this import that carried each of these keys, if any did.
 
-        Asked once a batch with its 500 keys: on PostgreSQL as one array, in binary (an
-        IN list of 500 parameters costs more to build and convert than the query runs)."""
+        Asked once a batch with its keys (1,000): on PostgreSQL as one array, in binary (an
+        IN list of 1,000 parameters costs more to build and convert than the query runs)."""
         with self.engine.connect() as connection:
             if connection.dialect.name == "postgresql":
                 driver = connection.connection.driver_connection
