@@ -29,6 +29,7 @@ from typing import IO
 
 from eventsourcing.persistence import IntegrityError
 
+from adapters.collector import collector_paused
 from adapters.importing.child import received, send, send_error, serve, started
 from adapters.ledger import born_subjects, build_ledger
 from adapters.settings import Settings
@@ -90,14 +91,17 @@ def _serve(source: IO[bytes], out: IO[bytes]) -> None:
         _, settings = pickle.load(source)
         ledger = build_ledger(one_connection(settings))
         while True:
-            try:
-                _, (events, subjects, claims) = pickle.load(source)
-            except EOFError:
-                return  # the import is over
-            try:
-                send(out, "saved", ledger.record_events(events, subjects, claims))
-            except IntegrityError as conflict:
-                send(out, "conflict", str(conflict))
+            # A batch's objects all live until it is saved: the collector's passes would
+            # walk them and free nothing (a tenth of the helper's time; decision 0028).
+            with collector_paused():
+                try:
+                    _, (events, subjects, claims) = pickle.load(source)
+                except EOFError:
+                    return  # the import is over
+                try:
+                    send(out, "saved", ledger.record_events(events, subjects, claims))
+                except IntegrityError as conflict:
+                    send(out, "conflict", str(conflict))
     except Exception as error:
         send_error(out, error)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterator
 from dataclasses import replace
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.importing import write_behind
-from adapters.importing.child import send
+from adapters.importing.child import received, send
 from adapters.importing.write_behind import writing_behind
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database, Settings
@@ -134,3 +135,29 @@ def test_the_helper_saves_through_one_connection(monkeypatch: pytest.MonkeyPatch
     assert used.database.eventsourcing_env()["POSTGRES_POOL_SIZE"] == "1"
     assert replace(used.database, pool_size=10) == settings.database  # nothing else changed
     assert settings.database.eventsourcing_env()["POSTGRES_POOL_SIZE"] == "10"
+
+
+def test_the_helper_saves_each_batch_with_the_collector_paused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+
+    class Ledger:
+        def record_events(self, *batch: object) -> int:
+            seen.append(gc.isenabled())
+            return 7
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(write_behind, "build_ledger", lambda settings: Ledger())
+    source, answers = io.BytesIO(), io.BytesIO()
+    send(source, "settings", Settings(database=Database("postgres", schema="s")))
+    send(source, "save", ([], [], []))
+    send(source, "save", ([], [], []))
+    source.seek(0)
+    assert gc.isenabled()
+    write_behind._serve(source, answers)
+    assert seen == [False, False] and gc.isenabled()  # as it was found, once over
+    answers.seek(0)
+    assert [received(answers, "testing") for _ in seen] == [("saved", 7), ("saved", 7)]
