@@ -215,7 +215,7 @@ class ImportStore:
 
 
 def first_lines_query(job_id: UUID, digests: set[str]) -> Select[tuple[str, int]]:
-    """`first_lines` but on PostgreSQL (where FIRST_LINES asks it in one array)."""
+    """`first_lines` on SQLite (PostgreSQL is asked FIRST_LINES, the keys in one array)."""
     return (
         select(rows.c.key, func.min(rows.c.line))
         .where(rows.c.job_id == job_id, rows.c.key.in_(sorted(digests)))
