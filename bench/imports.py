@@ -4,7 +4,10 @@ A workbook of N rows × 6 columns, written the way Excel writes it (every text c
 shared string), is imported into an event with contact sync on, in a fresh store: every
 row is a new person, so each registers a participant and derives a contact. Each
 measurement runs in a child process of its own, which also reports its peak RSS; the
-reader-alone baseline reads the same file in another child. See bench/README.md.
+reader-alone baseline reads the same file in another child. A second baseline, in the
+import's child after it, writes the rows the import wrote back into the same tables by
+plain batched INSERTs, and on PostgreSQL by COPY too (the database's part alone). See
+bench/README.md.
 
 Run from the repository root:  .venv/bin/python -m bench.imports --backend both
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -22,17 +26,28 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from adapters.importing.job import ImportRequest
+from adapters.importing.job import BATCH_ROWS, ImportRequest
 from adapters.importing.sheets import open_sheet
 from adapters.ledger import build_ledger
 from app import build_system
-from bench.registrations import META, check_postgres, fresh_store, print_table, synced_event
+from bench.registrations import (
+    META,
+    Store,
+    check_postgres,
+    fresh_store,
+    print_table,
+    raw_connect,
+    synced_event,
+    timed,
+    transaction,
+)
 
 TITLES = ("E-mail", "Prénom", "Nom", "Société", "Ville", "Téléphone")
 MAPPING = {
@@ -136,6 +151,8 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
         account_id = ledger.open_account("Bench", datetime.now(UTC), META).id
         event_id = synced_event(ledger, account_id, "2026")
         ledger.close()
+        with closing(raw_connect(store)) as connection:
+            before = table_sizes(connection, store.kind)
         system = build_system(store.settings())
         try:
             request = ImportRequest(event_id, dict(MAPPING))
@@ -148,6 +165,8 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
             seconds = time.perf_counter() - started
             import_rss = peak_rss_mb()
             done = system.runtime.jobs.get(account_id, job_id)
+            with closing(raw_connect(store)) as connection:
+                grown = grown_tables(before, table_sizes(connection, store.kind), done.processed)
             counts = system.runtime.importer.store.counts(job_id)
             head = system.ledger.recorder.max_notification_id() or 0
             projected = time.perf_counter()
@@ -155,17 +174,77 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
             grid_seconds = time.perf_counter() - projected
         finally:
             system.close()
+        rss_grid = peak_rss_mb()
+        raw = written_raw(store, grown, done.processed)
     if done.status != "done" or counts["created"] != done.processed:
         raise RuntimeError(f"the import did not create every row: {done.status} {counts}")
     return {
+        **raw,
         "seconds": seconds,
         "rows": done.processed,
         "events": head,
         "grid_seconds": grid_seconds,
         "rss_mb": import_rss,  # before the grid catch-up, which the next figure includes
         "helper_rss_mb": max(children.values(), default=0.0),  # the larger of its helpers
-        "rss_grid_mb": peak_rss_mb(),
+        "rss_grid_mb": rss_grid,
     }
+
+
+# --- the baseline beside the import: its own rows, written raw --------------------------
+
+TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    "postgres": "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+}
+EMPTIED = {"sqlite": 'DELETE FROM "{}"', "postgres": 'TRUNCATE "{}"'}
+
+
+def table_sizes(connection: Any, kind: str) -> dict[str, int]:
+    names = [name for (name,) in connection.execute(TABLES[kind]).fetchall()]
+    return {
+        name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names
+    }
+
+
+def grown_tables(before: dict[str, int], after: dict[str, int], rows: int) -> list[str]:
+    """The tables an import of `rows` data rows grew by a row or more a data row."""
+    return [name for name, size in after.items() if size - before.get(name, 0) >= rows]
+
+
+def written_raw(store: Store, grown: list[str], rows: int) -> dict[str, float]:
+    """The database's part alone: each table the import grew (events, key index, subject
+    keys, the rows' outcomes) is read whole (untimed), emptied, and its rows written back
+    into it, indexes and all, one committed transaction per `BATCH_ROWS` data rows, as the
+    import batches them (timed): by the driver's `executemany` (INSERT), then, on
+    PostgreSQL, emptied again and written back by `COPY`."""
+    kind = store.kind
+    with closing(raw_connect(store)) as connection:
+        taken = {name: connection.execute(f'SELECT * FROM "{name}"').fetchall() for name in grown}
+        sample: dict[str, float] = {"raw_rows": sum(len(table) for table in taken.values())}
+        for how in ("insert", "copy") if kind == "postgres" else ("insert",):
+            for name in grown:
+                connection.execute(EMPTIED[kind].format(name))
+            write = partial(_write_back, connection, kind, taken, rows, how)
+            sample[f"{how}_seconds"] = timed(write)
+    return sample
+
+
+def _write_back(
+    connection: Any, kind: str, taken: dict[str, list[Any]], rows: int, how: str
+) -> None:
+    mark = "?" if kind == "sqlite" else "%s"
+    batches = max(1, -(-rows // BATCH_ROWS))
+    for i in range(batches):
+        with transaction(connection, kind) as cursor:
+            for name, table in taken.items():
+                chunk = table[i * len(table) // batches : (i + 1) * len(table) // batches]
+                if how == "insert":
+                    marks = ", ".join([mark] * len(table[0]))
+                    cursor.executemany(f'INSERT INTO "{name}" VALUES ({marks})', chunk)
+                else:
+                    with cursor.copy(f'COPY "{name}" FROM STDIN') as copy:
+                        for row in chunk:
+                            copy.write_row(row)
 
 
 @contextmanager
@@ -244,6 +323,9 @@ def measure(backend: str, path: Path, workdir: Path, repeat: int) -> dict[str, f
         "read_rss": statistics.median(s["rss_mb"] for s in reads),
         "events": imports[0]["events"] / rows,
         "grid_rate": statistics.median(rows / s["grid_seconds"] for s in imports),
+        "insert_rate": statistics.median(rows / s["insert_seconds"] for s in imports),
+        "copy_rate": statistics.median(rows / s.get("copy_seconds", math.inf) for s in imports),
+        "raw_rows": imports[0]["raw_rows"] / rows,
     }
 
 
@@ -252,6 +334,10 @@ def table_rows(backend: str, m: dict[str, float]) -> list[tuple[str, ...]]:
     return [
         (backend, f"import, {rows}", f"{m['rate']:,.0f} rows/s",
          f"reader alone {m['read_rate']:,.0f} rows/s; {m['events']:.1f} events/row"),
+        (backend, f"  its rows written raw, {rows}", f"{m['insert_rate']:,.0f} rows/s",
+         f"batched INSERT (executemany), {BATCH_ROWS:,} data rows/tx, "
+         f"{m['raw_rows']:.1f} table rows a data row" + (
+             f"; by COPY {m['copy_rate']:,.0f} rows/s" if m["copy_rate"] else "")),
         (backend, f"  peak RSS, {rows}", f"{m['rss']:.0f} MB",
          f"reader alone {m['read_rss']:.0f} MB; the import's largest helper "
          f"{m['helper_rss']:.0f} MB"),

@@ -141,13 +141,21 @@ def write_rows(connection: Any, kind: str, rows: list[tuple[str, bytes]], per_tx
     for chunk in chunks(rows, per_tx):
         if per_tx == 1:
             connection.execute(RAW_INSERT[kind], chunk[0])  # autocommit: its own transaction
-        elif kind == "sqlite":
-            connection.execute("BEGIN")
-            connection.executemany(RAW_INSERT[kind], chunk)
-            connection.execute("COMMIT")
         else:
-            with connection.transaction(), connection.cursor() as cursor:
+            with transaction(connection, kind) as cursor:
                 cursor.executemany(RAW_INSERT[kind], chunk)
+
+
+@contextmanager
+def transaction(connection: Any, kind: str) -> Iterator[Any]:
+    """A cursor of `raw_connect`'s autocommit connection, inside one committed transaction."""
+    if kind == "sqlite":
+        connection.execute("BEGIN")
+        yield connection
+        connection.execute("COMMIT")
+    else:
+        with connection.transaction(), connection.cursor() as cursor:
+            yield cursor
 
 
 def write_single_rows(kind: str, connection: Any, rows: list[tuple[str, bytes]]) -> None:
