@@ -208,7 +208,7 @@ def table_sizes(connection: Any, kind: str) -> dict[str, int]:
 
 def grown_tables(before: dict[str, int], after: dict[str, int], rows: int) -> list[str]:
     """The tables an import of `rows` data rows grew by a row or more a data row."""
-    return [name for name, size in after.items() if size - before.get(name, 0) >= rows]
+    return [name for name, size in after.items() if size - before.get(name, 0) >= max(rows, 1)]
 
 
 def written_raw(store: Store, grown: list[str], rows: int) -> dict[str, float]:
