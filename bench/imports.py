@@ -41,9 +41,9 @@ from bench.registrations import (
     META,
     Store,
     check_postgres,
+    connect,
     fresh_store,
     print_table,
-    raw_connect,
     synced_event,
     timed,
     transaction,
@@ -151,7 +151,7 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
         account_id = ledger.open_account("Bench", datetime.now(UTC), META).id
         event_id = synced_event(ledger, account_id, "2026")
         ledger.close()
-        with closing(raw_connect(store)) as connection:
+        with closing(connect(store)) as connection:
             before = table_sizes(connection, store.kind)
         system = build_system(store.settings())
         try:
@@ -165,7 +165,7 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
             seconds = time.perf_counter() - started
             import_rss = peak_rss_mb()
             done = system.runtime.jobs.get(account_id, job_id)
-            with closing(raw_connect(store)) as connection:
+            with closing(connect(store)) as connection:
                 grown = grown_tables(before, table_sizes(connection, store.kind), done.processed)
             counts = system.runtime.importer.store.counts(job_id)
             head = system.ledger.recorder.max_notification_id() or 0
@@ -218,7 +218,7 @@ def written_raw(store: Store, grown: list[str], rows: int) -> dict[str, float]:
     import batches them (timed): by the driver's `executemany` (INSERT), then, on
     PostgreSQL, emptied again and written back by `COPY`."""
     kind = store.kind
-    with closing(raw_connect(store)) as connection:
+    with closing(connect(store)) as connection:
         taken = {name: connection.execute(f'SELECT * FROM "{name}"').fetchall() for name in grown}
         sample: dict[str, float] = {"raw_rows": sum(len(table) for table in taken.values())}
         for how in ("insert", "copy") if kind == "postgres" else ("insert",):

@@ -118,6 +118,13 @@ RAW_INSERT = {
 
 
 def raw_connect(store: Store) -> Any:
+    """`connect`, with the baseline's table made."""
+    connection = connect(store)
+    connection.execute(RAW_TABLE[store.kind])
+    return connection
+
+
+def connect(store: Store) -> Any:
     """An autocommit connection to the ledger's own database, as the ledger opens it."""
     database = store.settings().database
     if store.kind == "sqlite":
@@ -129,7 +136,6 @@ def raw_connect(store: Store) -> Any:
         connection = psycopg.connect(
             PG_URL, autocommit=True, options=f"-csearch_path={database.schema}"
         )
-    connection.execute(RAW_TABLE[store.kind])
     return connection
 
 
