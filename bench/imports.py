@@ -233,14 +233,17 @@ def _write_back(
     connection: Any, kind: str, taken: dict[str, list[Any]], rows: int, how: str
 ) -> None:
     mark = "?" if kind == "sqlite" else "%s"
-    batches = max(1, -(-rows // BATCH_ROWS))
+    inserts = {
+        name: f'INSERT INTO "{name}" VALUES ({", ".join([mark] * len(table[0]))})'
+        for name, table in taken.items()
+    }
+    batches = max(1, math.ceil(rows / BATCH_ROWS))
     for i in range(batches):
         with transaction(connection, kind) as cursor:
             for name, table in taken.items():
                 chunk = table[i * len(table) // batches : (i + 1) * len(table) // batches]
                 if how == "insert":
-                    marks = ", ".join([mark] * len(table[0]))
-                    cursor.executemany(f'INSERT INTO "{name}" VALUES ({marks})', chunk)
+                    cursor.executemany(inserts[name], chunk)
                 else:
                     with cursor.copy(f'COPY "{name}" FROM STDIN') as copy:
                         for row in chunk:
@@ -324,7 +327,11 @@ def measure(backend: str, path: Path, workdir: Path, repeat: int) -> dict[str, f
         "events": imports[0]["events"] / rows,
         "grid_rate": statistics.median(rows / s["grid_seconds"] for s in imports),
         "insert_rate": statistics.median(rows / s["insert_seconds"] for s in imports),
-        "copy_rate": statistics.median(rows / s.get("copy_seconds", math.inf) for s in imports),
+        "copy_rate": (  # PostgreSQL only; 0 where there is no COPY
+            statistics.median(rows / s["copy_seconds"] for s in imports)
+            if "copy_seconds" in imports[0]
+            else 0.0
+        ),
         "raw_rows": imports[0]["raw_rows"] / rows,
     }
 

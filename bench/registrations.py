@@ -154,10 +154,15 @@ def write_rows(connection: Any, kind: str, rows: list[tuple[str, bytes]], per_tx
 
 @contextmanager
 def transaction(connection: Any, kind: str) -> Iterator[Any]:
-    """A cursor of `raw_connect`'s autocommit connection, inside one committed transaction."""
+    """A cursor of `connect`'s autocommit connection, inside one transaction: committed at
+    the end, rolled back on an error."""
     if kind == "sqlite":
         connection.execute("BEGIN")
-        yield connection
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
         connection.execute("COMMIT")
     else:
         with connection.transaction(), connection.cursor() as cursor:
