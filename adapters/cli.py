@@ -93,9 +93,12 @@ def serve(
             system.purger.start(system.settings.purge_every_seconds)
         system.jobs.start()  # bulk jobs, asked for by any worker, run here
     try:
+        # One worker serves the system built here, whose projectors run in this process:
+        # its /health and `?after=` see them in memory. More workers are processes of
+        # their own, each building its system from the environment (the factory).
         uvicorn.run(
-            "app:create_app",
-            factory=True,
+            system.http if workers == 1 else "app:create_app",
+            factory=workers > 1,
             host=host,
             port=port,
             workers=workers,

@@ -44,7 +44,7 @@ from sqlalchemy import (
 
 from adapters.sql.engine import create_tables
 from adapters.sql.grid_queries import SqlGrid
-from adapters.threads import joined
+from adapters.threads import Backoff, joined, transient
 from domain import commands
 from domain.application import BulkStep, ContactLedger, InvalidInputError
 from domain.bulk import parse_action
@@ -407,6 +407,7 @@ class JobRunner:
         self.poll_seconds, self.stale_seconds = poll_seconds, stale_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._interrupted: Job | None = None  # by a lost connection: queued again first
         self.handlers: dict[str, Handler] = {"backfill": self._backfill, **(handlers or {})}
 
     def start(self) -> None:
@@ -423,6 +424,9 @@ class JobRunner:
         """Run every job there is now, until the runner is stopped; returns how many ran.
         (A job a stopping runner hands back stays queued for the next runner.)"""
         ran = 0
+        if self._interrupted is not None:  # its batch is done again: that changes nothing
+            self.store.release(self._interrupted)
+            self._interrupted = None
         while (
             not self._stop.is_set()
             and (job := self.store.claim(self.clock(), self.stale_seconds)) is not None
@@ -432,11 +436,19 @@ class JobRunner:
         return ran
 
     def _loop(self) -> None:
+        """Run what is queued, every `poll_seconds`; after a lost database connection
+        sooner at first, then less and less often (back-off up to 5 s)."""
+        backoff = Backoff(self._stop)
         while not self._stop.is_set():
             try:
                 self.run_pending()
-            except Exception:
+            except Exception as error:
+                if transient(error):
+                    backoff.failed(log, "the job runner", error)
+                    continue
                 log.exception("the job runner failed; retrying")
+            else:
+                backoff.succeeded(log, "the job runner")
             self._stop.wait(self.poll_seconds)
 
     def run(self, job: Job, progress: Progress | None = None) -> None:
@@ -451,6 +463,9 @@ class JobRunner:
             if self._stop.is_set():  # stopped mid-way: the next runner resumes it
                 self.store.release(job)
                 return
+            if transient(error):  # the database went away, not the job: resume it later
+                self._interrupted = job
+                raise
             # The job was checked when it was asked for: what fails now failed on its own
             # (the state changed meanwhile, the database went away). Say so on the job.
             log.exception("job %s failed", job.job_id)

@@ -2,8 +2,12 @@
 
 Many events per transaction (rows and position commit together); resumable from the
 stored position after a crash; fail-stop: an event that cannot be applied stops the
-projector with the reason (it never skips). Follows new events by LISTEN/NOTIFY on
-PostgreSQL and by polling on SQLite.
+projector with the reason (it never skips). A lost database connection is not such an
+event: the projector reconnects with back-off and resumes from its stored position.
+Follows new events by LISTEN/NOTIFY on PostgreSQL and by polling on SQLite.
+
+A projector following the log in this process keeps its state in memory (`live()`), so
+`/health` and `?after=` read it without a database query or a thread.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from adapters.collector import collector_paused
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database
 from adapters.sql.tracking import ConcurrentProjectorError
-from adapters.threads import joined
+from adapters.threads import Backoff, described, joined, transient
 
 log = logging.getLogger("contact_ledger.projector")
 PAGE = 2_000  # log entries per read
@@ -47,6 +51,21 @@ class ReadModelStore(Protocol):
     def position(self) -> int: ...
     def reset(self) -> None: ...
     def ensure_schema(self) -> bool: ...
+
+
+FOLLOWING = "following"  # applying the log as it grows, in this process
+RETRYING = "retrying"  # lost the database: reconnecting with back-off
+STOPPED = "stopped"  # fail-stop: an event it cannot apply
+ELSEWHERE = "elsewhere"  # not followed in this process (another process, or nobody)
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a projector following the log in this process knows of itself."""
+
+    state: str  # FOLLOWING, RETRYING or STOPPED
+    position: int  # the last position it committed (or read back from the database)
+    error: str | None  # STOPPED: why; RETRYING: the last connection error
 
 
 @dataclass(frozen=True)
@@ -87,9 +106,13 @@ class Projector:
         self.max_batch_events = max_batch_events  # per transaction, when pages wait
         self.poll_seconds = poll_seconds
         self.stop_at = stop  # the last log position to apply (None: the head, then follow)
-        self.error: str | None = None
+        self.error: str | None = None  # fail-stop: the event it could not apply
+        self.retrying: str | None = None  # the connection error it is reconnecting after
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._following = False
+        self._position = 0  # the last known position: committed here, or read back
+        self._position_lock = threading.Lock()
 
     def head(self) -> int:
         return self.ledger.recorder.max_notification_id() or 0
@@ -98,23 +121,44 @@ class Projector:
         """Position, head and lag come from the database, whichever process projects."""
         return ProjectionStatus(self.store.name, self.store.position(), self.head(), self.error)
 
+    def live(self) -> LiveState | None:
+        """Its state from memory while it follows the log in this process (None: it does
+        not, so only the database knows where it is). No query, no lock held for long."""
+        if self.error is not None:
+            return LiveState(STOPPED, self._position, self.error)
+        if not self._following:
+            return None
+        if self.retrying is not None:
+            return LiveState(RETRYING, self._position, self.retrying)
+        return LiveState(FOLLOWING, self._position, None)
+
+    def _known(self, position: int, committed: bool) -> None:
+        """Remember the position: one this process committed only ever moves it forward
+        (the purger catches up in its own thread too); one read back from the database
+        is the truth, even backwards (a rebuild elsewhere restarted the model)."""
+        with self._position_lock:
+            self._position = max(self._position, position) if committed else position
+
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply every event not yet applied; returns how many log entries were read."""
         read = 0
         batches = self.store.batches()
         start = self.store.position()
+        self._known(start, committed=False)
         while True:
             try:
                 with contextlib.closing(self._pages(start)) as pages:  # stops its reader
                     for page in pages:
                         batches.apply(page.events, start, page.end)
                         start = page.end
+                        self._known(start, committed=True)
                         read += page.read
                         if progress is not None:
                             progress(page.read)
                 return read
             except ConcurrentProjectorError:
                 start = self.store.position()
+                self._known(start, committed=False)
 
     def _pages(self, start: int) -> Iterator[_Page]:
         """Decoded pages from `start` on. Live events come a few at a time; once a page
@@ -170,16 +214,41 @@ class Projector:
         joined(self._thread, 10, log)
 
     def follow(self) -> None:
+        """Catch up, then apply new events as they come, until `stop()` or an event it
+        cannot apply (fail-stop). A lost connection, its LISTEN one included, is retried
+        with back-off; every retry resumes from the stored position."""
+        self.error = self.retrying = None
+        self._following = True
+        backoff = Backoff(self._stop)
+        who = f"projector {self.store.name}"
         try:
-            with self._waiter() as wait:
-                while not self._stop.is_set():
-                    if self.catch_up() == 0:
-                        wait()
-        except Exception as error:  # fail-stop: say why, never skip
-            self.error = f"{type(error).__name__}: {error}"
-            log.exception(
-                "projector %s stopped at position %s", self.store.name, self.store.position()
-            )
+            while not self._stop.is_set():
+                try:
+                    self._follow_connected(backoff, who)
+                except Exception as error:
+                    if not transient(error):
+                        self._fail_stop(error)
+                        return
+                    self.retrying = described(error)
+                    backoff.failed(log, who, error)
+        finally:
+            self._following = False
+
+    def _follow_connected(self, backoff: Backoff, who: str) -> None:
+        with self._waiter() as wait:
+            while not self._stop.is_set():
+                caught_up = self.catch_up() == 0
+                if self.retrying is not None:
+                    self.retrying = None
+                    backoff.succeeded(log, who)
+                if caught_up:
+                    wait()
+
+    def _fail_stop(self, error: Exception) -> None:
+        """Say why, never skip. The position is the one in memory: the database may be
+        what failed, and the handler must not fail in turn."""
+        self.error = f"{type(error).__name__}: {error}"
+        log.exception("projector %s stopped at position %s", self.store.name, self._position)
 
     def _waiter(self) -> Any:
         if self.database.kind == "postgres":
@@ -281,6 +350,7 @@ class _PostgresWaiter:
             password=db.password or None,
             dbname=db.name,
             autocommit=True,
+            connect_timeout=5,  # a server that is down: retried by `follow`
         )
         try:
             connection.execute('LISTEN "contactledger_events"')

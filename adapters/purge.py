@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from adapters.idempotency import IdempotencyStore
 from adapters.projector import Projector
 from adapters.sql.grid_queries import SqlGrid
-from adapters.threads import joined
+from adapters.threads import Backoff, joined, transient
 from domain import commands
 from domain.application import ContactLedger
 from domain.meta import Meta, Origin, Role
@@ -127,8 +127,20 @@ class Purger:
         joined(self._thread, 10, log)
 
     def _loop(self, every_seconds: float) -> None:
-        while not self._stop.wait(every_seconds):
+        """Purge every `every_seconds`. A round cut by a lost database connection runs
+        again as soon as the database answers (back-off up to 5 s), not a period later;
+        one that failed otherwise waits for the next period."""
+        backoff = Backoff(self._stop)
+        wait = every_seconds
+        while not self._stop.wait(wait):
+            wait = every_seconds
             try:
                 self.run()
-            except Exception:  # keep serving; the next round retries what is left
+            except Exception as error:  # keep serving; the next round retries what is left
+                if transient(error):
+                    backoff.failed(log, "the purge", error)
+                    wait = 0
+                    continue
                 log.exception("purge failed; it will run again in %s s", every_seconds)
+            else:
+                backoff.succeeded(log, "the purge")

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from adapters.http.aside import AsideTimeoutError, run_aside
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
 from adapters.http.long_poll import FeedFollower
@@ -407,7 +408,11 @@ def _contains_nul(value: Any) -> bool:
 async def _wait_for(runtime: Runtime, after: str | None, projected: str | None) -> None:
     """Read-your-writes: wait until the read side has reached `after`, or 504.
 
-    Aggregate reads come from the event store itself; grid reads from the projection.
+    Aggregate reads come from the event store itself; grid reads from the projection. The
+    wait holds no thread: a projector following the log in this process is asked for its
+    position in memory; only one followed elsewhere (`serve --no-projector`, a worker of
+    `--workers N`), and the log head, are read from the database, a short query in a
+    thread kept aside (`aside.py`), every 0.1 s.
     """
     if after is None:
         return
@@ -415,17 +420,33 @@ async def _wait_for(runtime: Runtime, after: str | None, projected: str | None) 
         raise HttpError(422, "after must be a non-negative integer log position")
     wanted = int(after)
     deadline = time.monotonic() + runtime.read_wait_seconds
-    stores = [runtime.projectors[name].store for name in (projected or "").split("+") if name]
+    projectors = [runtime.projectors[name] for name in (projected or "").split("+") if name]
+    while True:
+        in_memory = [p.live() for p in projectors]
+        if projectors and all(state is not None for state in in_memory):
+            reached, pause = min(s.position for s in in_memory if s is not None), 0.01
+        else:
+            reached, pause = await _polled_position(runtime, projectors, deadline), 0.1
+        if reached >= wanted:
+            return
+        if time.monotonic() + pause > deadline:
+            raise HttpError(504, f"the read side has not reached position {wanted} yet")
+        await asyncio.sleep(pause)
+
+
+async def _polled_position(runtime: Runtime, projectors: list[Projector], deadline: float) -> int:
+    """The read side's position as the database has it (0 if it does not answer in time)."""
+    stores = [projector.store for projector in projectors]
 
     def position() -> int:
         if not stores:
             return _log_head(runtime)()
         return min(store.position() for store in stores)
 
-    while (await run_in_threadpool(position) or 0) < wanted:
-        if time.monotonic() >= deadline:
-            raise HttpError(504, f"the read side has not reached position {wanted} yet")
-        await asyncio.sleep(0.02)
+    try:
+        return await run_aside(position, deadline - time.monotonic())
+    except AsideTimeoutError:
+        return 0
 
 
 def _log_head(runtime: Runtime) -> Callable[[], int]:

@@ -141,7 +141,7 @@ def test_invalid_views_are_refused(api: Api) -> None:
 
 def test_health_reports_only_what_the_database_knows(api: Api) -> None:
     projection = ok(api.client.get("/health"))["projections"]["grid"]
-    assert set(projection) == {"position", "head", "lag", "error"}
+    assert set(projection) == {"state", "position", "head", "lag", "error"}
 
 
 def test_totals_say_whether_they_are_exact(api: Api, monkeypatch: Any) -> None:
