@@ -78,6 +78,10 @@ class Database:
             "POSTGRES_POOL_SIZE": str(self.pool_size),
             "POSTGRES_MAX_OVERFLOW": "20",
             "POSTGRES_LOCK_TIMEOUT": "10",
+            # The pool checks a connection before lending it: one whose backend was
+            # terminated (a restart, pg_terminate_backend) is replaced, not handed to a
+            # command that would fail on it (decision 0033).
+            "POSTGRES_PRE_PING": "y",
         }
 
     def sqlalchemy_url(self) -> str:
