@@ -95,8 +95,13 @@ def test_terminated_backends_mid_catch_up_only_delay_the_read_models(
                 for n in range(40, 50):  # the writers' pool recovers too
                     world.register(account_id, event_id, email=f"p{n}@example.org")
                 head = world.position()
-                for projector in projectors:
-                    eventually(lambda p=projector: live(p).position >= head)  # type: ignore[misc]
+                for projector in projectors:  # caught up, and its round ended well
+                    eventually(
+                        lambda p=projector: (
+                            live(p).position >= head  # type: ignore[misc]
+                            and live(p).state == FOLLOWING
+                        )  # type: ignore[misc]
+                    )
             assert behind, "every projector had caught up before the backends ended"
             for projector in projectors:
                 assert projector.error is None
