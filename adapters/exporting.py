@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from adapters.sql.grid_queries import SqlGrid
 from domain.accounts import Account
@@ -20,6 +22,9 @@ from domain.organiser_events import OrganiserEvent
 from projections.grid_query import GridQuery
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A leading + or - before digits and phone punctuation only is a number or a phone number,
+# which no spreadsheet can run as code: it is written as typed (decision 0039).
+NUMBER_LIKE = re.compile(r"[+-][0-9 ().+/-]*")
 CHUNK_BYTES = 64 * 1024
 
 
@@ -112,7 +117,7 @@ def xlsx_stream(columns: list[Column], rows: Iterable[list[Any]]) -> Iterator[by
     sheet = workbook.create_sheet("export")
     sheet.append([c.header for c in columns])
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([_cell(sheet, v) for v in row])
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
@@ -138,25 +143,37 @@ def _cells(rows: list[Any], columns: list[Column], per_page: Any) -> Iterator[li
 
 
 def _text(value: Any) -> str:
+    """A CSV cell: the value as text, guarded against formula injection."""
+    return _neutralised(_plain(value))
+
+
+def _plain(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
+        return "; ".join(str(v) for v in value)
     if isinstance(value, datetime):
         return value.isoformat()
-    return _neutralised(str(value))
+    return str(value)
 
 
-def _cell(value: Any) -> Any:
+def _cell(sheet: Any, value: Any) -> Any:
+    """An .xlsx cell, typed: text stays text, never a formula, with no guard to add."""
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)  # .xlsx has no time zones: UTC, stated in docs
-    return _text(value)
+    cell = WriteOnlyCell(sheet, _plain(value))
+    cell.data_type = "s"  # openpyxl would make a leading "=" a formula
+    return cell
 
 
 def _neutralised(text: str) -> str:
-    """Spreadsheet formula injection: a leading = + - @ makes a cell a formula."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """Spreadsheet formula injection: a CSV cell starting with = + - @ tab or CR is a
+    formula to a spreadsheet; a quote in front makes it text. Numbers and phone numbers
+    (`+33 6 51 81 52 64`, `-12.5`) cannot run anything and are left as typed."""
+    if not text.startswith(FORMULA_START) or NUMBER_LIKE.fullmatch(text):
+        return text
+    return "'" + text

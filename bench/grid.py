@@ -749,12 +749,14 @@ def grid_queries(probes: Probes, deep_cursor: str) -> dict[str, GridQuery]:
         "filtered": GridQuery(account_id, filter=segment, sort="name", limit=PAGE),
         "deep": GridQuery(account_id, sort="name", limit=PAGE, cursor=deep_cursor),
         "search": GridQuery(account_id, q=probes.search, sort="name", limit=PAGE),
+        "unaccented": GridQuery(account_id, q=UNACCENTED, sort="name", limit=PAGE),
         "event": GridQuery(account_id, event_id=probes.event_id, sort="name", limit=PAGE),
         "participated": GridQuery(account_id, filter=participated, sort="name", limit=PAGE),
         "contains": GridQuery(account_id, filter=contains, sort="name", limit=PAGE),
     }
 
 
+UNACCENTED = "helene lefevre"  # typed without accents: finds Hélène Lefèvre (about 1 in 7,000)
 CONTAINED = "orion sirius"  # `contains` on company: 3 of the 800 companies (about 0.4 %)
 
 
@@ -1184,6 +1186,8 @@ def grid_rows(backend: str, contacts: int, r: dict[str, Any]) -> list[tuple[str,
          pair("deep_rows", "deep_count"), f"count capped at 10,001: {ms('capped')}"),
         (backend, "    search q=<one person's e-mail>: page()", ms("search"), ""),
         (backend, "      rows alone | count alone", pair("search_rows", "search_count"), ""),
+        (backend, f"    search q={UNACCENTED!r} (no accents typed): page()",
+         ms("unaccented"), f"primary-key lookup: {ms('pk')}"),
         (backend, "    contacts of one event (1 in 10): page()", ms("event"), ""),
         (backend, "      rows alone | count alone (capped)", pair("event_rows", "event_count"), ""),
         (backend, "    participated in that event (filter): page()", ms("participated"), ""),

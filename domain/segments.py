@@ -9,10 +9,12 @@ JSON form:
   {"group": "<uuid>"}, {"form": "request"}, {"consent": true}, {"locked": false}
                                                     (facts of the person's contact)
   {"all": [...]}, {"any": [...]}, {"not": {...}}
+Text compares with case and accents folded (`fold_text`, decision 0038).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -267,7 +269,18 @@ def _any(actual: Any, test: Any) -> bool:
 
 
 def _fold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
+    return fold_text(value) if isinstance(value, str) else value
+
+
+def fold_text(text: str) -> str:
+    """`text` for finding: case-folded, accents dropped, recomposed ("Élodie" → "elodie").
+
+    For finding people, not telling them apart: key normalisation keeps accents."""
+    if text.isascii():
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", bare)
 
 
 def _is_empty(value: Any) -> bool:

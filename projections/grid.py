@@ -19,7 +19,7 @@ from domain.participants import Participant
 
 NAME = "grid"
 R = TypeVar("R", "ParticipantRow", "ContactRow")
-VERSION = 4  # bump to rebuild this read model from the log (see docs/decisions)
+VERSION = 5  # bump to rebuild this read model from the log (see docs/decisions)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import pytest
 from adapters.settings import Settings
 from app import ContactLedgerSystem, build_system
 from domain import commands
+from domain.segments import fold_text
 from tests.support.backends import _dsn, backend_settings
 from tests.support.world import T0, World
 
@@ -30,6 +31,7 @@ FORM = {"message": "Secret-kumquat question", "page": "https://example.org/?u=se
 NEEDLES = (
     [v.encode() for v in [*PERSON.values(), NOTE, *FORM.values()]]
     + [v.casefold().encode() for v in PERSON.values()]
+    + [fold_text(v).encode() for v in PERSON.values()]  # the grid's unaccented copies
     + [b"zephyrine.quetzal", "Zéphyrine".encode("unicode_escape")]
 )
 

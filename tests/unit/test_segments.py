@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from domain.segments import SegmentError, parse_segment
+from domain.segments import SegmentError, fold_text, parse_segment
 
 ADA = {"company": "Acme Corp", "status": "registered", "size": 12, "tags": ["vip", "press"]}
 
@@ -39,6 +39,31 @@ ADA = {"company": "Acme Corp", "status": "registered", "size": 12, "tags": ["vip
 )
 def test_evaluates_each_operator(segment: dict[str, Any], expected: bool) -> None:
     assert parse_segment(segment).matches(ADA) is expected
+
+
+SOCIETE = {"company": "Société Générale", "last_name": "Lefèvre", "city": "Œuilly"}
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        {"field": "company", "op": "contains", "value": "generale"},
+        {"field": "company", "op": "contains", "value": "SOCIÉTÉ GÉN"},
+        {"field": "last_name", "op": "eq", "value": "lefevre"},
+        {"field": "last_name", "op": "in", "value": ["LEFEVRE"]},
+        {"field": "last_name", "op": "range", "value": {"gte": "lef", "lte": "leg"}},
+    ],
+)
+def test_text_compares_with_case_and_accents_folded(segment: dict[str, Any]) -> None:
+    assert parse_segment(segment).matches(SOCIETE)
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [("Élodie", "elodie"), ("MÜLLER", "muller"), ("Straße", "strasse"), ("ﬁona", "fiona")],
+)
+def test_folding_drops_case_and_accents(text: str, folded: str) -> None:
+    assert fold_text(text) == folded
 
 
 @pytest.mark.parametrize(
