@@ -355,7 +355,7 @@ def _mapping(
         text = Path(given[1:]).read_text() if given.startswith("@") else given
         try:
             columns = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             columns = None
         if not isinstance(columns, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--mapping")

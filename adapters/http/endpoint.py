@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
+from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.long_poll import FeedFollower
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.importing.job import Importer
@@ -302,13 +303,11 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> tuple
         if len(raw) > runtime.max_body_bytes:
             raise HttpError(413, f"the body is larger than {runtime.max_body_bytes} bytes")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise HttpError(422, "the body is not valid JSON") from None
+        data = parse_json(raw)
+    except JsonInputError as error:
+        raise HttpError(422, f"the body {error}") from None
     if not isinstance(data, dict):
         raise HttpError(422, "the body must be a JSON object")
-    if _contains_nul(data):  # PostgreSQL stores no NUL in text: refuse it before the log does
-        raise HttpError(422, "the body must not contain NUL characters")
     assert endpoint.body is not None
     try:
         return raw, endpoint.body.model_validate_json(raw)  # JSON mode: ISO strings for dates
@@ -394,14 +393,6 @@ def _spill(upload: UploadFile, limit: int) -> tuple[Path, str]:
             digest.update(chunk)
             out.write(chunk)
     return Path(name), digest.hexdigest()
-
-
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    return isinstance(value, list) and any(_contains_nul(v) for v in value)
 
 
 async def _wait_for(runtime: Runtime, after: str | None, projected: str | None) -> None:
