@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from adapters.http.auth_throttle import AuthThrottle
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
 from adapters.http.json_input import JsonInputError, parse_json
@@ -42,7 +43,7 @@ from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.report_store import SqlReports
-from adapters.tokens import Principal, TokenStore
+from adapters.tokens import Principal, TokenRefusedError, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
 
@@ -192,6 +193,7 @@ class Runtime:
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 50 * 1024 * 1024
     read_wait_seconds: float = 5.0
+    throttle: AuthThrottle = field(default_factory=AuthThrottle)  # failed authentications
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
@@ -240,7 +242,7 @@ def _problem(error: Exception) -> Response:
 
 
 async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Context:
-    principal = _authenticate(runtime.tokens, request)
+    principal = _authenticate(runtime, request)
     if principal.role not in endpoint.roles:
         raise HttpError(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
     if any("\x00" in value for value in request.query_params.values()):
@@ -283,14 +285,27 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
     )
 
 
-def _authenticate(tokens: TokenStore, request: Request) -> Principal:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    principal = tokens.principal(token.strip()) if scheme.lower() == "bearer" and token else None
-    if principal is None:
+def _authenticate(runtime: Runtime, request: Request) -> Principal:
+    """The caller, or 401; 429 while the client's address has failed too often (see
+    `AuthThrottle`). No token at all is not a failure: only refused tokens count."""
+    address = request.client.host if request.client else "unknown"
+    wait = runtime.throttle.retry_after(address)
+    if wait is not None:
         raise HttpError(
-            401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            429,
+            f"too many refused tokens from this address; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
         )
-    return principal
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    reason = "a valid bearer token is required"
+    if scheme.lower() == "bearer" and token:  # `bearer` too: the scheme is case-insensitive
+        try:
+            return runtime.tokens.principal(token, runtime.clock())
+        except TokenRefusedError as error:
+            runtime.throttle.failed(address)
+            reason = str(error)
+    raise HttpError(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> tuple[bytes, BaseModel]:
