@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from adapters.cli import main
 from adapters.http.json_input import MAX_DEPTH, JsonInputError, parse_json
 from adapters.http.routes import ENDPOINTS
+from app import build_system
 from tests.http.conftest import Api
 from tests.http.test_routes import an_event, problem
 from tests.support.sheets import csv_bytes
@@ -115,3 +119,19 @@ def test_a_nul_anywhere_is_refused_even_in_a_key() -> None:
         parse_json('{"a": [{"b\\u0000": 1}]}')
     with pytest.raises(JsonInputError, match="NUL"):
         parse_json('[["x\\u0000"]]')
+
+
+def test_a_deep_mapping_on_the_command_line_is_a_readable_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    runner = CliRunner()
+    account = runner.invoke(main, ["accounts", "create", "Org"], obj=build_system).output.strip()
+    sheet = tmp_path / "people.csv"
+    sheet.write_bytes(csv_bytes([["email"], ["grace@example.org"]]))
+    args = ["import", str(sheet), "--account", account, "--contacts"]
+    result = runner.invoke(main, [*args, "--mapping", SHAPES["objects"]], obj=build_system)
+    assert result.exit_code == 2, result.output
+    assert "must be a JSON object" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
