@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from adapters.cli import main
 from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
+from adapters.http.auth_throttle import AuthThrottle
 from adapters.http.endpoint import Runtime
 from adapters.http.idempotency import IdempotentWrites
 from adapters.http.long_poll import FeedFollower
@@ -80,7 +81,7 @@ def build_system(
     settings = settings or Settings.from_env()
     ledger = build_ledger(settings)
     engine = make_engine(settings.database)
-    tokens = TokenStore(engine)
+    tokens = TokenStore(engine, settings.token_cache_seconds)
     store = SqlGridStore(engine)
     store.ensure_schema()
     projector = Projector(ledger, store, settings.database)
@@ -119,6 +120,7 @@ def build_system(
         idempotency=IdempotentWrites(idempotency),
         importer=importer,
         max_upload_bytes=settings.max_upload_bytes,
+        throttle=AuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds),
     )
     purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency)
     return ContactLedgerSystem(

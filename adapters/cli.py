@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -282,26 +282,113 @@ def tokens() -> None:
     """Manage API tokens."""
 
 
+class BadInputError(click.ClickException):
+    """Raised when a command is given input it cannot use: one line, exit code 2."""
+
+    exit_code = 2
+
+
 @tokens.command("create")
 @click.option("--account", "account_id", required=True, help="Account id.")
 @click.option("--role", required=True, help="admin, editor, analyst, compliance or service.")
 @click.option("--actor", default="api", show_default=True, help="Name recorded in the audit trail.")
-def tokens_create(account_id: str, role: str, actor: str) -> None:
+@click.option("--expires-in", "expires_in", help="Lifetime: 90m, 12h, 30d or 4w. Default: none.")
+@click.option("--expires-at", "expires_at",
+              help="Expiry time, ISO 8601 (UTC unless an offset is given).")  # fmt: skip
+def tokens_create(
+    account_id: str, role: str, actor: str, expires_in: str | None, expires_at: str | None
+) -> None:
     """Create a bearer token for one account and role; prints it (only now)."""
-    try:
-        account = UUID(account_id)
-    except ValueError:
-        raise click.BadParameter("must be an account id (a UUID)", param_hint="--account") from None
+    account = _account_id(account_id)
+    now = utc_now()
+    expiry = _expiry(now, expires_in, expires_at)
     system = _system()
     try:
         system.ledger.account(account)
-        click.echo(system.tokens.create(account, role, actor, utc_now()))
+        click.echo(system.tokens.create(account, role, actor, now, expiry))
     except TokenError as error:
-        raise click.ClickException(str(error)) from None
+        raise BadInputError(str(error)) from None
     except NotFoundError:
-        raise click.ClickException(f"no account {account}") from None
+        raise BadInputError(f"no account {account}") from None
     finally:
         system.close()
+
+
+@tokens.command("list")
+@click.option("--account", "account_id", required=True, help="Account id.")
+def tokens_list(account_id: str) -> None:
+    """List an account's tokens (by id: never the token itself), revoked ones too."""
+    account = _account_id(account_id)
+    system = _system()
+    try:
+        system.ledger.account(account)
+        listed = system.tokens.listed(account)
+    except NotFoundError:
+        raise BadInputError(f"no account {account}") from None
+    finally:
+        system.close()
+    click.echo("id            role        actor                 created                    "
+               "expires                    revoked")  # fmt: skip
+    for token in listed:
+        click.echo(
+            f"{token.token_id}  {token.role:<10}  {token.actor:<20}  {_when(token.created_at)}  "
+            f"{_when(token.expires_at)}  {_when(token.revoked_at)}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke the token TOKEN_ID (as `tokens list` shows it): refused within seconds."""
+    system = _system()
+    try:
+        token = system.tokens.revoke(token_id.strip().lower(), utc_now())
+        seconds = system.settings.token_cache_seconds
+    except TokenError as error:
+        raise BadInputError(str(error)) from None
+    finally:
+        system.close()
+    click.echo(
+        f"token {token.token_id} ({token.role}, {token.actor}) revoked at "
+        f"{_when(token.revoked_at)}; every process refuses it within {seconds:g} s"
+    )
+
+
+def _account_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise click.BadParameter("must be an account id (a UUID)", param_hint="--account") from None
+
+
+LIFETIME_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _expiry(now: datetime, expires_in: str | None, expires_at: str | None) -> datetime | None:
+    if expires_in is not None and expires_at is not None:
+        raise BadInputError("give at most one of --expires-in and --expires-at")
+    if expires_at is not None:
+        try:
+            when = datetime.fromisoformat(expires_at)
+        except ValueError:
+            raise click.BadParameter(
+                "must be an ISO 8601 time, e.g. 2026-12-31T23:59:59+01:00",
+                param_hint="--expires-at",
+            ) from None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    if expires_in is None:
+        return None
+    amount, unit = expires_in.strip()[:-1], expires_in.strip()[-1:].lower()
+    if unit not in LIFETIME_UNITS or not amount.isdigit() or int(amount) == 0:
+        raise click.BadParameter("must be a whole number and m, h, d or w, e.g. 30d",
+                                 param_hint="--expires-in")  # fmt: skip
+    if int(amount) * LIFETIME_UNITS[unit] > 100 * 365 * 86400:
+        raise click.BadParameter("must be at most a hundred years", param_hint="--expires-in")
+    return now + timedelta(seconds=int(amount) * LIFETIME_UNITS[unit])
+
+
+def _when(value: datetime | None) -> str:
+    return "-".ljust(25) if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @main.command("import")
@@ -358,7 +445,7 @@ def _mapping(
         text = Path(given[1:]).read_text() if given.startswith("@") else given
         try:
             columns = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             columns = None
         if not isinstance(columns, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--mapping")

@@ -21,6 +21,7 @@ from adapters.keystore import KeyRing
 from adapters.mapper import LedgerTranscoder, SealingMapper
 from adapters.recorders import MemoryLedgerRecorder, PostgresLedgerRecorder, SqliteLedgerRecorder
 from adapters.settings import Settings
+from adapters.sql.engine import create_private_file
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
 from domain.application import ContactLedger, Outcome
@@ -204,7 +205,8 @@ def build_ledger(settings: Settings) -> SealedContactLedger:
     hasher = KeyHasher(settings.key_index_secret)
     keyring = KeyRing(ttl=settings.key_cache_seconds)
     if settings.database.kind == "sqlite":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing one stays
+        create_private_file(settings.database.path)
     return SealedContactLedger(
         hasher, keyring, settings.database.eventsourcing_env(), settings.settled_cache_seconds
     )

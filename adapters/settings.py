@@ -108,6 +108,9 @@ class Settings:
     purge_every_seconds: float = 3600.0  # inside `serve`; 0 turns it off
     idempotency_hours: float = 24.0  # how long an Idempotency-Key's answer is kept
     max_upload_bytes: int = 50 * 1024 * 1024  # an import's file
+    token_cache_seconds: float = 5.0  # a revoked token still works this long in a process
+    auth_failure_limit: int = 10  # refused tokens per client address and window; 0: off
+    auth_failure_window_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +133,9 @@ class Settings:
             purge_every_seconds=_number(env, "LEDGER_PURGE_EVERY_SECONDS", 3600.0),
             idempotency_hours=_idempotency_hours(env),
             max_upload_bytes=_upload_bytes(env),
+            token_cache_seconds=_bounded(env, "LEDGER_TOKEN_CACHE_SECONDS", 5.0, 0, 60),
+            auth_failure_limit=int(_bounded(env, "LEDGER_AUTH_FAILURES", 10, 0, 1_000_000)),
+            auth_failure_window_seconds=_bounded(env, "LEDGER_AUTH_WINDOW_SECONDS", 60, 1, 86400),
         )
 
 
@@ -138,6 +144,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(env.get(name, default))
     except ValueError:
         raise SettingsError(f"{name} must be a number") from None
+
+
+def _bounded(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    value = _number(env, name, default)
+    if not low <= value <= high:  # NaN is refused too
+        raise SettingsError(f"{name} must be from {low} to {high}")
+    return value
 
 
 def _upload_bytes(env: Mapping[str, str]) -> int:
@@ -169,7 +182,7 @@ def _secret(value: str | None, data_dir: Path) -> bytes:
         return value.encode()
     path = data_dir / "secret.key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         draft = data_dir / f".secret.key.{os.getpid()}"
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -83,7 +83,7 @@ class GridQuery:
         try:
             grid, sort, value, row_id = json.loads(base64.urlsafe_b64decode(self.cursor.encode()))
             after = _cursor_value(value), UUID(row_id)
-        except (ValueError, TypeError, binascii.Error):
+        except (ValueError, TypeError, binascii.Error, RecursionError):
             raise GridQueryError("cursor is not one this grid issued") from None
         if (grid, sort) != (self.grid, self.sort) or not _fits(self.sort_column, after[0]):
             raise GridQueryError("cursor belongs to another grid or sort; start from page one")

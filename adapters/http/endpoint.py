@@ -30,8 +30,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.aside import AsideTimeoutError, run_aside
+from adapters.http.auth_throttle import AuthThrottle
 from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
+from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.long_poll import FeedFollower
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.importing.job import Importer
@@ -42,7 +44,7 @@ from adapters.sql.audit_store import SqlAuditStore
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.report_store import SqlReports
-from adapters.tokens import Principal, TokenStore
+from adapters.tokens import Principal, TokenRefusedError, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
 
@@ -192,6 +194,7 @@ class Runtime:
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 50 * 1024 * 1024
     read_wait_seconds: float = 5.0
+    throttle: AuthThrottle = field(default_factory=AuthThrottle)  # failed authentications
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
@@ -240,7 +243,7 @@ def _problem(error: Exception) -> Response:
 
 
 async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Context:
-    principal = _authenticate(runtime.tokens, request)
+    principal = _authenticate(runtime, request)
     if principal.role not in endpoint.roles:
         raise HttpError(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
     if any("\x00" in value for value in request.query_params.values()):
@@ -283,14 +286,27 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
     )
 
 
-def _authenticate(tokens: TokenStore, request: Request) -> Principal:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    principal = tokens.principal(token.strip()) if scheme.lower() == "bearer" and token else None
-    if principal is None:
+def _authenticate(runtime: Runtime, request: Request) -> Principal:
+    """The caller, or 401; 429 while the client's address has failed too often (see
+    `AuthThrottle`). No token at all is not a failure: only refused tokens count."""
+    address = request.client.host if request.client else "unknown"
+    wait = runtime.throttle.retry_after(address)
+    if wait is not None:
         raise HttpError(
-            401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            429,
+            f"too many refused tokens from this address; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
         )
-    return principal
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    reason = "a valid bearer token is required"
+    if scheme.lower() == "bearer" and token:  # `bearer` too: the scheme is case-insensitive
+        try:
+            return runtime.tokens.principal(token, runtime.clock())
+        except TokenRefusedError as error:
+            runtime.throttle.failed(address)
+            reason = str(error)
+    raise HttpError(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> tuple[bytes, BaseModel]:
@@ -303,13 +319,11 @@ async def _body(endpoint: Endpoint, runtime: Runtime, request: Request) -> tuple
         if len(raw) > runtime.max_body_bytes:
             raise HttpError(413, f"the body is larger than {runtime.max_body_bytes} bytes")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise HttpError(422, "the body is not valid JSON") from None
+        data = parse_json(raw)
+    except JsonInputError as error:
+        raise HttpError(422, f"the body {error}") from None
     if not isinstance(data, dict):
         raise HttpError(422, "the body must be a JSON object")
-    if _contains_nul(data):  # PostgreSQL stores no NUL in text: refuse it before the log does
-        raise HttpError(422, "the body must not contain NUL characters")
     assert endpoint.body is not None
     try:
         return raw, endpoint.body.model_validate_json(raw)  # JSON mode: ISO strings for dates
@@ -395,14 +409,6 @@ def _spill(upload: UploadFile, limit: int) -> tuple[Path, str]:
             digest.update(chunk)
             out.write(chunk)
     return Path(name), digest.hexdigest()
-
-
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    return isinstance(value, list) and any(_contains_nul(v) for v in value)
 
 
 async def _wait_for(runtime: Runtime, after: str | None, projected: str | None) -> None:

@@ -16,6 +16,7 @@ from adapters import exporting
 from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
+from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.parameters import IsoTime, Parameter
 from adapters.sql.grid_queries import SqlGrid
 from domain.fields import FIELD_NAME, FieldType
@@ -213,10 +214,11 @@ def _filter(raw: str | None) -> Any:
     if raw is None:
         return None
     try:
-        return parse_segment(json.loads(raw))
-    except ValueError as error:
-        reason = error if isinstance(error, SegmentError) else "not valid JSON"
-        raise HttpError(422, f"filter: {reason}") from None
+        return parse_segment(parse_json(raw))
+    except JsonInputError as error:
+        raise HttpError(422, f"filter {error}") from None
+    except SegmentError as error:
+        raise HttpError(422, f"filter: {error}") from None
 
 
 def post_view(ctx: Context) -> Reply:

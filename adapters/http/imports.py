@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from uuid import UUID
 
 from starlette.responses import StreamingResponse
@@ -10,6 +9,7 @@ from starlette.responses import StreamingResponse
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
+from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.presenters import job_times
 from adapters.importing.job import Importer, ImportRequest, suggestion
 from adapters.importing.sheets import open_sheet
@@ -80,9 +80,9 @@ def _mapping(ctx: Context, body: schemas.ImportIn) -> dict[str, str | None]:
             suggested_mapping=suggested,
         )
     try:
-        mapping = json.loads(body.mapping)
-    except ValueError:
-        mapping = None
+        mapping = parse_json(body.mapping)
+    except JsonInputError as error:
+        raise HttpError(422, f"mapping {error}") from None
     if not isinstance(mapping, dict) or not all(
         isinstance(name, str | None) for name in mapping.values()
     ):

@@ -27,6 +27,7 @@ PROBLEMS = {
     410: "Gone for good: erased, or past its restore window",
     412: "If-Match version is not current",
     413: "Body too large",
+    429: "Too many refused tokens from this address lately (Retry-After)",
     422: "Invalid input: the problem names the parameter or field and the reason (also: an "
     "Idempotency-Key that is malformed or was used for a different request)",
     503: "Too many concurrent changes to the same records; retry",
@@ -34,6 +35,7 @@ PROBLEMS = {
 }
 PROBLEM_HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    429: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
     503: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
 }
 POSITION = {
@@ -99,7 +101,7 @@ def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
 
 def problem_statuses(endpoint: Endpoint) -> set[int]:
     """Every problem status the endpoint can answer, from its declaration."""
-    statuses = {401, 422, *endpoint.errors}  # 422: any undeclared query parameter
+    statuses = {401, 422, 429, *endpoint.errors}  # 422: any undeclared query parameter
     if endpoint.roles != EVERYONE:
         statuses.add(403)
     if endpoint.path_parameters:

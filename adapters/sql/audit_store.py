@@ -120,7 +120,7 @@ class AuditQuery:
             return 0
         try:
             position = json.loads(base64.urlsafe_b64decode(self.cursor.encode()))["audit"]
-        except (ValueError, TypeError, KeyError, binascii.Error):
+        except (ValueError, TypeError, KeyError, binascii.Error, RecursionError):
             raise AuditQueryError("cursor is not one the audit issued") from None
         if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < 2**63:
             raise AuditQueryError("cursor is not one the audit issued")

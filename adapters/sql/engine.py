@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,7 @@ def make_engine(database: Database) -> Engine:
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     if database.kind == "sqlite":
+        create_private_file(database.path)
         engine = create_engine(
             database.sqlalchemy_url(), connect_args={"check_same_thread": False, "timeout": 30}
         )
@@ -43,6 +46,18 @@ def make_engine(database: Database) -> Engine:
         pool_pre_ping=True,
         connect_args={"options": f"-csearch_path={database.schema}"},
     )
+
+
+def create_private_file(path: str) -> None:
+    """Create a SQLite file readable by its owner only (0600), if it does not exist yet.
+
+    SQLite gives its -wal, -shm and -journal files the database file's mode, so they are
+    private too. An existing file keeps its mode (the operator may have chosen it).
+    """
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def insert_rows(connection: Connection, table: Table, values: list[dict[str, Any]]) -> None:

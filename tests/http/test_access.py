@@ -4,7 +4,9 @@ accounts (another account's resources answer 404 on every route and never leak).
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ import pytest
 
 from adapters.http.roles import END, START, role_matrix
 from adapters.http.routes import ENDPOINTS
-from tests.http.conftest import Api
+from tests.conftest import _require
+from tests.http.conftest import Api, running_api
 from tests.http.test_routes import an_event, ok, register
 from tests.support.sheets import csv_bytes
 
@@ -100,6 +103,15 @@ def test_the_documented_matrix_is_the_declared_one() -> None:
     )
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_api(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Api]:
+    """As tests/http/conftest.py's, but this module's many bad tokens are not throttled."""
+    _require(request.param)
+    folder = tmp_path_factory.mktemp(request.param)
+    with running_api(request.param, folder, auth_failure_limit=0) as api_:
+        yield api_
+
+
 def _call(api: Api, route: str, role: str | None, resources: dict[str, str], **headers: str) -> Any:
     method, path = route.split(" ", 1)
     for name, value in resources.items():
@@ -173,6 +185,35 @@ CREATING = {
     "POST /v1/groups",
     "POST /v1/forms/{form}/submissions",
 }
+# Writes without an id in their path that take ids in their body: each is called with
+# another account's ids in `test_ids_of_another_account_in_a_body_answer_404_and_write_nothing`.
+BODY_IDS = {"POST /v1/views", "POST /v1/bulk", "POST /v1/imports"}
+
+
+def _names(route: str) -> set[str]:
+    return set(PATH_NAME.findall(route)) - SHARED
+
+
+PATH_NAME = re.compile(r"{(\w+)}")
+
+
+def owned() -> list[str]:
+    """Routes naming a resource of the account in their path: 404 for another account."""
+    return [f"{e.method} {e.path}" for e in ENDPOINTS if _names(e.path)]
+
+
+def own_reads() -> list[str]:
+    """Reads naming no resource (lists, grids, exports, reports): the caller's own data."""
+    return [f"{e.method} {e.path}" for e in ENDPOINTS if e.method == "GET" and not _names(e.path)]
+
+
+def test_every_route_is_checked_against_another_accounts_token() -> None:
+    """A new route cannot be missed: each falls in exactly one isolation check."""
+    writes = {f"{e.method} {e.path}" for e in ENDPOINTS if e.writes and not _names(e.path)}
+    assert writes == CREATING | BODY_IDS, "classify the new write route here"
+    groups = [set(owned()), set(own_reads()), CREATING, BODY_IDS]
+    assert sum(len(g) for g in groups) == len(ENDPOINTS)
+    assert set().union(*groups) == set(declared())
 
 
 def seeded(api: Api) -> dict[str, str]:
@@ -222,9 +263,8 @@ def seeded(api: Api) -> dict[str, str]:
 def test_another_accounts_resources_answer_404_on_every_route(api: Api, other_account: Api) -> None:
     theirs = seeded(api)
     head = api.system.ledger.recorder.max_notification_id()
-    owned = [r for r in intended() if any("{" + n + "}" in r for n in theirs if n not in SHARED)]
-    assert len(owned) >= 30
-    for route in owned:
+    assert len(owned()) >= 30
+    for route in owned():
         answer = _call(other_account, route, "admin", theirs)
         assert answer.status_code == 404, (route, answer.status_code, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"
@@ -236,15 +276,11 @@ def test_another_accounts_data_never_shows_in_lists_grids_or_exports(
 ) -> None:
     theirs = seeded(api)
     head = str(api.system.ledger.recorder.max_notification_id())
-    listing = [
-        r
-        for r in intended()
-        if r.startswith("GET ") and not any("{" + n + "}" in r for n in theirs)
-    ]
-    assert len(listing) >= 10
-    secrets = [v for k, v in theirs.items() if k != "form"] + ["ada@example.org"]
+    listing = own_reads()
+    assert {"GET /v1/reports/{name}", "GET /v1/reports/{name}.csv"} <= set(listing)
+    secrets = [v for k, v in theirs.items() if k not in SHARED] + ["ada@example.org"]
     for route in listing:
-        path = route.split(" ", 1)[1]
+        path = route.split(" ", 1)[1].replace("{name}", theirs["name"])
         answer = other_account.client.get(
             path, headers=other_account.as_("admin"), params={"after": head}
         )
@@ -301,6 +337,10 @@ def test_ids_of_another_account_in_a_body_answer_404_and_write_nothing(
     for method, path, body in refused:
         answer = other_account.call(method, path, json=body)
         assert answer.status_code in (404, 422), (path, body, answer.text)
+    people = {"file": ("people.csv", csv_bytes([["email"], ["eve@example.org"]]))}
+    into_theirs = {"event_id": theirs["event_id"], "mapping": json.dumps({"email": "email"})}
+    answer = other_account.call("POST", "/v1/imports", files=people, data=into_theirs)
+    assert answer.status_code == 404, answer.text
     filtered = other_account.call("GET", "/v1/contacts", params={"group_id": theirs["group_id"]})
     assert filtered.status_code == 404
     # A bulk job naming their contact ids skips them as not found: nothing of theirs moves.
