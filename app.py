@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
 
@@ -120,7 +120,8 @@ def build_system(
         importer=importer,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency)
+    scrub_every = timedelta(hours=settings.scrub_every_hours)
+    purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency, scrub_every)
     return ContactLedgerSystem(
         settings,
         ledger,
