@@ -623,12 +623,19 @@ def scrub_rows(backend: str, m: Sample, n: int) -> list[tuple[str, ...]]:
 
 
 def describe(plan: Plan) -> str:
+    parts = {
+        "a": f"(a) {plan.erase_contacts} erasures per run after {WARM_UP} warm-ups, "
+        f"{plan.repeat} runs",
+        "b": f"(b) {plan.contacts:,} contacts (half with 2 participants), "
+        f"{plan.purge_repeat} runs",
+        "c": "(c) " + ", ".join(f"{n:,} contacts on {kind}"
+                                for kind, n in plan.scrub_contacts.items()
+                                if kind in plan.backends) + f", {plan.purge_repeat} runs",
+    }  # fmt: skip
+    shown = "; ".join(text for part, text in parts.items() if part in plan.parts)
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; (a) {plan.erase_contacts} erasures per run after "
-        f"{WARM_UP} warm-ups, {plan.repeat} runs, medians; (b) {plan.contacts:,} contacts "
-        f"(half with 2 participants), {plan.purge_repeat} runs, medians"
-        + (f"; (c) contacts filled {plan.scrub_contacts}" if "c" in plan.parts else "")
+        f"Python {platform.python_version()}; {shown}; medians"
     )
 
 
