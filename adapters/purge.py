@@ -104,7 +104,7 @@ class Purger:
         engine: Engine,
         clock: Callable[[], datetime],
         idempotency: IdempotencyStore,
-        scrub_every: timedelta = timedelta(hours=24),
+        scrub_every: timedelta = timedelta(hours=168),
     ) -> None:
         self.ledger, self.grid, self.projectors = ledger, grid, projectors
         self.engine, self.clock, self.idempotency = engine, clock, idempotency

@@ -102,7 +102,7 @@ class Settings:
     feed_wait_seconds: float = 30.0  # the longest a change-feed long-poll waits
     max_body_bytes: int = 1_000_000
     purge_every_seconds: float = 3600.0  # inside `serve`; 0 turns it off
-    scrub_every_hours: float = 24.0  # at most one storage scrub per this (decision 0035)
+    scrub_every_hours: float = 168.0  # at most one storage scrub per this (decision 0035)
     idempotency_hours: float = 24.0  # how long an Idempotency-Key's answer is kept
     max_upload_bytes: int = 50 * 1024 * 1024  # an import's file
 
@@ -153,7 +153,7 @@ def _feed_wait_seconds(env: Mapping[str, str]) -> float:
 
 
 def _scrub_every_hours(env: Mapping[str, str]) -> float:
-    hours = _number(env, "LEDGER_SCRUB_EVERY_HOURS", 24.0)
+    hours = _number(env, "LEDGER_SCRUB_EVERY_HOURS", 168.0)
     if not 0 <= hours <= 672:  # 28 days: within the month the law gives; NaN refused too
         raise SettingsError("LEDGER_SCRUB_EVERY_HOURS must be from 0 to 672")
     return hours

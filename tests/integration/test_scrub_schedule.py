@@ -29,7 +29,8 @@ def erase_someone(world: World, account_id: UUID) -> None:
 def test_a_purge_run_scrubs_at_most_once_per_interval(tmp_path: Path, db_kind: str) -> None:
     with backend_settings(db_kind, tmp_path) as settings:
         world: World
-        system = build_system(settings, clock=lambda: world.now)
+        daily = replace(settings, scrub_every_hours=24.0)
+        system = build_system(daily, clock=lambda: world.now)
         world = World(system.ledger)
         try:
             purger = system.purger
@@ -54,7 +55,7 @@ def test_a_purge_run_scrubs_at_most_once_per_interval(tmp_path: Path, db_kind: s
 
 def test_the_interval_is_read_from_the_environment() -> None:
     env = {"LEDGER_DATA_DIR": "/tmp/never-used", "LEDGER_SECRET": "s" * 32}
-    assert Settings.from_env(env).scrub_every_hours == 24
+    assert Settings.from_env(env).scrub_every_hours == 168  # a week
     assert Settings.from_env({**env, "LEDGER_SCRUB_EVERY_HOURS": "0"}).scrub_every_hours == 0
     for bad in ("-1", "673", "nan", "weekly"):
         with pytest.raises(SettingsError, match="LEDGER_SCRUB_EVERY_HOURS"):
