@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
 
@@ -122,7 +122,8 @@ def build_system(
         max_upload_bytes=settings.max_upload_bytes,
         throttle=AuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds),
     )
-    purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency)
+    scrub_every = timedelta(hours=settings.scrub_every_hours)
+    purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency, scrub_every)
     return ContactLedgerSystem(
         settings,
         ledger,

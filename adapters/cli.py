@@ -169,19 +169,27 @@ def _catch_up(projector: Any, rebuild: bool) -> None:
     type=click.DateTime(TIMES),
     help="Erase what is due at this time (UTC unless an offset is given). Default: now.",
 )
-def purge(as_of: datetime | None) -> None:
+@click.option(
+    "--scrub",
+    is_flag=True,
+    help="Scrub the storage now, even if LEDGER_SCRUB_EVERY_HOURS has not passed.",
+)
+def purge(as_of: datetime | None, scrub: bool) -> None:
     """Erase deleted contacts and participants whose restore window is over."""
     when = None if as_of is None else (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC))
     system = _system()
     try:
-        report = system.purger.run(when)
+        report = system.purger.run(when, scrub=scrub)
     finally:
         system.close()
     click.echo(
         f"purge as of {report.as_of.isoformat()}: {report.contacts} contacts and "
         f"{report.participants} participants erased; "
-        f"{report.expired_answers} expired idempotency answers deleted"
+        f"{report.expired_answers} expired idempotency answers deleted; "
+        f"storage {'scrubbed' if report.scrubbed else 'not scrubbed'}"
     )
+    if scrub and not report.scrubbed:
+        raise click.ClickException("the scrub did not complete (see the log); run it again")
 
 
 @main.command("replay")

@@ -106,6 +106,7 @@ class Settings:
     feed_wait_seconds: float = 30.0  # the longest a change-feed long-poll waits
     max_body_bytes: int = 1_000_000
     purge_every_seconds: float = 3600.0  # inside `serve`; 0 turns it off
+    scrub_every_hours: float = 168.0  # at most one storage scrub per this (decision 0035)
     idempotency_hours: float = 24.0  # how long an Idempotency-Key's answer is kept
     max_upload_bytes: int = 50 * 1024 * 1024  # an import's file
     token_cache_seconds: float = 5.0  # a revoked token still works this long in a process
@@ -131,6 +132,7 @@ class Settings:
             read_wait_seconds=_number(env, "LEDGER_READ_WAIT_SECONDS", 5.0),
             feed_wait_seconds=_feed_wait_seconds(env),
             purge_every_seconds=_number(env, "LEDGER_PURGE_EVERY_SECONDS", 3600.0),
+            scrub_every_hours=_scrub_every_hours(env),
             idempotency_hours=_idempotency_hours(env),
             max_upload_bytes=_upload_bytes(env),
             token_cache_seconds=_bounded(env, "LEDGER_TOKEN_CACHE_SECONDS", 5.0, 0, 60),
@@ -165,6 +167,13 @@ def _feed_wait_seconds(env: Mapping[str, str]) -> float:
     if not 0 <= seconds <= 30:  # NaN is refused too
         raise SettingsError("LEDGER_FEED_WAIT_SECONDS must be from 0 to 30")
     return seconds
+
+
+def _scrub_every_hours(env: Mapping[str, str]) -> float:
+    hours = _number(env, "LEDGER_SCRUB_EVERY_HOURS", 168.0)
+    if not 0 <= hours <= 672:  # 28 days: within the month the law gives; NaN refused too
+        raise SettingsError("LEDGER_SCRUB_EVERY_HOURS must be from 0 to 672")
+    return hours
 
 
 def _idempotency_hours(env: Mapping[str, str]) -> float:

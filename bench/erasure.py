@@ -8,7 +8,16 @@
 (b) the purge: N contacts (half with two participants) registered in batches and
     deleted one by one (untimed, timed as set-up), the projector caught up, then
     `purger.run(as_of=deletion + 100 days)` end to end, split by stage. Baselines: N
-    single-row committed transactions, and the scrub (WAL checkpoint / VACUUM) alone.
+    single-row committed transactions, and the scrub (WAL checkpoint / VACUUM FULL) alone.
+(c) the scrub at scale (decision 0035): `rm_contacts` filled directly with M contacts
+    (bench.grid's fill: realistic rows, the product's indexes, 1 in 10 also a participant
+    of one event), the key tables with a subject key and a key-index entry per contact,
+    100 contacts blanked as an erasure leaves them; then `purger.scrub()` (VACUUM FULL of
+    every scrubbed table on PostgreSQL, the WAL checkpoint on SQLite), split by table,
+    while a reader asks for a grid page every 50 ms (its slowest answer is how long the
+    grid stood blocked). Baselines in the same run: `CREATE TABLE ... AS SELECT *` of the
+    same contact rows (copying them once, no index), and a plain VACUUM of `rm_contacts`
+    (what the scrub did before).
 
 Each measurement runs on a fresh, empty database (a SQLite file or a PostgreSQL schema)
 and its baseline is measured on that same database in the same run. See bench/README.md.
@@ -22,6 +31,7 @@ import argparse
 import os
 import platform
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,9 +42,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from adapters.ledger import SealedContactLedger, build_ledger
+from adapters.purge import SCRUBBED_TABLES
+from adapters.sql.engine import make_engine
 from app import ContactLedgerSystem, build_system
-from bench.grid import _stopwatch, percentile, profiled
+from bench.grid import _stopwatch, fill, percentile, profiled
 from bench.registrations import (
     BATCH,
     META,
@@ -370,6 +384,118 @@ def print_split(spent: dict[str, float], took: float, n: int) -> None:
               f"{100 * seconds / took:4.0f}%", file=sys.stderr)  # fmt: skip
 
 
+# --- (c) the scrub at scale -------------------------------------------------------------
+
+BLANKED = 100  # contacts blanked as erased before the scrub (its cost hardly depends on it)
+KEY_FILL = {
+    "postgres": (
+        "INSERT INTO ledger_subject_keys SELECT contact_id, decode(md5(contact_id::text) "
+        "|| md5(contact_id::text || 'k'), 'hex') FROM rm_contacts",
+        "INSERT INTO ledger_contact_keys SELECT account_id, md5(contact_id::text) "
+        "|| md5(contact_id::text || 'd'), contact_id FROM rm_contacts",
+    ),
+    "sqlite": (
+        "INSERT INTO ledger_subject_keys SELECT contact_id, randomblob(32) FROM rm_contacts",
+        "INSERT INTO ledger_contact_keys SELECT account_id, hex(randomblob(32)), contact_id "
+        "FROM rm_contacts",
+    ),
+}
+BLANK = (
+    "UPDATE rm_contacts SET fields = '{}', folded = '{}', email = NULL, first_name = NULL, "
+    "last_name = NULL, company = NULL, job_title = NULL, sort_name = '', search = '', "
+    "erased = :yes WHERE contact_id IN "
+    "(SELECT contact_id FROM rm_contacts ORDER BY contact_id LIMIT :n)"
+)
+PAGE = "SELECT contact_id FROM rm_contacts WHERE deleted = :no ORDER BY sort_name LIMIT 50"
+
+
+def bench_scrub(store: Store, contacts: int, profile: bool) -> Sample:
+    """purger.scrub() over M filled contacts, per table, with a reader beside it."""
+    system = build_system(store.settings())
+    engine = make_engine(store.settings().database)
+    try:
+        started = time.perf_counter()
+        fill(store, engine, contacts)
+        with engine.begin() as connection:
+            for statement in KEY_FILL[store.kind]:
+                connection.execute(text(statement))
+            connection.execute(text(BLANK), {"yes": True, "n": BLANKED})
+        print(f"    set-up: {contacts:,} contacts and their keys filled in "
+              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # fmt: skip
+        sizes = table_sizes(store, engine)
+        copy = timed(partial(copy_contacts, engine))
+        plain = timed(partial(plain_vacuum, store, engine))
+        with Reader(engine) as reader:
+            run = system.purger.scrub
+            report, took = profiled_call(run) if profile else timed_call(run)
+        if not report.done:
+            raise RuntimeError(f"the scrub did not complete: {report.why_not}")
+    finally:
+        engine.dispose()
+        system.close()
+    return {
+        "seconds": took,
+        "copy": copy,
+        "plain_vacuum": plain,
+        "reader_max": reader.slowest,
+        "reader_p50": percentile(reader.took, 0.5),
+        **{f"t:{table}": seconds for table, seconds in report.seconds.items()},
+        **{f"mb:{table}": mb for table, mb in sizes.items()},
+    }
+
+
+def table_sizes(store: Store, engine: Any) -> dict[str, float]:
+    """MB of each scrubbed table with its indexes and TOAST (PostgreSQL only)."""
+    if store.kind != "postgres":
+        return {}
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(
+                text("SELECT pg_total_relation_size(to_regclass(:t)) / 1e6"), {"t": table}
+            ).scalar()
+            or 0.0
+            for table in SCRUBBED_TABLES
+        }
+
+
+def copy_contacts(engine: Any) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_copy AS SELECT * FROM rm_contacts"))
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE bench_copy"))
+
+
+def plain_vacuum(store: Store, engine: Any) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM rm_contacts" if store.kind == "postgres" else "SELECT 1"))
+
+
+class Reader:
+    """A grid page every 50 ms from another connection, while the scrub runs."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine, self.took, self._stop = engine, [0.0], threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    @property
+    def slowest(self) -> float:
+        return max(self.took)
+
+    def __enter__(self) -> Reader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _read(self) -> None:
+        with self.engine.connect() as connection:
+            while not self._stop.wait(0.05):
+                self.took.append(timed(lambda: connection.execute(text(PAGE), {"no": False}).all()))
+                connection.rollback()
+
+
 # --- running and reporting ------------------------------------------------------------
 
 
@@ -382,6 +508,7 @@ class Plan:
     contacts: int
     repeat: int
     purge_repeat: int
+    scrub_contacts: dict[str, int]
     profile: bool
     workdir: Path
 
@@ -400,11 +527,19 @@ class Plan:
             found.append(("purge", self.purge_repeat, purge))
         return found
 
+    def for_backend(self, backend: str) -> list[tuple[str, int, Callable[[Store], Sample]]]:
+        found = self.measurements()
+        if "c" in self.parts:
+            contacts = self.scrub_contacts[backend]
+            scrub = partial(bench_scrub, contacts=contacts, profile=self.profile)
+            found.append(("scrub", self.purge_repeat, scrub))
+        return found
+
 
 def run_backend(plan: Plan, backend: str) -> dict[str, Sample]:
     """Every measurement its number of times, each on a fresh store; medians."""
     samples: dict[str, list[Sample]] = {}
-    for name, repeat, measure in plan.measurements():
+    for name, repeat, measure in plan.for_backend(backend):
         for attempt in range(1, repeat + 1):
             sample, took = timed_call(partial(run_once, measure, backend, plan.workdir))
             samples.setdefault(name, []).append(sample)
@@ -414,7 +549,11 @@ def run_backend(plan: Plan, backend: str) -> dict[str, Sample]:
     return {name: {**medians(runs), **spread(runs, SPREAD[name])} for name, runs in samples.items()}
 
 
-SPREAD = {"erase": "p95", "purge": "seconds"}  # the figure whose range over runs is shown
+SPREAD = {
+    "erase": "p95",
+    "purge": "seconds",
+    "scrub": "seconds",
+}  # the figure whose range over runs is shown
 
 
 def spread(runs: list[Sample], key: str) -> Sample:
@@ -442,6 +581,8 @@ def rows_for(backend: str, name: str, m: Sample, plan: Plan) -> list[tuple[str, 
              f"key-index deletion, {m['shredded/erasure']:.0f} subject keys deleted + "
              f"{m['listed/erasure']:.0f} listed", ""),
         ]  # fmt: skip
+    if name == "scrub":
+        return scrub_rows(backend, m, plan.scrub_contacts[backend])
     n = plan.contacts
     shown = [label for _, name, label in PURGE_STAGES if name != "erase_participant" or m[label]]
     stages = " | ".join(f"{m[label]:.2f}" for label in shown)
@@ -462,22 +603,53 @@ def rows_for(backend: str, name: str, m: Sample, plan: Plan) -> list[tuple[str, 
     ]  # fmt: skip
 
 
+def scrub_rows(backend: str, m: Sample, n: int) -> list[tuple[str, ...]]:
+    tables = sorted((k[2:] for k in m if k.startswith("t:")), key=lambda t: -m[f"t:{t}"])
+    split = ", ".join(
+        f"{t} {m[f't:{t}']:.1f} s" + (f" ({m[f'mb:{t}']:,.0f} MB)" if f"mb:{t}" in m else "")
+        for t in tables
+        if m[f"t:{t}"] >= 0.05
+    )
+    baseline = f"CREATE TABLE AS of the contacts: {m['copy']:.1f} s"
+    if backend == "postgres":
+        baseline += f"; plain VACUUM: {m['plain_vacuum']:.1f} s"
+    return [
+        (backend, f"(c) scrub at {n:,} contacts: purger.scrub()",
+         f"{m['seconds']:.1f} s (runs {m['lo']:.1f}–{m['hi']:.1f} s)", baseline),
+        (backend, "      split (tables over 0.05 s)", split or "-", ""),
+        (backend, "      a grid page meanwhile (every 50 ms)",
+         f"slowest {m['reader_max']:.1f} s, p50 {1000 * m['reader_p50']:.0f} ms", ""),
+    ]  # fmt: skip
+
+
 def describe(plan: Plan) -> str:
+    parts = {
+        "a": f"(a) {plan.erase_contacts} erasures per run after {WARM_UP} warm-ups, "
+        f"{plan.repeat} runs",
+        "b": f"(b) {plan.contacts:,} contacts (half with 2 participants), "
+        f"{plan.purge_repeat} runs",
+        "c": "(c) " + ", ".join(f"{n:,} contacts on {kind}"
+                                for kind, n in plan.scrub_contacts.items()
+                                if kind in plan.backends) + f", {plan.purge_repeat} runs",
+    }  # fmt: skip
+    shown = "; ".join(text for part, text in parts.items() if part in plan.parts)
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; (a) {plan.erase_contacts} erasures per run after "
-        f"{WARM_UP} warm-ups, {plan.repeat} runs, medians; (b) {plan.contacts:,} contacts "
-        f"(half with 2 participants), {plan.purge_repeat} runs, medians"
+        f"Python {platform.python_version()}; {shown}; medians"
     )
 
 
 def parse_args(argv: Sequence[str] | None) -> Plan:
     parser = argparse.ArgumentParser(prog="python -m bench.erasure", description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--parts", default="ab", help="a: erase one contact; b: the purge")
+    parser.add_argument(
+        "--parts", default="ab", help="a: erase one contact; b: the purge; c: the scrub at scale"
+    )
     parser.add_argument("--erase-contacts", type=int, default=30, help="(a) erasures per run")
     parser.add_argument("--events", type=int, default=50, help="(a) events per contact")
     parser.add_argument("--contacts", type=int, default=10_000, help="(b) contacts purged")
+    parser.add_argument("--scrub-contacts", type=int, default=1_000_000, help="(c) PostgreSQL")
+    parser.add_argument("--sqlite-scrub-contacts", type=int, default=200_000, help="(c) SQLite")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--purge-repeat", type=int, help="(b) runs, if not --repeat")
     parser.add_argument("--profile", action="store_true", help="pyinstrument to stderr")
@@ -492,6 +664,7 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         args.contacts,
         args.repeat,
         args.purge_repeat or args.repeat,
+        {"postgres": args.scrub_contacts, "sqlite": args.sqlite_scrub_contacts},
         args.profile,
         args.workdir,
     )

@@ -1,7 +1,10 @@
-"""After the purge, no plaintext of an erased person is left in the database (F12).
+"""After the scrub, no plaintext of an erased person is left in the database (F12).
 
 SQLite: the bytes of the database file and its WAL. PostgreSQL: every row of every table
-of the schema, as text. Also the person's sealing keys: gone from the storage too.
+of the schema, as text, and the bytes of every relation file of the schema (tables, their
+indexes, TOAST tables and their indexes) under the server's data directory: dead rows and
+index keys included. Also the person's sealing keys: gone from the storage too. Both ways
+of erasing: the purge after the restore window, and erasure on request over HTTP.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from adapters.settings import Settings
 from app import ContactLedgerSystem, build_system
 from domain import commands
 from domain.segments import fold_text
+from tests.http.conftest import Api, running_api
+from tests.http.test_routes import an_event, ok
 from tests.support.backends import _dsn, backend_settings
 from tests.support.world import T0, World
 
@@ -63,7 +68,7 @@ def erased_person(system: ContactLedgerSystem) -> list[bytes]:
     delete = commands.DeleteContact(account_id, contact.id)
     system.ledger.delete_contact(delete, world.tick(), world.meta)
     report = system.purger.run(world.now + timedelta(days=100))
-    assert report.contacts == 1
+    assert report.contacts == 1 and report.scrubbed  # the first erasure: scrubbed at once
     assert system.ledger.contact(account_id, contact.id).erased
     return [k for k in keys if k is not None]
 
@@ -101,6 +106,65 @@ def assert_postgres_tables_hold_none_of(
                 assert key.hex().encode() not in text, table
 
 
+def relation_files(settings: Settings) -> dict[str, list[Path]]:
+    """Every relation of the schema (tables, indexes, sequences, TOAST tables and their
+    indexes) and its files (segments of 1 GB each), after a CHECKPOINT wrote the pages out.
+    Reading them needs the server's files on this machine (the tests run as root): if they
+    cannot be read, this fails; it does not skip."""
+    with psycopg.connect(_dsn(), autocommit=True) as connection:
+        connection.execute("CHECKPOINT")
+        root = Path(str(connection.execute("SHOW data_directory").fetchone()[0]))  # type: ignore[index]
+        found = connection.execute(RELATIONS, (settings.database.schema,)).fetchall()
+    files: dict[str, list[Path]] = {}
+    for name, relative in found:
+        if relative is None:  # a relation without storage (e.g. a partitioned parent)
+            continue
+        main = root / relative
+        files[name] = [main, *sorted(main.parent.glob(main.name + ".[0-9]*"))]
+    return files
+
+
+RELATIONS = """
+WITH mine AS (
+    SELECT oid, relname, reltoastrelid FROM pg_class
+     WHERE relnamespace = %s::regnamespace AND relkind IN ('r', 'i', 'm', 'S'))
+SELECT relname, pg_relation_filepath(oid) FROM mine
+UNION ALL
+SELECT relname || ' (TOAST)', pg_relation_filepath(reltoastrelid) FROM mine
+ WHERE reltoastrelid <> 0
+UNION ALL
+SELECT m.relname || ' (TOAST index)', pg_relation_filepath(i.indexrelid)
+  FROM mine m JOIN pg_index i ON i.indrelid = m.reltoastrelid
+ WHERE m.reltoastrelid <> 0
+"""
+
+
+def postgres_file_hits(settings: Settings, needles: list[bytes]) -> dict[str, list[bytes]]:
+    """The needles found in each relation's files (read whole: they are small here)."""
+    files = relation_files(settings)
+    assert {"rm_contacts", "rm_contacts_pkey", "ledger_subject_keys"} <= files.keys()
+    assert any(name.endswith("(TOAST)") for name in files)
+    hits: dict[str, list[bytes]] = {}
+    for name, paths in files.items():
+        raw = b"".join(path.read_bytes() for path in paths)
+        found = [needle[:16] for needle in needles if needle in raw]
+        if found:
+            hits[name] = found
+    return hits
+
+
+def test_postgres_files_hold_nothing_of_a_purged_person(
+    tmp_path: Path, require_postgres: None
+) -> None:
+    with backend_settings("postgres", tmp_path) as settings:
+        system = build_system(settings, clock=lambda: T0)
+        try:
+            keys = erased_person(system)
+            assert postgres_file_hits(settings, [*NEEDLES, *keys]) == {}
+        finally:
+            system.close()
+
+
 def test_sqlite_files_hold_nothing_of_an_erased_person(tmp_path: Path) -> None:
     with backend_settings("sqlite", tmp_path) as settings:
         system = build_system(settings, clock=lambda: T0)
@@ -131,3 +195,66 @@ def test_the_scan_would_find_a_person_who_is_not_erased(tmp_path: Path, kind: st
         raw = b"".join(p.read_bytes() for p in tmp_path.glob("ledger.sqlite*"))
         assert PERSON["email"].encode() in raw
         system.close()
+
+
+# --- erasure on request, over HTTP ----------------------------------------------------
+
+VISITOR = {
+    "email": "ottoline.wimbleford@example.net",
+    "first_name": "Ottoline",
+    "last_name": "Wimbleford-Quaxley",
+    "company": "Quaxley Gramophones",
+}
+VISITOR_NEEDLES = [v.encode() for v in VISITOR.values()] + [
+    v.casefold().encode() for v in VISITOR.values()
+]
+
+
+def erased_over_http(api: Api) -> None:
+    """Register the visitor and edit her, both with an Idempotency-Key (answers stored),
+    then erase her on request, and wait until the grid shows it."""
+    event_id = an_event(api)
+    body = {"fields": VISITOR, "status": "registered", "source": "api"}
+    path = f"/v1/events/{event_id}/participants"
+    participant = ok(api.call("POST", path, headers={"Idempotency-Key": "r1"}, json=body), 201)
+    contact_id = ok(api.call("GET", f"{path}/{participant['id']}"))["contact_id"]
+    edit = {"fields": {"company": "Quaxley Gramophones Ltd"}}
+    edited = api.call("PATCH", f"/v1/contacts/{contact_id}", headers={"Idempotency-Key": "e1"},
+                      json=edit)  # fmt: skip
+    assert "Quaxley" in ok(edited)["fields"]["company"]
+    erased = api.call("POST", f"/v1/contacts/{contact_id}/erase", "compliance")
+    assert ok(erased)["participants_erased"] == 1
+    after = {"after": erased.headers["X-Position"]}
+    assert ok(api.call("GET", "/v1/contacts", "analyst", params=after))["items"] == []
+
+
+def hits_in_files(api: Api, tmp_path: Path, needles: list[bytes]) -> dict[str, list[bytes]]:
+    settings = api.system.settings
+    if settings.database.kind == "postgres":
+        return postgres_file_hits(settings, needles)
+    hits: dict[str, list[bytes]] = {}
+    for path in sorted(tmp_path.glob("ledger.sqlite*")):
+        raw = path.read_bytes()
+        hits[path.name] = [n[:16] for n in needles if n in raw]
+    return {name: found for name, found in hits.items() if found}
+
+
+def test_files_hold_nothing_of_a_person_erased_over_http_once_scrubbed(
+    tmp_path: Path, db_kind: str
+) -> None:
+    with running_api(db_kind, tmp_path) as api:
+        erased_over_http(api)
+        assert api.system.purger.run().scrubbed  # nothing due, but an erasure to scrub
+        assert not api.system.purger.run().scrubbed  # nothing new since
+        assert hits_in_files(api, tmp_path, VISITOR_NEEDLES) == {}
+
+
+def test_the_files_keep_an_erased_person_until_the_scrub(tmp_path: Path, db_kind: str) -> None:
+    """The file scan has teeth: blanked rows still leave their bytes behind (PostgreSQL's
+    dead rows and index keys, SQLite's WAL) until the scrub."""
+    with running_api(db_kind, tmp_path) as api:
+        erased_over_http(api)
+        for projector in api.system.projectors.values():
+            projector.catch_up()
+        hits = hits_in_files(api, tmp_path, VISITOR_NEEDLES)
+        assert VISITOR["email"].encode()[:16] in {n for found in hits.values() for n in found}
