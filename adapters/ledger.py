@@ -17,6 +17,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
+from adapters.group_commit import GroupCommit
 from adapters.keystore import KeyRing
 from adapters.mapper import LedgerTranscoder, SealingMapper
 from adapters.recorders import MemoryLedgerRecorder, PostgresLedgerRecorder, SqliteLedgerRecorder
@@ -207,6 +208,8 @@ def build_ledger(settings: Settings) -> SealedContactLedger:
     if settings.database.kind == "sqlite":
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing one stays
         create_private_file(settings.database.path)
-    return SealedContactLedger(
+    ledger = SealedContactLedger(
         hasher, keyring, settings.database.eventsourcing_env(), settings.settled_cache_seconds
     )
+    ledger.runner = GroupCommit(ledger)
+    return ledger

@@ -8,11 +8,7 @@ version or key-index conflict), the whole command runs again on fresh state.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import random
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -24,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
+from domain.batch import RACES, Decide, Decision, decide_all
 from domain.bulk import parse_action
 from domain.commands import (
     AddNote,
@@ -76,9 +73,6 @@ from domain.unit_of_work import NotFoundError, Save, UnitOfWork
 
 T = TypeVar("T", bound=LedgerAggregate)
 MAX_ATTEMPTS = 25  # decisions of an import batch against a changing account
-RETRY_SECONDS = 30.0  # how long a command that keeps losing races retries (then 503)
-FIRST_PAUSE, MAX_PAUSE = 0.001, 0.25  # its back-off: doubling, jittered, capped
-BUSY = "too many concurrent changes to the same records; try again"
 BACKFILL_BATCH = 200
 MAX_SELECTION = 1000  # contacts per group-membership command; more is a bulk job
 
@@ -178,7 +172,8 @@ class ContactLedger(Application[UUID]):
     def __init__(self, hasher: KeyHasher, env: dict[str, str] | None = None) -> None:
         super().__init__(env=env)
         self.hasher = hasher
-        self._losers = threading.Lock()  # held by the one command retrying a lost race
+        # how commands are run: adapters install group commit (adapters/group_commit.py)
+        self.runner: Callable[[Decide], tuple[Any, int | None]] = self.run_alone
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -230,37 +225,26 @@ class ContactLedger(Application[UUID]):
 
     # --- running commands -----------------------------------------------------------
 
-    def run(self, decide: Callable[[UnitOfWork], Any]) -> tuple[Any, int | None]:
-        """Run `decide` in a fresh unit of work and commit; again if a writer raced us.
+    def run(self, decide: Decide) -> tuple[Any, int | None]:
+        """Run `decide` in a unit of work and commit it: its value and the log position."""
+        return self.runner(decide)
 
-        A command that lost a race retries behind this process's other losers, one at a
-        time, with exponential back-off and jitter, for up to RETRY_SECONDS: losers on one
-        hot record then take turns instead of all racing again, here and against other
-        processes (decision 0036)."""
-        with contextlib.suppress(IntegrityError, StaleSettingsError):
-            return self._attempt(decide)
-        self.conflicted()
-        deadline = time.monotonic() + RETRY_SECONDS
-        if not self._losers.acquire(timeout=RETRY_SECONDS):
-            raise BusyError(BUSY)
+    def run_alone(self, decide: Decide) -> tuple[Any, int | None]:
+        """`run` without group commit: one attempt (a lost race raises IntegrityError)."""
+        decisions, position = self.run_batch([decide])
+        return decisions[0].result(), position
+
+    def run_batch(self, decides: Sequence[Decide]) -> tuple[list[Decision], int | None]:
+        """Decide each command in order against one unit of work and commit them at once.
+
+        A lost race (IntegrityError, StaleSettingsError) is the whole batch's: it raises,
+        after `conflicted()`, and nothing is written."""
         try:
-            for attempt in itertools.count(1):
-                try:
-                    return self._attempt(decide)
-                except (IntegrityError, StaleSettingsError):
-                    self.conflicted()
-                pause = random.uniform(0, min(MAX_PAUSE, FIRST_PAUSE * 2**attempt))
-                if time.monotonic() + pause > deadline:
-                    raise BusyError(BUSY)
-                time.sleep(pause)
-        finally:
-            self._losers.release()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _attempt(self, decide: Callable[[UnitOfWork], Any]) -> tuple[Any, int | None]:
-        work = UnitOfWork(self)
-        result = decide(work)
-        return result, work.commit()
+            work, decisions = decide_all(self, decides)
+            return decisions, work.commit()
+        except RACES:
+            self.conflicted()
+            raise
 
     def _write(self, decide: Callable[[UnitOfWork], LedgerAggregate]) -> Outcome:
         target, position = self.run(decide)

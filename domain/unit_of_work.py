@@ -56,6 +56,9 @@ class UnitOfWork:
         self.shared: set[UUID] = set()
         self.event_keys: dict[UUID, str | None] = {}  # participant -> its key when loaded
         self.digests: dict[tuple[UUID, tuple[str, ...]], str] = {}
+        # what the current command touched: object id -> (aggregate, pending events then)
+        self.watched: dict[int, tuple[LedgerAggregate, int]] = {}
+        self.claims_mark = 0
 
     def get(
         self, cls: type[T], account_id: UUID | None, aggregate_id: UUID, for_update: bool = True
@@ -76,6 +79,7 @@ class UnitOfWork:
         owner = aggregate.id if isinstance(aggregate, Account) else aggregate.account_id  # type: ignore[attr-defined]
         if not isinstance(aggregate, cls) or (account_id is not None and owner != account_id):
             raise NotFoundError(KIND_NAMES[cls], aggregate_id)
+        self._watch(aggregate)
         return aggregate
 
     def account(self, account_id: UUID, for_update: bool = False) -> Account:
@@ -94,6 +98,7 @@ class UnitOfWork:
 
     def add(self, aggregate: LedgerAggregate) -> None:
         self.aggregates[aggregate.id] = aggregate
+        self.watched[id(aggregate)] = (aggregate, 0)
 
     def prefetch_keys(self, account_id: UUID, digests: set[str]) -> set[UUID]:
         """Look up many key digests at once; returns the contacts found."""
@@ -109,6 +114,7 @@ class UnitOfWork:
         self.aggregates.update(loaded)
         for aggregate in loaded.values():
             self._loaded(aggregate)
+            self._watch(aggregate)
         return list(loaded.values())
 
     def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None:
@@ -146,6 +152,23 @@ class UnitOfWork:
         if digest is None:
             digest = self.digests[(account_id, values)] = self.app.hasher.digest(account_id, values)
         return digest
+
+    def begin_command(self) -> None:
+        """Several commands may share this unit of work (group commit): start watching
+        what the next one touches."""
+        self.watched = {}
+        self.claims_mark = len(self.claims)
+
+    def left_trace(self) -> bool:
+        """Whether the current command changed anything: a refused command that did must
+        not be committed with the others, so the batch is decided again without it."""
+        return len(self.claims) != self.claims_mark or any(
+            len(aggregate.pending_events) != pending for aggregate, pending in self.watched.values()
+        )
+
+    def _watch(self, aggregate: LedgerAggregate) -> None:
+        if id(aggregate) not in self.watched:
+            self.watched[id(aggregate)] = (aggregate, len(aggregate.pending_events))
 
     def _loaded(self, aggregate: LedgerAggregate) -> None:
         if isinstance(aggregate, Participant):
