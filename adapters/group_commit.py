@@ -5,7 +5,7 @@ takes every command queued (up to MAX_BATCH), decides them in order against one 
 work (`ContactLedger.run_batch`, domain/batch.py) and commits them in one transaction,
 then hands each waiting thread its own outcome. While one batch is written, the next one
 gathers: under load a transaction carries many commands; alone, a command is a batch of
-one and waits for nobody (decision 0040).
+one and waits for nobody (decision 0048).
 
 A batch that lost a race to another process (a version or key-index conflict, or stale
 settings) is decided again on fresh state after a jittered, doubling pause, for up to
@@ -61,8 +61,8 @@ class GroupCommit:
     ) -> None:
         self.ledger, self.max_batch, self.pause = ledger, max_batch, pause
         self._queue: list[_Ticket] = []
-        self._queue_lock = threading.Lock()
-        self._turn = threading.Lock()
+        self._changed = threading.Condition()  # guards the queue and `_writing`
+        self._writing = False
         self._writer = threading.local()  # set while this thread writes a batch
         self.batches = self.commands = 0  # counters for benches and metrics
 
@@ -71,18 +71,25 @@ class GroupCommit:
         if getattr(self._writer, "active", False):  # a command run from inside a command
             return self.ledger.run_alone(decide)
         ticket = _Ticket(decide)
-        with self._queue_lock:
+        with self._changed:
             self._queue.append(ticket)
-        while not ticket.done.is_set():
-            with self._turn:
-                if not ticket.done.is_set():
-                    self._write(self._take())
+            while self._writing and not ticket.done.is_set():
+                self._changed.wait()
+            batch = [] if ticket.done.is_set() else self._take()
+        if batch:
+            try:
+                self._write(batch)
+            finally:
+                with self._changed:
+                    self._writing = False
+                    self._changed.notify_all()
         assert ticket.decision is not None
         return ticket.decision.result(), ticket.position
 
     def _take(self) -> list[_Ticket]:
-        with self._queue_lock:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+        """Become the writer of what is queued (the caller holds `_changed`)."""
+        self._writing = True
+        batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
         return batch
 
     def _write(self, batch: list[_Ticket]) -> None:

@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
-from domain.batch import RACES, Decide, Decision, decide_all
+from domain.batch import RACES, Decide, Decision, Registering, decide_all
 from domain.bulk import parse_action
 from domain.commands import (
     AddNote,
@@ -399,7 +399,7 @@ class ContactLedger(Application[UUID]):
 
     def register_participant(self, cmd: RegisterParticipant, at: datetime, meta: Meta) -> Outcome:
         """Register a person to an event; derive or link their contact if sync is on."""
-        return self._write(lambda work: self._register(work, cmd, at, meta))
+        return self._write(Registering(cmd, lambda work: self._register(work, cmd, at, meta)))
 
     def register_participants(
         self, cmds: list[RegisterParticipant], at: datetime, meta: Meta
@@ -407,7 +407,7 @@ class ContactLedger(Application[UUID]):
         """Register many people in one transaction (imports, bulk intake)."""
 
         def decide(work: UnitOfWork) -> list[Participant]:
-            self._prefetch_keys(work, cmds)
+            self.prefetch_keys(work, cmds)
             return [self._register(work, cmd, at, meta) for cmd in cmds]
 
         participants, position = self.run(decide)
@@ -484,8 +484,9 @@ class ContactLedger(Application[UUID]):
 
         return decide
 
-    def _prefetch_keys(self, work: UnitOfWork, cmds: list[RegisterParticipant]) -> None:
-        """One query for the key index entries of a whole batch."""
+    def prefetch_keys(self, work: UnitOfWork, cmds: list[RegisterParticipant]) -> None:
+        """One query for the key index entries of a whole batch (and one for their contacts,
+        one for those contacts' participants)."""
         for account_id in {cmd.account_id for cmd in cmds}:
             key = work.account(account_id).uniqueness_key
             found = [key_values(key, c.fields) for c in cmds if c.account_id == account_id]

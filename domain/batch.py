@@ -1,6 +1,6 @@
 """Several commands decided in order against one unit of work, to be committed together.
 
-Group commit (decision 0040): a writer takes the commands waiting and decides each in turn,
+Group commit (decision 0048): a writer takes the commands waiting and decides each in turn,
 so a command sees what the ones before it decided (two registrations of one person in one
 batch make one contact). A command that is refused refuses only itself: if it changed
 nothing before raising, the others go on in the same unit of work; if it did, the batch is
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import IntegrityError
 
+from domain.commands import RegisterParticipant
 from domain.sync import StaleSettingsError
 from domain.unit_of_work import UnitOfWork
 
@@ -26,6 +27,17 @@ Decide = Callable[[UnitOfWork], Any]
 
 # A lost race is the whole batch's: it is decided again on fresh state, nobody is refused.
 RACES = (IntegrityError, StaleSettingsError)
+
+
+@dataclass(frozen=True)
+class Registering:
+    """Deciding a registration: its key is looked up with the batch's, in one query."""
+
+    cmd: RegisterParticipant
+    decide: Decide
+
+    def __call__(self, work: UnitOfWork) -> Any:
+        return self.decide(work)
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,10 @@ def _decide_until_a_trace(
 ) -> list[Decision] | None:
     """The decisions, or None once a command was refused after changing something (it is
     added to `refused`, and the unit of work is spoiled)."""
+    _prefetch(
+        work,
+        [d.cmd for i, d in enumerate(decides) if isinstance(d, Registering) and i not in refused],
+    )
     decisions: list[Decision] = []
     for index, decide in enumerate(decides):
         if index in refused:
@@ -73,3 +89,16 @@ def _decide_until_a_trace(
                 return None
             decisions.append(Decision(error=error))
     return decisions
+
+
+def _prefetch(work: UnitOfWork, registrations: list[RegisterParticipant]) -> None:
+    """Look up the registrations' keys, contacts and participants in a few queries. Only
+    an optimisation: a registration that cannot be looked up fails in its own decide."""
+    if len(registrations) < 2:
+        return
+    try:
+        work.app.prefetch_keys(work, registrations)
+    except RACES:
+        raise
+    except Exception:  # each command meets its error again when it is decided
+        pass
