@@ -484,16 +484,21 @@ class ContactLedger(Application[UUID]):
 
         return decide
 
-    def prefetch_keys(self, work: UnitOfWork, cmds: list[RegisterParticipant]) -> None:
-        """One query for the key index entries of a whole batch (and one for their contacts,
-        one for those contacts' participants)."""
+    def prefetch_keys(
+        self, work: UnitOfWork, cmds: list[RegisterParticipant], participants: bool = True
+    ) -> None:
+        """One query for the key index entries of a whole batch, one for their contacts and,
+        unless told not to, one for those contacts' participants (which a hot contact has
+        many of: a registration that changes nothing on its contact needs none of them)."""
         for account_id in {cmd.account_id for cmd in cmds}:
             key = work.account(account_id).uniqueness_key
             found = [key_values(key, c.fields) for c in cmds if c.account_id == account_id]
             digests = {self.hasher.digest(account_id, values) for values in found if values}
-            contact_ids = work.prefetch_keys(account_id, digests)
-            contacts = work.preload(contact_ids)
-            work.preload({p for c in contacts if isinstance(c, Contact) for p in c.participants})
+            contacts = work.preload(work.prefetch_keys(account_id, digests))
+            if participants:
+                work.preload(
+                    {p for c in contacts if isinstance(c, Contact) for p in c.participants}
+                )
 
     def _register(
         self,

@@ -92,12 +92,12 @@ def _decide_until_a_trace(
 
 
 def _prefetch(work: UnitOfWork, registrations: list[RegisterParticipant]) -> None:
-    """Look up the registrations' keys, contacts and participants in a few queries. Only
+    """Look up the registrations' keys and contacts in two queries. Only
     an optimisation: a registration that cannot be looked up fails in its own decide."""
-    if len(registrations) < 2:
+    if not registrations:
         return
     try:
-        work.app.prefetch_keys(work, registrations)
+        work.app.prefetch_keys(work, registrations, participants=False)
     except RACES:
         raise
     except Exception:  # each command meets its error again when it is decided
