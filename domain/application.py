@@ -784,10 +784,10 @@ class ContactLedger(Application[UUID]):
         """Forget the person: its participants too; their keys are destroyed in the same
         transaction. With `due_at` (the purge) only a contact whose window is over."""
 
-        def decide(work: UnitOfWork) -> tuple[Contact, dict[str, Any]]:
+        def decide(work: UnitOfWork) -> tuple[Contact, dict[str, Any] | None]:
             contact = work.contact(cmd.account_id, cmd.contact_id)
             if contact.erased or (cmd.due_at is not None and not _due(contact, cmd.due_at)):
-                return contact, {}
+                return contact, None
             contact.check_not_merged()  # the person lives on in the survivor: erase that
             if not contact.deleted:
                 self._release_key(work, work.account(cmd.account_id), contact)
@@ -808,20 +808,25 @@ class ContactLedger(Application[UUID]):
     def erase_participant(self, cmd: EraseParticipant, at: datetime, meta: Meta) -> Outcome:
         """Erase a participant deleted on its own once its window is over (the purge)."""
 
-        def decide(work: UnitOfWork) -> Participant:
+        def decide(work: UnitOfWork) -> tuple[Participant, dict[str, Any] | None]:
             participant = work.participant(cmd.account_id, cmd.participant_id)
             alone = participant.deleted_with is None
             if _due(participant, cmd.due_at) and alone and participant.erase("purge", at, meta):
                 work.shred(cmd.account_id, participant.id, at)
-            return participant
+                return participant, {"participants_erased": 1}
+            return participant, None
 
-        participant, position = self.run(decide)
-        return self._erased(participant, position, {"participants_erased": 1})
+        (participant, detail), position = self.run(decide)
+        return self._erased(participant, position, detail)
 
     def _erased(self, target: LedgerAggregate, position: int | None, detail: Any) -> Outcome:
-        """`detail` only if this command erased (not if it was done or not due yet)."""
-        if position is None:
-            return Outcome(target.id, target.version, self.recorder.max_notification_id())
+        """`detail` only if this command erased (None if it was done or not due yet). The
+        position is the batch's (group commit), so it does not tell whether this one did."""
+        if detail is None:
+            return Outcome(
+                target.id, target.version, position or self.recorder.max_notification_id()
+            )
+        assert position is not None
         return Outcome(target.id, target.version, position, detail=detail, state=target)
 
     def _digest_of(self, account: Account, contact: Contact) -> str | None:

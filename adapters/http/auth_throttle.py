@@ -39,7 +39,8 @@ class AuthThrottle:
             _forget_before(failures, now - self.window)
             if len(failures) < self.limit:
                 return None
-            return max(1, math.ceil(failures[0] + self.window - now))
+            # rounded first: 4.89 + 60 - 4.89 is 60.000000000000007 in floats, not 61 s
+            return max(1, math.ceil(round(failures[0] + self.window - now, 6)))
 
     def failed(self, address: str) -> None:
         now = self.clock()
