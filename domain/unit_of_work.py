@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
+from domain.claims import Claim, KeyClaim, KeyOffer, KeyRelease, SubjectShred
 from domain.contacts import Contact
 from domain.keys import key_values
 from domain.organiser_events import OrganiserEvent
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from domain.application import ContactLedger
 
 T = TypeVar("T", bound=LedgerAggregate)
-# (op, scope id, digest, holder id): op is claim (must be free), offer (taken only if free)
-# or release; the scope is an account (holder: a contact) or an organiser event (holder: a
-# participant of it). "shred" reuses the shape: (shred, account id, time, subject id).
-Claim = tuple[str, UUID, str, UUID]
 Save = Callable[[list[LedgerAggregate], list[Claim]], "int | None"]
 
 
@@ -120,16 +117,16 @@ class UnitOfWork:
         return self.looked_up[key]
 
     def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
-        self.claims.append(("claim", account_id, digest, contact_id))
+        self.claims.append(KeyClaim(account_id, digest, contact_id))
         self.overlay[(account_id, digest)] = contact_id
 
     def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
-        self.claims.append(("release", account_id, digest, contact_id))
+        self.claims.append(KeyRelease(account_id, digest, contact_id))
         self.overlay[(account_id, digest)] = None
 
     def shred(self, account_id: UUID, subject_id: UUID, at: datetime) -> None:
         """Destroy a data subject's key in the same transaction as the command's events."""
-        self.claims.append(("shred", account_id, at.isoformat(), subject_id))
+        self.claims.append(SubjectShred(account_id, at, subject_id))
 
     def event_key(self, participant: Participant) -> str | None:
         """The digest a participant is found by in its event's key index (None: not found)."""
@@ -168,7 +165,7 @@ class UnitOfWork:
             if before is not None:
                 self.release(scope, before, aggregate.id)
             if after is not None and self.overlay.get((scope, after)) != aggregate.id:
-                self.claims.append(("offer", scope, after, aggregate.id))  # unless claimed
+                self.claims.append(KeyOffer(scope, after, aggregate.id))  # unless claimed
 
     def commit(self, save: Save | None = None) -> int | None:
         """Save what the command changed, with its key claims; the log position, if any.
