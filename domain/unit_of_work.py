@@ -18,7 +18,7 @@ from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 
 if TYPE_CHECKING:
-    from domain.application import ContactLedger
+    from domain.application import LedgerCore
 
 T = TypeVar("T", bound=LedgerAggregate)
 Save = Callable[[list[LedgerAggregate], list[Claim]], "int | None"]
@@ -44,7 +44,7 @@ KIND_NAMES: dict[type[LedgerAggregate], str] = {
 class UnitOfWork:
     """An identity map of the aggregates one command touches, and its key claims."""
 
-    def __init__(self, app: ContactLedger) -> None:
+    def __init__(self, app: LedgerCore) -> None:
         self.app = app
         self.aggregates: dict[UUID, LedgerAggregate] = {}
         self.claims: list[Claim] = []
