@@ -152,7 +152,7 @@ class UnitOfWork:
         """Keep each event's key index in step with the participants this command changed.
 
         An entry is only offered: the first live participant of a key in an event holds it
-        (the API may register a person twice); an import claims it (see domain/imports.py).
+        (the API may register a person twice); an import claims it (see domain/import_rows.py).
         """
         for aggregate in self.aggregates.values():
             if not isinstance(aggregate, Participant) or not aggregate.pending_events:
