@@ -26,11 +26,11 @@ from adapters.sql.engine import create_private_file
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
 from domain.application import ContactLedger, Outcome
+from domain.claims import Claim, SubjectShred
 from domain.commands import EraseContact, EraseParticipant
 from domain.keys import KeyHasher
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
-from domain.unit_of_work import Claim
 
 
 class SettledCache:
@@ -188,7 +188,7 @@ class SealedContactLedger(ContactLedger):
             self.keyring.forget(keys)
             raise
         claims = processing_event.saved_kwargs.get("key_claims") or ()
-        self.keyring.forget(c[3] for c in claims if c[0] == "shred")
+        self.keyring.forget(c.subject_id for c in claims if isinstance(c, SubjectShred))
         return recordings
 
 

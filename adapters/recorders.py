@@ -30,6 +30,8 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from domain.claims import Claim, KeyChange, KeyClaim, KeyOffer, KeyRelease, SubjectShred
+
 SCHEMA_LOCK = 0x6C6564676572  # advisory lock id ("ledger") serialising schema creation
 
 SQLITE_TABLES = (
@@ -52,25 +54,28 @@ class SqliteLedgerRecorder(SQLiteApplicationRecorder):
         returning = super()._insert_events(c, stored_events, **kwargs)
         for subject_id, key in (kwargs.get("subject_keys") or {}).items():
             c.execute("INSERT INTO ledger_subject_keys VALUES (?, ?)", (subject_id.hex, key))
-        for op, account_id, digest, contact_id in kwargs.get("key_claims") or ():
-            if op in ("claim", "offer"):
-                c.execute(
-                    f"INSERT {'OR IGNORE ' if op == 'offer' else ''}"
-                    "INTO ledger_contact_keys VALUES (?, ?, ?)",
-                    (account_id.hex, digest, contact_id.hex),
-                )
-            elif op == "shred":  # digest holds the time; contact_id the subject
+        for claim in kwargs.get("key_claims") or ():
+            if isinstance(claim, SubjectShred):
                 c.execute("PRAGMA secure_delete=ON")  # the key's bytes are zeroed, not freed
-                c.execute("DELETE FROM ledger_subject_keys WHERE subject_id = ?", (contact_id.hex,))
+                subject = claim.subject_id.hex
+                c.execute("DELETE FROM ledger_subject_keys WHERE subject_id = ?", (subject,))
                 c.execute(
                     "INSERT OR IGNORE INTO ledger_shredded_subjects VALUES (?, ?)",
-                    (contact_id.hex, digest),
+                    (subject, claim.at.isoformat()),
                 )
-            else:
+                continue
+            entry = (claim.scope_id.hex, claim.digest, claim.holder_id.hex)
+            if isinstance(claim, KeyRelease):
                 c.execute(
                     "DELETE FROM ledger_contact_keys "
                     "WHERE account_id = ? AND digest = ? AND contact_id = ?",
-                    (account_id.hex, digest, contact_id.hex),
+                    entry,
+                )
+            else:
+                c.execute(
+                    f"INSERT {'OR IGNORE ' if isinstance(claim, KeyOffer) else ''}"
+                    "INTO ledger_contact_keys VALUES (?, ?, ?)",
+                    entry,
                 )
         return returning
 
@@ -279,7 +284,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return []
         keys = kwargs.get("subject_keys") or {}
-        claims = list(kwargs.get("key_claims") or ())
+        claims = [_as_row(claim) for claim in kwargs.get("key_claims") or ()]
         params = (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
@@ -454,16 +459,16 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
         with self._ledger_lock:
             contact_keys = dict(self.contact_keys)
             claims = list(kwargs.get("key_claims") or ())
-            for op, account_id, digest, contact_id in claims:
-                if op != "shred":
-                    _apply_claim(contact_keys, op, (account_id, digest), contact_id)
+            for claim in claims:
+                if isinstance(claim, KeyChange):
+                    _apply_claim(contact_keys, claim)
             returning = super()._insert_events(stored_events, **kwargs)
             self.contact_keys = contact_keys
             self.keys.update(kwargs.get("subject_keys") or {})
-            for op, _, at, subject_id in claims:
-                if op == "shred":
-                    self.keys.pop(subject_id, None)
-                    self.shredded.setdefault(subject_id, datetime.fromisoformat(at))
+            for claim in claims:
+                if isinstance(claim, SubjectShred):
+                    self.keys.pop(claim.subject_id, None)
+                    self.shredded.setdefault(claim.subject_id, claim.at)
             return returning
 
     def select_events_of(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
@@ -505,14 +510,24 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
                 self.shredded.setdefault(subject_id, at.astimezone(UTC))
 
 
-def _apply_claim(
-    table: dict[tuple[UUID, str], UUID], op: str, key: tuple[UUID, str], contact_id: UUID
-) -> None:
-    if op == "claim":
+def _apply_claim(table: dict[tuple[UUID, str], UUID], claim: KeyChange) -> None:
+    key = (claim.scope_id, claim.digest)
+    if isinstance(claim, KeyClaim):
         if key in table:
             raise IntegrityError(f"key already claimed by {table[key]}")
-        table[key] = contact_id
-    elif op == "offer":
-        table.setdefault(key, contact_id)
-    elif table.get(key) == contact_id:
+        table[key] = claim.holder_id
+    elif isinstance(claim, KeyOffer):
+        table.setdefault(key, claim.holder_id)
+    elif table.get(key) == claim.holder_id:
         del table[key]
+
+
+PG_OPS = {KeyClaim: "claim", KeyOffer: "offer", KeyRelease: "release"}
+
+
+def _as_row(claim: Claim) -> tuple[str, UUID, str, UUID]:
+    """A claim as the insert function's four arrays take it: a shred carries its time in
+    the digest's place and its subject in the holder's."""
+    if isinstance(claim, SubjectShred):
+        return ("shred", claim.account_id, claim.at.isoformat(), claim.subject_id)
+    return (PG_OPS[type(claim)], claim.scope_id, claim.digest, claim.holder_id)

@@ -51,6 +51,7 @@ from psycopg.sql import SQL, Identifier
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
+from adapters.clock import utc_now
 from adapters.keystore import KeyRing
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import PAGE as PAGE_SIZE
@@ -745,14 +746,15 @@ def grid_queries(probes: Probes, deep_cursor: str) -> dict[str, GridQuery]:
     ]})  # fmt: skip
     participated = parse_segment({"participated": {"event_id": str(probes.event_id)}})
     contains = parse_segment({"field": "company", "op": "contains", "value": CONTAINED})
+    common = {"sort": "name", "limit": PAGE, "now": utc_now()}
     return {
-        "filtered": GridQuery(account_id, filter=segment, sort="name", limit=PAGE),
-        "deep": GridQuery(account_id, sort="name", limit=PAGE, cursor=deep_cursor),
-        "search": GridQuery(account_id, q=probes.search, sort="name", limit=PAGE),
-        "unaccented": GridQuery(account_id, q=UNACCENTED, sort="name", limit=PAGE),
-        "event": GridQuery(account_id, event_id=probes.event_id, sort="name", limit=PAGE),
-        "participated": GridQuery(account_id, filter=participated, sort="name", limit=PAGE),
-        "contains": GridQuery(account_id, filter=contains, sort="name", limit=PAGE),
+        "filtered": GridQuery(account_id, filter=segment, **common),
+        "deep": GridQuery(account_id, cursor=deep_cursor, **common),
+        "search": GridQuery(account_id, q=probes.search, **common),
+        "unaccented": GridQuery(account_id, q=UNACCENTED, **common),
+        "event": GridQuery(account_id, event_id=probes.event_id, **common),
+        "participated": GridQuery(account_id, filter=participated, **common),
+        "contains": GridQuery(account_id, filter=contains, **common),
     }
 
 
@@ -777,7 +779,7 @@ def deep_cursor(engine: Engine, account_id: uuid.UUID, pages: int) -> str:
     )
     with engine.connect() as connection:
         sort_name, contact_id = connection.execute(statement).one()
-    return make_cursor(GridQuery(account_id, sort="name"), sort_name, contact_id)
+    return make_cursor(GridQuery(account_id, now=utc_now()), sort_name, contact_id)
 
 
 HAND_PAGE = (

@@ -21,7 +21,7 @@ from domain.sync import StaleSettingsError
 from domain.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from domain.application import ContactLedger
+    from domain.ledger_core import LedgerCore
 
 Decide = Callable[[UnitOfWork], Any]
 
@@ -54,7 +54,7 @@ class Decision:
         return self.value
 
 
-def decide_all(app: ContactLedger, decides: Sequence[Decide]) -> tuple[UnitOfWork, list[Decision]]:
+def decide_all(app: LedgerCore, decides: Sequence[Decide]) -> tuple[UnitOfWork, list[Decision]]:
     """Decide each command in order in one unit of work; refused ones leave nothing in it."""
     refused: dict[int, Exception] = {}
     while True:

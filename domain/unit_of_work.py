@@ -11,19 +11,16 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
+from domain.claims import Claim, KeyClaim, KeyOffer, KeyRelease, SubjectShred
 from domain.contacts import Contact
 from domain.keys import key_values
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 
 if TYPE_CHECKING:
-    from domain.application import ContactLedger
+    from domain.ledger_core import LedgerCore
 
 T = TypeVar("T", bound=LedgerAggregate)
-# (op, scope id, digest, holder id): op is claim (must be free), offer (taken only if free)
-# or release; the scope is an account (holder: a contact) or an organiser event (holder: a
-# participant of it). "shred" reuses the shape: (shred, account id, time, subject id).
-Claim = tuple[str, UUID, str, UUID]
 Save = Callable[[list[LedgerAggregate], list[Claim]], "int | None"]
 
 
@@ -47,7 +44,7 @@ KIND_NAMES: dict[type[LedgerAggregate], str] = {
 class UnitOfWork:
     """An identity map of the aggregates one command touches, and its key claims."""
 
-    def __init__(self, app: ContactLedger) -> None:
+    def __init__(self, app: LedgerCore) -> None:
         self.app = app
         self.aggregates: dict[UUID, LedgerAggregate] = {}
         self.claims: list[Claim] = []
@@ -126,16 +123,16 @@ class UnitOfWork:
         return self.looked_up[key]
 
     def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
-        self.claims.append(("claim", account_id, digest, contact_id))
+        self.claims.append(KeyClaim(account_id, digest, contact_id))
         self.overlay[(account_id, digest)] = contact_id
 
     def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
-        self.claims.append(("release", account_id, digest, contact_id))
+        self.claims.append(KeyRelease(account_id, digest, contact_id))
         self.overlay[(account_id, digest)] = None
 
     def shred(self, account_id: UUID, subject_id: UUID, at: datetime) -> None:
         """Destroy a data subject's key in the same transaction as the command's events."""
-        self.claims.append(("shred", account_id, at.isoformat(), subject_id))
+        self.claims.append(SubjectShred(account_id, at, subject_id))
 
     def event_key(self, participant: Participant) -> str | None:
         """The digest a participant is found by in its event's key index (None: not found)."""
@@ -178,7 +175,7 @@ class UnitOfWork:
         """Keep each event's key index in step with the participants this command changed.
 
         An entry is only offered: the first live participant of a key in an event holds it
-        (the API may register a person twice); an import claims it (see domain/imports.py).
+        (the API may register a person twice); an import claims it (see domain/import_rows.py).
         """
         for aggregate in self.aggregates.values():
             if not isinstance(aggregate, Participant) or not aggregate.pending_events:
@@ -191,7 +188,7 @@ class UnitOfWork:
             if before is not None:
                 self.release(scope, before, aggregate.id)
             if after is not None and self.overlay.get((scope, after)) != aggregate.id:
-                self.claims.append(("offer", scope, after, aggregate.id))  # unless claimed
+                self.claims.append(KeyOffer(scope, after, aggregate.id))  # unless claimed
 
     def commit(self, save: Save | None = None) -> int | None:
         """Save what the command changed, with its key claims; the log position, if any.

@@ -55,8 +55,9 @@ class GridQuery:
     limit: int = 50
     cursor: str | None = None
     group_id: UUID | None = None  # members of this group only
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # for "locked"
     list_fields: frozenset[str] = frozenset()  # multiple-choice fields: match any element
+    # What "locked" is judged against: given by the caller, as the read side reads no clock.
+    now: datetime = field(kw_only=True)
 
     def __post_init__(self) -> None:
         if self.q is not None and "\x00" in self.q:

@@ -235,7 +235,7 @@ def post_view(ctx: Context) -> Reply:
             body.sort,
             tuple(body.columns),
         )
-        GridQuery(ctx.account_id, body.grid, body.event_id, body.q, None, body.sort)
+        GridQuery(ctx.account_id, body.grid, body.event_id, body.q, None, body.sort, now=ctx.at)
     except GridQueryError as error:
         raise HttpError(422, str(error)) from None
     if body.event_id is not None:

@@ -34,7 +34,7 @@ from adapters.importing.child import received, send, send_error, serve, started
 from adapters.ledger import born_subjects, build_ledger
 from adapters.settings import Settings
 from domain.aggregate import LedgerAggregate
-from domain.unit_of_work import Claim
+from domain.claims import Claim
 
 WHO = "saving the import's batches"
 

@@ -17,6 +17,7 @@ from adapters.sql.grid_store import SqlGridStore
 from domain.fields import IDENTITY_FIELDS, FieldCatalogue, FieldValueError
 from domain.segments import SegmentError, parse_segment
 from projections.grid_query import GridQuery, GridQueryError, make_cursor
+from tests.support.world import T0
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_refused_before_any_sql(grid: SqlGrid, query: dict[str, Any]) -> None:
     params = dict(query)  # the parameter is shared by both backends' runs
     with pytest.raises(GridQueryError):
         segment = parse_segment(params.pop("filter")) if "filter" in params else None
-        grid.page(GridQuery(uuid4(), filter=segment, **params))
+        grid.page(GridQuery(uuid4(), filter=segment, **params, now=T0))
 
 
 @pytest.mark.parametrize(
@@ -66,9 +67,10 @@ def test_malformed_filter_values_are_refused(segment: dict[str, Any]) -> None:
 
 
 def test_a_cursor_keeps_working_for_its_own_sort(grid: SqlGrid) -> None:
-    query = GridQuery(uuid4(), sort="-n_events")
+    query = GridQuery(uuid4(), sort="-n_events", now=T0)
     cursor = make_cursor(query, 3, uuid4())
-    assert grid.page(GridQuery(query.account_id, sort="-n_events", cursor=cursor)).rows == []
+    after = GridQuery(query.account_id, sort="-n_events", cursor=cursor, now=T0)
+    assert grid.page(after).rows == []
 
 
 @pytest.mark.parametrize("value", ["a\x00b", 10**30])

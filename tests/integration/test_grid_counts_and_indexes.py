@@ -18,6 +18,7 @@ from domain.segments import parse_segment
 from projections.grid_query import GridQuery, evaluate
 from tests.integration.test_grid_projection import Projected
 from tests.support.histories import History
+from tests.support.world import T0
 
 UNCAPPED = 10**9
 
@@ -36,7 +37,7 @@ def test_totals_are_exact_up_to_the_cap_then_more_than_the_cap(
     populated: tuple[Projected, History],
 ) -> None:
     system, history = populated
-    query = GridQuery(history.account_id, limit=2)
+    query = GridQuery(history.account_id, limit=2, now=T0)
     matches = evaluate(system.store.load_all(), query, UNCAPPED).total
     assert matches > 3
     for cap, expected in [
@@ -48,7 +49,7 @@ def test_totals_are_exact_up_to_the_cap_then_more_than_the_cap(
         page = SqlGrid(system.engine, count_cap=cap).page(query)
         assert (page.total, page.total_exact) == expected, cap
         after = SqlGrid(system.engine, count_cap=cap).page(
-            GridQuery(history.account_id, limit=2, cursor=page.next_cursor)
+            GridQuery(history.account_id, limit=2, cursor=page.next_cursor, now=T0)
         )
         assert (after.total, after.total_exact) == expected, cap  # deep pages count it all
 
@@ -61,11 +62,11 @@ def test_a_first_page_holding_every_match_is_not_counted_again(
     event.listen(
         system.engine, "before_cursor_execute", lambda *args: statements.append(str(args[2]))
     )
-    page = SqlGrid(system.engine).page(GridQuery(history.account_id, limit=500))
+    page = SqlGrid(system.engine).page(GridQuery(history.account_id, limit=500, now=T0))
     assert page.next_cursor is None and page.total_exact
     assert page.total == len(page.rows)
     assert not any("count(" in s.lower() for s in statements)
-    SqlGrid(system.engine).page(GridQuery(history.account_id, limit=1))
+    SqlGrid(system.engine).page(GridQuery(history.account_id, limit=1, now=T0))
     assert any("count(" in s.lower() for s in statements)
 
 
@@ -104,9 +105,9 @@ def test_free_text_works_without_pg_trgm_and_says_so_once(
     assert "rm_contacts_search" not in _indexes(system.engine, "rm_contacts")
     contains = parse_segment({"field": "company", "op": "contains", "value": "CME"})
     for query in [
-        GridQuery(history.account_id, q="acme"),
-        GridQuery(history.account_id, filter=contains),
-        GridQuery(history.account_id, "participants", history.events[0], q="EXAMPLE.org"),
+        GridQuery(history.account_id, q="acme", now=T0),
+        GridQuery(history.account_id, filter=contains, now=T0),
+        GridQuery(history.account_id, "participants", history.events[0], q="EXAMPLE.org", now=T0),
     ]:
         expected = evaluate(system.store.load_all(), query)
         actual = SqlGrid(system.engine).page(query)

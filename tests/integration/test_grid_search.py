@@ -17,7 +17,7 @@ from adapters.sql.grid_store import SqlGridStore
 from domain import commands
 from domain.segments import parse_segment
 from projections.grid_query import GridQuery
-from tests.support.world import World
+from tests.support.world import T0, World
 
 SYNC = {"company": "up", "last_name": "up", "first_name": "up", "sector": "up"}
 
@@ -53,7 +53,7 @@ class Searched:
 
     def last_names(self, grid: str = "contacts", **params: Any) -> list[str]:
         event_id: UUID | None = self.salon if grid == "participants" else None
-        query = GridQuery(self.account_id, grid, event_id, **params)
+        query = GridQuery(self.account_id, grid, event_id, **params, now=T0)
         return [row.fields["last_name"] for row in self.grid.page(query).rows]
 
     def close(self) -> None:

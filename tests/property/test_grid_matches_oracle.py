@@ -157,8 +157,8 @@ def _pages(history: History, shape: dict[str, Any], oracle: Any, sql: SqlGrid) -
             shape["limit"],
             cursor,
             None if shape["group"] is None else history.groups[shape["group"]],
-            history.world.now,
             frozenset({"topics"}),
+            now=history.world.now,
         )
         expected, actual = evaluate(oracle, query, sql.count_cap), sql.page(query)
         expected_ids = [_id(r) for r in expected.rows]

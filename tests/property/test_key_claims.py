@@ -1,7 +1,8 @@
 """Key claims commit with their events, in order, all or nothing, on every backend.
 
-A unit of work hands the recorder a list of claims (claim: the key must be free; offer:
-taken if free; release: given up by its holder; shred: a subject's key destroyed). The
+A unit of work hands the recorder a list of claims (KeyClaim: the key must be free;
+KeyOffer: taken if free; KeyRelease: given up by its holder; SubjectShred: a subject's key
+destroyed). The
 three recorders apply them differently (PostgreSQL in one function call, by runs of the
 same operation; SQLite and memory one by one), so random lists of them, over a few keys
 and holders, are checked against a model that applies them one at a time: the key index
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.ledger import build_ledger
+from domain.claims import Claim, KeyClaim, KeyOffer, KeyRelease, SubjectShred
 from tests.conftest import _require
 from tests.support.backends import backend_settings
 
@@ -30,16 +33,16 @@ SCOPES = (UUID(int=1), UUID(int=2))
 DIGESTS = ("a", "b", "c")
 HOLDERS = (UUID(int=11), UUID(int=12), UUID(int=13))
 SUBJECTS = (UUID(int=21), UUID(int=22))
-Claim = tuple[str, UUID, str, UUID]
 
-KEY_CLAIM = st.tuples(
-    st.sampled_from(["claim", "offer", "release"]),
+KEY_CLAIM = st.builds(
+    lambda kind, scope, digest, holder: kind(scope, digest, holder),
+    st.sampled_from([KeyClaim, KeyOffer, KeyRelease]),
     st.sampled_from(SCOPES),
     st.sampled_from(DIGESTS),
     st.sampled_from(HOLDERS),
 )
 SHRED = st.builds(
-    lambda subject: ("shred", SCOPES[0], "2026-01-01T00:00:00+00:00", subject),
+    lambda subject: SubjectShred(SCOPES[0], datetime(2026, 1, 1, tzinfo=UTC), subject),
     st.sampled_from(SUBJECTS),
 )
 SAVES = st.lists(st.lists(st.one_of(KEY_CLAIM, KEY_CLAIM, KEY_CLAIM, SHRED), max_size=8),
@@ -49,15 +52,17 @@ SAVES = st.lists(st.lists(st.one_of(KEY_CLAIM, KEY_CLAIM, KEY_CLAIM, SHRED), max
 def applied(index: dict[tuple[UUID, str], UUID], claims: list[Claim]) -> dict[Any, UUID] | None:
     """The key index after these claims one by one; None if one claims a taken key."""
     after = dict(index)
-    for op, scope, digest, holder in claims:
-        key = (scope, digest)
-        if op == "claim":
+    for claim in claims:
+        if isinstance(claim, SubjectShred):
+            continue
+        key = (claim.scope_id, claim.digest)
+        if isinstance(claim, KeyClaim):
             if key in after:
                 return None
-            after[key] = holder
-        elif op == "offer":
-            after.setdefault(key, holder)
-        elif op == "release" and after.get(key) == holder:
+            after[key] = claim.holder_id
+        elif isinstance(claim, KeyOffer):
+            after.setdefault(key, claim.holder_id)
+        elif after.get(key) == claim.holder_id:
             del after[key]
     return after
 
@@ -94,7 +99,7 @@ def test_claims_apply_in_order_all_or_nothing(kind: str, saves: list[list[Claim]
                 else:
                     recorder.insert_events([event], key_claims=claims)
                     model = expected
-                    shredded |= {c[3] for c in claims if c[0] == "shred"}
+                    shredded |= {c.subject_id for c in claims if isinstance(c, SubjectShred)}
                 assert key_index(recorder) == model
                 keys, gone = recorder.subject_keys(SUBJECTS)
                 assert gone == shredded
