@@ -380,11 +380,13 @@ ENDPOINTS = (
              query=grids.CONTACT_GRID, errors=REFERS),
     *(Endpoint("GET", f"/v1/exports/contacts.{kind}", _as(kind, export_contacts),
                f"Export the contact grid as .{kind}", READERS, projected="grid",
-               media_type=MEDIA[kind], query=grids.CONTACT_EXPORT, errors=REFERS)
+               projected_as_of="audit", media_type=MEDIA[kind], query=grids.CONTACT_EXPORT,
+               errors=REFERS)
       for kind in ("csv", "xlsx")),
     *(Endpoint("GET", f"{EVENT}/participants.{kind}", _as(kind, export_participants),
                f"Export an event's participant grid as .{kind}", READERS, projected="grid",
-               media_type=MEDIA[kind], query=grids.PARTICIPANT_EXPORT)
+               projected_as_of="audit", media_type=MEDIA[kind],
+               query=grids.PARTICIPANT_EXPORT)
       for kind in ("csv", "xlsx")),
     Endpoint("POST", "/v1/views", post_view, "Save a grid view", READERS, schemas.ViewIn,
              schemas.ViewOut, 201, errors=REFERS),

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from adapters.times import Instant
 from domain.fields import IDENTITY_FIELDS, MAX_TEXT, FieldType
 from projections.grid_query import COUNT_CAP
 
@@ -385,14 +386,14 @@ class ProcessingStatusIn(Body):
 class ConsentIn(Body):
     given: bool = Field(examples=[True])
     source: str = Field(min_length=1, max_length=200, examples=["newsletter form"])
-    given_at: AwareDatetime | None = Field(
+    given_at: Instant | None = Field(
         default=None, description="when it was given; default: now (ignored when withdrawn)"
     )
 
 
 class SiteAccountIn(Body):
     confirmed: bool
-    locked_until: AwareDatetime | None = None
+    locked_until: Instant | None = None
     failed_attempts: int = Field(default=0, ge=0, le=1_000_000)
 
 
