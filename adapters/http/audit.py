@@ -12,7 +12,7 @@ from starlette.responses import StreamingResponse
 
 from adapters import exporting
 from adapters.exporting import Column
-from adapters.http import schemas
+from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
 from adapters.http.parameters import Parameter
@@ -52,7 +52,7 @@ CSV_COLUMNS = [
 
 
 def get_history(ctx: Context) -> Reply:
-    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])  # 404 if not ours
+    contact = presenters.readable_contact(ctx.ledger, ctx.account_id, ctx.path["contact_id"])
     merged = tuple(t.id for t in ctx.ledger.merged_contacts(contact))  # the whole person's
     query = _query(ctx, contact_id=contact.id, merged=merged)
     return Reply(_page(ctx, query))

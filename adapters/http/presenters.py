@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from adapters.http import schemas
 from domain.accounts import Account
@@ -12,6 +13,15 @@ from domain.contacts import Contact
 from domain.fields import IDENTITY_FIELDS, FieldDefinition
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
+from domain.retention import ErasedError
+
+
+def readable_contact(ledger: ContactLedger, account_id: UUID, contact_id: UUID) -> Contact:
+    """The contact a read asks for; an erased one is gone (410), however it was erased."""
+    contact = ledger.contact(account_id, contact_id)
+    if contact.erased:
+        raise ErasedError("contact", contact.id)
+    return contact
 
 
 def settings_out(account: Account) -> schemas.SettingsOut:

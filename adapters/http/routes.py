@@ -172,7 +172,7 @@ def _participant_reply(ctx: Context, outcome: Outcome, status: int = 200) -> Rep
 
 
 def get_contact(ctx: Context) -> Reply:
-    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
+    contact = presenters.readable_contact(ctx.ledger, ctx.account_id, ctx.path["contact_id"])
     return Reply(presenters.contact_out(ctx.ledger, contact, ctx.at))
 
 
@@ -215,7 +215,7 @@ def post_erase(ctx: Context) -> Reply:
 
 
 def get_export(ctx: Context) -> Reply:
-    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
+    contact = presenters.readable_contact(ctx.ledger, ctx.account_id, ctx.path["contact_id"])
     account = ctx.ledger.account(ctx.account_id)
     merged = ctx.ledger.merged_contacts(contact)  # the same person's tombstones (F10)
     holders = [contact, *merged]
@@ -397,7 +397,7 @@ ENDPOINTS = (
     Endpoint("DELETE", "/v1/views/{view_id}", delete_view, "Delete a saved view", READERS,
              response=schemas.Deleted),
     Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
-             response=schemas.ContactOut),
+             response=schemas.ContactOut, errors=GONE),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,
              schemas.FieldsIn, schemas.ContactOut, conditional=True, errors=GONE),
     Endpoint("DELETE", CONTACT, delete_contact,
@@ -412,10 +412,11 @@ ENDPOINTS = (
              response=schemas.ErasedOut),
     Endpoint("GET", CONTACT + "/export", get_export,
              "Export everything held about the person (access request)", PRIVACY,
-             response=schemas.ContactExport, projected="audit"),
+             response=schemas.ContactExport, projected="audit", errors=GONE),
     Endpoint("GET", CONTACT + "/history", get_history,
              "Read the audit trail of one contact and its participants", PRIVACY,
-             response=schemas.AuditPageOut, projected="audit", query=audit.PAGING),
+             response=schemas.AuditPageOut, projected="audit", query=audit.PAGING,
+             errors=GONE),
     Endpoint("GET", "/v1/audit", get_audit,
              "Query the audit trail: actor, action, contact, time range", PRIVACY,
              response=schemas.AuditPageOut, projected="audit", query=audit.QUERY),
