@@ -27,6 +27,7 @@ from domain.aggregate import LedgerAggregate
 from domain.bulk import parse_action
 from domain.commands import (
     AddNote,
+    AmendSettings,
     ApplyToContacts,
     BackfillSync,
     ChangeConsent,
@@ -281,6 +282,19 @@ class ContactLedger(Application[UUID]):
             account = work.account(cmd.account_id, for_update=True)
             _check_version(account, cmd.expected_version)
             account.change_settings(
+                cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
+            )
+            return account
+
+        return self._write(decide)
+
+    def amend_settings(self, cmd: AmendSettings, at: datetime, meta: Meta) -> Outcome:
+        """Change only the settings given; every field not named keeps its sync mode."""
+
+        def decide(work: UnitOfWork) -> Account:
+            account = work.account(cmd.account_id, for_update=True)
+            _check_version(account, cmd.expected_version)
+            account.amend_settings(
                 cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
             )
             return account

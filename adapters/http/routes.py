@@ -54,6 +54,17 @@ def put_settings(ctx: Context) -> Reply:
     return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)), outcome=outcome)
 
 
+def patch_settings(ctx: Context) -> Reply:
+    body: schemas.SettingsPatch = ctx.body
+    key = None if body.uniqueness_key is None else tuple(body.uniqueness_key)
+    sync = None if body.sync is None else dict(body.sync)
+    cmd = commands.AmendSettings(
+        ctx.account_id, key, sync, body.restore_window_months, ctx.expected_version
+    )
+    outcome = ctx.ledger.amend_settings(cmd, ctx.at, ctx.meta)
+    return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)), outcome=outcome)
+
+
 def post_field(ctx: Context) -> Reply:
     body: schemas.FieldIn = ctx.body
     cmd = commands.DefineField(
@@ -344,8 +355,11 @@ def _as(kind: str, export: Any) -> Any:
 ENDPOINTS = (
     Endpoint("GET", "/v1/settings", get_settings, "Read account settings", READERS,
              response=schemas.SettingsOut),
-    Endpoint("PUT", "/v1/settings", put_settings, "Change account settings", ADMIN,
+    Endpoint("PUT", "/v1/settings", put_settings, "Replace the account settings", ADMIN,
              schemas.SettingsIn, schemas.SettingsOut, conditional=True),
+    Endpoint("PATCH", "/v1/settings", patch_settings,
+             "Change some account settings: only what the body names", ADMIN,
+             schemas.SettingsPatch, schemas.SettingsOut, conditional=True),
     Endpoint("POST", "/v1/fields", post_field, "Define an account field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
     Endpoint("GET", "/v1/fields", get_fields, "List identity and account fields",

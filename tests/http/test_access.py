@@ -24,6 +24,7 @@ from tests.support.sheets import csv_bytes
 MATRIX = """
 GET /v1/settings: admin editor analyst compliance
 PUT /v1/settings: admin
+PATCH /v1/settings: admin
 POST /v1/fields: admin
 GET /v1/fields: admin editor analyst compliance service
 POST /v1/events: admin
@@ -151,9 +152,10 @@ def test_each_route_lets_in_exactly_its_roles(module_api: Api, route: str) -> No
 # A refusal reads as a sentence: the role, what it may not do (a verb first) and who may.
 REFUSAL = re.compile(r"role '(\w+)' may not ([a-z]+) [^;]+; roles that may: ([a-z, ]+)")
 # fmt: off
-VERBS = {"read", "list", "change", "define", "create", "register", "edit", "delete", "sync",
-         "export", "save", "restore", "erase", "query", "follow", "set", "give", "record",
-         "unlock", "add", "write", "take", "ask", "acknowledge", "run", "import", "merge"}
+VERBS = {"read", "list", "change", "replace", "define", "create", "register", "edit",
+         "delete", "sync", "export", "save", "restore", "erase", "query", "follow", "set",
+         "give", "record", "unlock", "add", "write", "take", "ask", "acknowledge", "run",
+         "import", "merge"}
 # fmt: on
 
 
@@ -197,6 +199,7 @@ SHARED = {"form", "name"}  # path parameters that name no resource of the accoun
 # Routes that create in the caller's own account (no foreign id in their path).
 CREATING = {
     "PUT /v1/settings",
+    "PATCH /v1/settings",
     "POST /v1/fields",
     "POST /v1/events",
     "POST /v1/groups",
