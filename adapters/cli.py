@@ -27,13 +27,13 @@ from adapters.importing.sheets import FileRefusedError, open_sheet
 from adapters.keystore import MissingSubjectKeyError, TamperedDataError
 from adapters.point_in_time import position_at, replay
 from adapters.settings import Database, Settings, SettingsError
+from adapters.times import Time
 from adapters.tokens import TokenError
 from domain.imports import ImportInputError, ImportMode
 from domain.meta import Meta, Origin
 from domain.unit_of_work import NotFoundError
 
 DEMO_TOKEN_FILE = "demo-admin-token"
-TIMES = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 EXPORT_ERRORS = (
     OSError,
     PersistenceError,
@@ -166,8 +166,9 @@ def _catch_up(projector: Any, rebuild: bool) -> None:
 @click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(TIMES),
-    help="Erase what is due at this time (UTC unless an offset is given). Default: now.",
+    type=Time(),
+    help="Erase what is due at this time (a date or ISO 8601 time; UTC unless an offset is "
+    "given). Default: now.",
 )
 @click.option(
     "--scrub",
@@ -176,10 +177,9 @@ def _catch_up(projector: Any, rebuild: bool) -> None:
 )
 def purge(as_of: datetime | None, scrub: bool) -> None:
     """Erase deleted contacts and participants whose restore window is over."""
-    when = None if as_of is None else (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC))
     system = _system()
     try:
-        report = system.purger.run(when, scrub=scrub)
+        report = system.purger.run(as_of, scrub=scrub)
     finally:
         system.close()
     click.echo(
@@ -196,19 +196,19 @@ def purge(as_of: datetime | None, scrub: bool) -> None:
 @click.option(
     "--until",
     required=True,
-    type=click.DateTime(TIMES),
-    help="The time to rebuild the read side as of (UTC unless an offset is given).",
+    type=Time(),
+    help="The time to rebuild the read side as of (a date or ISO 8601 time; UTC unless an "
+    "offset is given).",
 )
 @click.option("--into", required=True,
               help="postgresql://USER@HOST:PORT/DB?schema=S, or a directory (it gets a SQLite "
               "file read-models.sqlite).")  # fmt: skip
 def replay_command(until: datetime, into: str) -> None:
     """Build a copy of every read model as it was at a past time, from the event log."""
-    when = until if until.tzinfo else until.replace(tzinfo=UTC)
     target = _replay_target(into)
     system = _system()
     try:
-        position = position_at(system.ledger, when)
+        position = position_at(system.ledger, until)
         with click.progressbar(length=position * 4, label="Replaying", file=sys.stderr) as bar:
             read = replay(
                 system.ledger,
@@ -222,7 +222,7 @@ def replay_command(until: datetime, into: str) -> None:
     finally:
         system.close()
     click.echo(
-        f"read models as of {when.isoformat()} (log position {position}) built in {into}: "
+        f"read models as of {until.isoformat()} (log position {position}) built in {into}: "
         f"{read} log entries read"
     )
 
@@ -301,10 +301,10 @@ class BadInputError(click.ClickException):
 @click.option("--role", required=True, help="admin, editor, analyst, compliance or service.")
 @click.option("--actor", default="api", show_default=True, help="Name recorded in the audit trail.")
 @click.option("--expires-in", "expires_in", help="Lifetime: 90m, 12h, 30d or 4w. Default: none.")
-@click.option("--expires-at", "expires_at",
-              help="Expiry time, ISO 8601 (UTC unless an offset is given).")  # fmt: skip
+@click.option("--expires-at", "expires_at", type=Time(),
+              help="Expiry: a date or ISO 8601 time (UTC unless an offset is given).")  # fmt: skip
 def tokens_create(
-    account_id: str, role: str, actor: str, expires_in: str | None, expires_at: str | None
+    account_id: str, role: str, actor: str, expires_in: str | None, expires_at: datetime | None
 ) -> None:
     """Create a bearer token for one account and role; prints it (only now)."""
     account = _account_id(account_id)
@@ -372,18 +372,11 @@ def _account_id(raw: str) -> UUID:
 LIFETIME_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def _expiry(now: datetime, expires_in: str | None, expires_at: str | None) -> datetime | None:
+def _expiry(now: datetime, expires_in: str | None, expires_at: datetime | None) -> datetime | None:
     if expires_in is not None and expires_at is not None:
         raise BadInputError("give at most one of --expires-in and --expires-at")
     if expires_at is not None:
-        try:
-            when = datetime.fromisoformat(expires_at)
-        except ValueError:
-            raise click.BadParameter(
-                "must be an ISO 8601 time, e.g. 2026-12-31T23:59:59+01:00",
-                param_hint="--expires-at",
-            ) from None
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return expires_at
     if expires_in is None:
         return None
     amount, unit = expires_in.strip()[:-1], expires_in.strip()[-1:].lower()
@@ -514,24 +507,6 @@ def _print_import(system: Any, job: Any, report_path: Path | None) -> None:
         click.echo(f"per-row report: {report_path}")
 
 
-class IsoTime(click.ParamType):
-    """An ISO 8601 time with its UTC offset (2025-01-31T23:59:59+01:00, or …Z)."""
-
-    name = "TIME"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None:
-            self.fail(f"{value!r} is not an ISO 8601 time with an offset, e.g. "
-                      "2025-01-31T23:59:59+01:00 or 2025-01-31T22:59:59Z", param, ctx)  # fmt: skip
-        return when
-
-
 @main.command("export-history")
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS),
               help="ndjson (one JSON object per line) or parquet.")  # fmt: skip
@@ -540,8 +515,9 @@ class IsoTime(click.ParamType):
 @click.option("--account", "account_id", type=click.UUID, help="Only this account's events.")
 @click.option("--after", type=click.IntRange(min=0), default=0,
               help="Only events after this log position (for incremental exports).")  # fmt: skip
-@click.option("--until", type=IsoTime(),
-              help="Stop at the first event later than TIME (ISO 8601 with offset).")  # fmt: skip
+@click.option("--until", type=Time(),
+              help="Stop at the first event later than TIME (a date or ISO 8601 time; UTC "
+              "unless an offset is given).")  # fmt: skip
 def export_history_command(
     fmt: str, output: Path | None, account_id: UUID | None, after: int, until: datetime | None
 ) -> None:

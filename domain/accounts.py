@@ -22,6 +22,8 @@ from domain.saved_views import SavedView, SavedViewNotFoundError
 
 DEFAULT_RESTORE_WINDOW_MONTHS = 2
 MAX_KEY_FIELDS = 5
+# On contacts unless turned off (SPEC §8): a contact without a name cannot be found or sorted.
+IDENTITY_NAMES = frozenset({"first_name", "last_name"})
 
 
 class SyncMode(StrEnum):
@@ -87,13 +89,25 @@ class Account(LedgerAggregate):
         return FieldCatalogue({**IDENTITY_FIELDS, **self.field_definitions})
 
     def mode_of(self, field_name: str) -> SyncMode:
-        return self.sync.get(field_name, SyncMode.OFF)
+        """The mode chosen, else the default (derived here, never stored: decision 0043)."""
+        chosen = self.sync.get(field_name)
+        return _default_mode(field_name, self.uniqueness_key) if chosen is None else chosen
+
+    @property
+    def effective_sync(self) -> dict[str, str]:
+        """The mode of every field that is not simply off: chosen, key fields, names."""
+        names = sorted({*self.sync, *self.uniqueness_key, *IDENTITY_NAMES})
+        return {name: self.mode_of(name).value for name in names}
 
     @property
     def up_fields(self) -> frozenset[str]:
         """Fields whose participant values go up to the contact (key fields always do)."""
-        synced = {name for name, mode in self.sync.items() if mode is not SyncMode.OFF}
-        return frozenset(synced | set(self.uniqueness_key))
+        return frozenset(n for n, mode in self.effective_sync.items() if mode != SyncMode.OFF)
+
+    @property
+    def only_key_goes_up(self) -> bool:
+        """Contacts would hold nothing but their key (no name, no other field)."""
+        return self.up_fields <= set(self.uniqueness_key)
 
     @property
     def propagated_fields(self) -> frozenset[str]:
@@ -108,12 +122,12 @@ class Account(LedgerAggregate):
         meta: Meta,
     ) -> None:
         key = self._checked_key(uniqueness_key)
-        modes = self._checked_sync(sync)
+        modes = _chosen(self._checked_sync(sync, key), key)
         if not 1 <= restore_window_months <= 24:
             raise SettingsError("restore_window_months must be between 1 and 24")
         if (key, modes, restore_window_months) == (
             self.uniqueness_key,
-            self.sync,
+            _chosen(self.sync, self.uniqueness_key),
             self.restore_window_months,
         ):
             return
@@ -127,6 +141,23 @@ class Account(LedgerAggregate):
             sync={name: mode.value for name, mode in sorted(modes.items())},
             restore_window_months=restore_window_months,
         )
+
+    def amend_settings(
+        self,
+        uniqueness_key: Sequence[str] | None,
+        sync: Mapping[str, str] | None,
+        restore_window_months: int | None,
+        at: datetime,
+        meta: Meta,
+    ) -> None:
+        """Change only what is given: every field not named in `sync` keeps its mode (a
+        field that joins the key goes up, unless `sync` turns it off: refused)."""
+        key = self.uniqueness_key if uniqueness_key is None else tuple(uniqueness_key)
+        kept = {n: m for n, m in self.effective_sync.items() if not (n in key and m == "off")}
+        window = (
+            self.restore_window_months if restore_window_months is None else restore_window_months
+        )
+        self.change_settings(key, {**kept, **(sync or {})}, window, at, meta)
 
     def define_field(self, definition: FieldDefinition, at: datetime, meta: Meta) -> None:
         if definition.name in IDENTITY_FIELDS:
@@ -178,7 +209,7 @@ class Account(LedgerAggregate):
                 raise UnknownFieldError(name)
         return key
 
-    def _checked_sync(self, sync: Mapping[str, str]) -> dict[str, SyncMode]:
+    def _checked_sync(self, sync: Mapping[str, str], key: tuple[str, ...]) -> dict[str, SyncMode]:
         modes = {}
         for name, mode in sync.items():
             if name not in self.catalogue:
@@ -189,7 +220,12 @@ class Account(LedgerAggregate):
                 raise SettingsError(
                     f"sync mode of {name!r} must be off, up or up_and_propagate"
                 ) from None
-        return {name: mode for name, mode in modes.items() if mode is not SyncMode.OFF}
+            if name in key and modes[name] is SyncMode.OFF:
+                raise SettingsError(
+                    f"{name!r} is in the uniqueness key: its values always go up to the contact "
+                    "(up or up_and_propagate), it cannot be off"
+                )
+        return modes
 
     class Opened(LedgerAggregate.Created):
         name: str
@@ -249,7 +285,17 @@ class Account(LedgerAggregate):
             account.groups[self.group_id] = self.name
 
 
+def _default_mode(name: str, key: Sequence[str]) -> SyncMode:
+    return SyncMode.UP if name in key or name in IDENTITY_NAMES else SyncMode.OFF
+
+
+def _chosen(modes: Mapping[str, SyncMode], key: Sequence[str]) -> dict[str, SyncMode]:
+    """The modes that differ from their default: what settings record (`off` for a name)."""
+    return {name: mode for name, mode in modes.items() if mode is not _default_mode(name, key)}
+
+
 __all__ = [
+    "IDENTITY_NAMES",
     "Account",
     "FieldAlreadyDefinedError",
     "FieldDefinitionError",

@@ -18,6 +18,17 @@ class ChangeSettings:
 
 
 @dataclass(frozen=True)
+class AmendSettings:
+    """Change only the settings given (None: kept); `sync` names only the fields it changes."""
+
+    account_id: UUID
+    uniqueness_key: tuple[str, ...] | None = None
+    sync: dict[str, str] | None = None
+    restore_window_months: int | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
 class DefineField:
     account_id: UUID
     name: str

@@ -10,6 +10,7 @@ from uuid import UUID
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
 from domain.commands import (
+    AmendSettings,
     BackfillSync,
     ChangeSettings,
     ChangeSync,
@@ -50,6 +51,19 @@ class SetupCommands(LedgerCore):
             account = work.account(cmd.account_id, for_update=True)
             check_version(account, cmd.expected_version)
             account.change_settings(
+                cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
+            )
+            return account
+
+        return self._write(decide)
+
+    def amend_settings(self, cmd: AmendSettings, at: datetime, meta: Meta) -> Outcome:
+        """Change only the settings given; every field not named keeps its sync mode."""
+
+        def decide(work: UnitOfWork) -> Account:
+            account = work.account(cmd.account_id, for_update=True)
+            check_version(account, cmd.expected_version)
+            account.amend_settings(
                 cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
             )
             return account

@@ -23,7 +23,7 @@ from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 
 NAME = "audit"
-VERSION = 1
+VERSION = 2  # bump to rebuild this read model from the log (2: no unchanged values)
 ERASED = "[erased]"
 BASICS = ("originator_id", "originator_version", "timestamp", "meta")
 VALUE_EVENTS = (
@@ -131,12 +131,15 @@ def _follow(event: Any, subject: Subject) -> None:
 
 
 def _changes(event: Any, subject: Subject) -> dict[str, list[Any]]:
+    """Old and new of each value that changed. A contact's edit also carries the values it
+    confirms unchanged (their newer edit time decides later conflicts): not changes."""
     if not isinstance(event, VALUE_EVENTS):
         return {}
-    return {
-        name: [_plain(subject.fields.get(name)), _plain(value)]
+    pairs = (
+        (name, _plain(subject.fields.get(name)), _plain(value))
         for name, value in sorted((event.fields or {}).items())
-    }
+    )
+    return {name: [old, new] for name, old, new in pairs if old != new}
 
 
 def _remember(event: Any, subject: Subject) -> None:

@@ -7,16 +7,17 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from starlette.responses import StreamingResponse
 
 from adapters import exporting
 from adapters.exporting import Column
-from adapters.http import schemas
+from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
 from adapters.http.parameters import Parameter
 from adapters.sql.audit_store import MAX_LIMIT, AuditQuery, AuditQueryError
+from adapters.times import RULE, Instant
 from projections.audit import AuditEntry
 
 LIMIT = Parameter(
@@ -28,8 +29,8 @@ EXPORT = (
     Parameter("actor", str, "Only what this actor did (a token's actor name)"),
     Parameter("action", str, "Only this event type, e.g. Contact.FieldsChanged"),
     Parameter("contact", UUID, "Only the entries of this contact and its participants"),
-    Parameter("from", AwareDatetime, "From this instant on (inclusive; ISO 8601 with offset)"),
-    Parameter("to", AwareDatetime, "Before this instant (exclusive; ISO 8601 with offset)"),
+    FROM := Parameter("from", Instant, f"From this time on (inclusive; {RULE})"),
+    TO := Parameter("to", Instant, f"Before this time (exclusive; {RULE})"),
 )
 QUERY = (*EXPORT, *PAGING)
 CSV_COLUMNS = [
@@ -51,7 +52,7 @@ CSV_COLUMNS = [
 
 
 def get_history(ctx: Context) -> Reply:
-    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])  # 404 if not ours
+    contact = presenters.readable_contact(ctx.ledger, ctx.account_id, ctx.path["contact_id"])
     merged = tuple(t.id for t in ctx.ledger.merged_contacts(contact))  # the whole person's
     query = _query(ctx, contact_id=contact.id, merged=merged)
     return Reply(_page(ctx, query))
@@ -90,8 +91,8 @@ def _query(ctx: Context, **fixed: Any) -> AuditQuery:
             merged=fixed.pop("merged", ()),
             actor=params.get("actor"),
             action=params.get("action"),
-            since=_time(params.get("from"), "from"),
-            until=_time(params.get("to"), "to"),
+            since=_time(params.get("from"), FROM),
+            until=_time(params.get("to"), TO),
             limit=limit,
             cursor=params.get("cursor"),
         )
@@ -99,16 +100,8 @@ def _query(ctx: Context, **fixed: Any) -> AuditQuery:
         raise HttpError(422, str(error)) from None
 
 
-def _time(raw: str | None, name: str) -> datetime | None:
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise HttpError(422, f"{name} must be an ISO 8601 time with an offset") from None
-    if value.tzinfo is None:
-        raise HttpError(422, f"{name} must be an ISO 8601 time with an offset")
-    return value
+def _time(raw: str | None, parameter: Parameter) -> datetime | None:
+    return None if raw is None else parameter.parse(raw)  # type: ignore[no-any-return]
 
 
 def entry_out(entry: AuditEntry) -> schemas.AuditEntryOut:

@@ -36,6 +36,7 @@ from adapters.http.idempotency import IdempotentWrites
 from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.long_poll import FeedFollower
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
+from adapters.http.roles import refusal
 from adapters.importing.job import Importer
 from adapters.jobs import JobStore
 from adapters.point_in_time import PointInTime
@@ -149,6 +150,13 @@ class Endpoint:
             raise ValueError(f"{self.path} has no parameter(s) {', '.join(sorted(undeclared))}")
 
     @property
+    def action(self) -> str:
+        """What the route does, as a refusal names it: the summary (a verb first) up to
+        its first aside ("Erase a contact now (right to erasure)" -> "erase a contact now")."""
+        head = re.split(r" \(|: |; ", self.summary, maxsplit=1)[0]
+        return head[:1].lower() + head[1:]
+
+    @property
     def writes(self) -> bool:
         return self.method != "GET"
 
@@ -245,7 +253,7 @@ def _problem(error: Exception) -> Response:
 async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Context:
     principal = _authenticate(runtime, request)
     if principal.role not in endpoint.roles:
-        raise HttpError(403, f"role {principal.role.value!r} may not {endpoint.summary.lower()}")
+        raise HttpError(403, refusal(principal.role, endpoint.action, endpoint.roles))
     if any("\x00" in value for value in request.query_params.values()):
         raise HttpError(422, "query parameters must not contain NUL characters")
     check_query(endpoint.query_parameters, request.query_params)

@@ -17,8 +17,9 @@ from adapters.http import presenters, schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
 from adapters.http.json_input import JsonInputError, parse_json
-from adapters.http.parameters import IsoTime, Parameter
+from adapters.http.parameters import Parameter
 from adapters.sql.grid_queries import SqlGrid
+from adapters.times import RULE, Instant
 from domain.fields import FIELD_NAME, FieldType
 from domain.saved_views import SavedView, SavedViewNotFoundError
 from domain.segments import SegmentError, parse_segment
@@ -52,16 +53,16 @@ CURSOR = Parameter("cursor", str, "`next_cursor` of the previous page")
 PARTICIPATED = Parameter("event_id", UUID, "Only the contacts who participate in this event")
 AS_OF = Parameter(
     "as_of",
-    IsoTime,
-    "The grid as it was at this time (ISO 8601 with offset), replayed from the log: slower, "
-    "linear in the account's history",
+    Instant,
+    f"The grid as it was at this time ({RULE}), replayed from the log: slower, linear in "
+    "the account's history",
 )
 PAGING = (LIMIT, CURSOR)
-CONTACT_EXPORT = (Q, PARTICIPATED, GROUP_ID, _sort("contacts"), FILTER, VIEW)
-CONTACT_GRID = (*CONTACT_EXPORT, *PAGING, AS_OF)
+CONTACT_EXPORT = (Q, PARTICIPATED, GROUP_ID, _sort("contacts"), FILTER, VIEW, AS_OF)
+CONTACT_GRID = (*CONTACT_EXPORT, *PAGING)
 MEMBER_GRID = tuple(p for p in CONTACT_GRID if p not in (GROUP_ID, AS_OF))
-PARTICIPANT_EXPORT = (Q, GROUP_ID, _sort("participants"), FILTER, VIEW)
-PARTICIPANT_GRID = (*PARTICIPANT_EXPORT, *PAGING, AS_OF)
+PARTICIPANT_EXPORT = (Q, GROUP_ID, _sort("participants"), FILTER, VIEW, AS_OF)
+PARTICIPANT_GRID = (*PARTICIPANT_EXPORT, *PAGING)
 
 
 def get_contacts(ctx: Context) -> Reply:
@@ -119,17 +120,27 @@ def _paging(page: GridPage) -> dict[str, Any]:
 def export_contacts(ctx: Context, kind: str) -> Reply:
     query = _query(ctx, "contacts", ctx.uuid_parameter("event_id"))
     account = ctx.ledger.account(ctx.account_id)
-    columns, per_page = exporting.contact_columns(ctx.grid, account)
-    rows = exporting.records(ctx.grid, query, columns, per_page)
-    return _download(kind, "contacts", columns, rows)
+    grid = _grid_at(ctx)
+    columns, per_page = exporting.contact_columns(grid, account)
+    rows = exporting.records(grid, query, columns, per_page)
+    return _download(kind, "contacts", columns, _releasing(ctx, grid, rows))
 
 
 def export_participants(ctx: Context, kind: str) -> Reply:
     event = ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])
     query = _query(ctx, "participants", event.id)
     columns = exporting.participant_columns(ctx.ledger.account(ctx.account_id), event)
-    rows = exporting.records(ctx.grid, query, columns)
-    return _download(kind, "participants", columns, rows)
+    grid = _grid_at(ctx)
+    rows = exporting.records(grid, query, columns)
+    return _download(kind, "participants", columns, _releasing(ctx, grid, rows))
+
+
+def _releasing(ctx: Context, grid: SqlGrid, rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """The rows of a download; a past grid is let go once they are sent."""
+    try:
+        yield from rows
+    finally:
+        _release(ctx, grid)
 
 
 def _download(kind: str, name: str, columns: list[Any], rows: Any) -> Reply:
@@ -164,16 +175,23 @@ def _query(ctx: Context, grid: str, event_id: UUID | None) -> GridQuery:
 
 @contextmanager
 def _grid_then(ctx: Context) -> Iterator[SqlGrid]:
-    """The grid now, or as it was at `as_of` (folded from the log for this request)."""
-    as_of = _as_of(ctx)
-    if as_of is None:
-        yield ctx.grid
-        return
-    past = ctx.past.grid(ctx.account_id, as_of)
+    grid = _grid_at(ctx)
     try:
-        yield past
+        yield grid
     finally:
-        past.engine.dispose()
+        _release(ctx, grid)
+
+
+def _grid_at(ctx: Context) -> SqlGrid:
+    """The grid now, or as it was at `as_of`: folded from the log for this request, into a
+    database of its own that `_release` lets go."""
+    as_of = _as_of(ctx)
+    return ctx.grid if as_of is None else ctx.past.grid(ctx.account_id, as_of)
+
+
+def _release(ctx: Context, grid: SqlGrid) -> None:
+    if grid is not ctx.grid:
+        grid.engine.dispose()
 
 
 def _as_of(ctx: Context) -> datetime | None:

@@ -8,25 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cached_property
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BeforeValidator, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from adapters.http.errors import HttpError
 
 Position = Annotated[int, Field(ge=0)]
-
-
-def _iso(parse: Any) -> Any:
-    """Only ISO 8601 text: pydantic alone would take "0.5" as a Unix time."""
-    return lambda value: parse(value) if isinstance(value, str) else value
-
-
-IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso(datetime.fromisoformat))]
-IsoDay = Annotated[date, BeforeValidator(_iso(date.fromisoformat))]
 
 
 @dataclass(frozen=True)

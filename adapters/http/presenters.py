@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from adapters.http import schemas
-from domain.accounts import Account
+from domain.accounts import IDENTITY_NAMES, Account
 from domain.application import ContactLedger
 from domain.contacts import Contact
 from domain.fields import IDENTITY_FIELDS, FieldDefinition
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
+from domain.retention import ErasedError
+
+
+def readable_contact(ledger: ContactLedger, account_id: UUID, contact_id: UUID) -> Contact:
+    """The contact a read asks for; an erased one is gone (410), however it was erased."""
+    contact = ledger.contact(account_id, contact_id)
+    if contact.erased:
+        raise ErasedError("contact", contact.id)
+    return contact
 
 
 def settings_out(account: Account) -> schemas.SettingsOut:
@@ -20,8 +30,18 @@ def settings_out(account: Account) -> schemas.SettingsOut:
         name=account.name,
         version=account.version,
         uniqueness_key=list(account.uniqueness_key),
-        sync={name: mode.value for name, mode in account.sync.items()},
+        sync=account.effective_sync,
         restore_window_months=account.restore_window_months,
+        warnings=[_only_key_warning(account)] if account.only_key_goes_up else [],
+    )
+
+
+def _only_key_warning(account: Account) -> str:
+    key = account.uniqueness_key
+    nameless = "" if set(key) >= IDENTITY_NAMES else " (no name to find or sort them by)"
+    return (
+        f"only the uniqueness key ({', '.join(key)}) goes up to contacts: they will hold no "
+        f"other value{nameless}; set the fields they should hold to up in sync"
     )
 
 

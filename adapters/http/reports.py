@@ -13,8 +13,9 @@ from adapters.exporting import Column
 from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.errors import HttpError
-from adapters.http.parameters import IsoDay, Parameter
+from adapters.http.parameters import Parameter
 from adapters.sql.report_store import Report, ReportQuery, ReportQueryError
+from adapters.times import Day
 
 ReportName = Literal["registrations", "conversion", "returning", "growth"]
 Period = Literal["day", "month", "year"]
@@ -22,8 +23,8 @@ QUERY = (
     Parameter("event_id", UUID, "Only this event (registrations, conversion)"),
     Parameter("series", str, "Only the editions of this series"),
     Parameter("period", Period, "day, month (default) or year (registrations, growth)"),
-    FROM := Parameter("from", IsoDay, "From this day on (inclusive, YYYY-MM-DD)"),
-    TO := Parameter("to", IsoDay, "Before this day (exclusive, YYYY-MM-DD)"),
+    FROM := Parameter("from", Day, "From this day on (inclusive; a date, or 00:00 UTC)"),
+    TO := Parameter("to", Day, "Before this day (exclusive; a date, or 00:00 UTC)"),
 )
 
 

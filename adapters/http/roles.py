@@ -35,6 +35,12 @@ class Declared(Protocol):
     roles: frozenset[Role]
 
 
+def refusal(role: Role, action: str, allowed: Iterable[Role]) -> str:
+    """The 403 detail: who was refused, what, and which roles may (in the matrix's order)."""
+    may = ", ".join(r.value for r in Role if r in set(allowed))
+    return f"role {role.value!r} may not {action}; roles that may: {may}"
+
+
 def role_matrix(endpoints: Iterable[Declared]) -> str:
     """The markdown table docs/api.md shows between its role-matrix markers."""
     roles = list(Role)

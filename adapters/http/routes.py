@@ -54,6 +54,17 @@ def put_settings(ctx: Context) -> Reply:
     return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)), outcome=outcome)
 
 
+def patch_settings(ctx: Context) -> Reply:
+    body: schemas.SettingsPatch = ctx.body
+    key = None if body.uniqueness_key is None else tuple(body.uniqueness_key)
+    sync = None if body.sync is None else dict(body.sync)
+    cmd = commands.AmendSettings(
+        ctx.account_id, key, sync, body.restore_window_months, ctx.expected_version
+    )
+    outcome = ctx.ledger.amend_settings(cmd, ctx.at, ctx.meta)
+    return Reply(presenters.settings_out(ctx.ledger.account(ctx.account_id)), outcome=outcome)
+
+
 def post_field(ctx: Context) -> Reply:
     body: schemas.FieldIn = ctx.body
     cmd = commands.DefineField(
@@ -172,7 +183,7 @@ def _participant_reply(ctx: Context, outcome: Outcome, status: int = 200) -> Rep
 
 
 def get_contact(ctx: Context) -> Reply:
-    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
+    contact = presenters.readable_contact(ctx.ledger, ctx.account_id, ctx.path["contact_id"])
     return Reply(presenters.contact_out(ctx.ledger, contact, ctx.at))
 
 
@@ -215,7 +226,7 @@ def post_erase(ctx: Context) -> Reply:
 
 
 def get_export(ctx: Context) -> Reply:
-    contact = ctx.ledger.contact(ctx.account_id, ctx.path["contact_id"])
+    contact = presenters.readable_contact(ctx.ledger, ctx.account_id, ctx.path["contact_id"])
     account = ctx.ledger.account(ctx.account_id)
     merged = ctx.ledger.merged_contacts(contact)  # the same person's tombstones (F10)
     holders = [contact, *merged]
@@ -344,8 +355,11 @@ def _as(kind: str, export: Any) -> Any:
 ENDPOINTS = (
     Endpoint("GET", "/v1/settings", get_settings, "Read account settings", READERS,
              response=schemas.SettingsOut),
-    Endpoint("PUT", "/v1/settings", put_settings, "Change account settings", ADMIN,
+    Endpoint("PUT", "/v1/settings", put_settings, "Replace the account settings", ADMIN,
              schemas.SettingsIn, schemas.SettingsOut, conditional=True),
+    Endpoint("PATCH", "/v1/settings", patch_settings,
+             "Change some account settings: only what the body names", ADMIN,
+             schemas.SettingsPatch, schemas.SettingsOut, conditional=True),
     Endpoint("POST", "/v1/fields", post_field, "Define an account field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
     Endpoint("GET", "/v1/fields", get_fields, "List identity and account fields",
@@ -356,15 +370,16 @@ ENDPOINTS = (
     Endpoint("GET", EVENT, get_event, "Read an event", response=schemas.EventOut),
     Endpoint("POST", EVENT + "/fields", post_field, "Define an event-local field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
-    Endpoint("PUT", EVENT + "/sync", put_sync, "Change contact sync of an event", ADMIN,
+    Endpoint("PUT", EVENT + "/sync", put_sync, "Change the contact sync of an event", ADMIN,
              schemas.SyncIn, schemas.EventOut, conditional=True),
     Endpoint("POST", EVENT + "/sync/backfill", post_backfill,
              "Sync existing participants to contacts", EDITORS,
              schemas.BackfillIn, schemas.BackfillOut),
     Endpoint("POST", EVENT + "/participants", post_participant, "Register a participant",
              INTAKE, schemas.RegisterIn, schemas.ParticipantOut, 201),
-    Endpoint("GET", EVENT + "/participants", get_participants, "Participant grid of an event",
-             READERS, response=schemas.ParticipantGrid, projected="grid",
+    Endpoint("GET", EVENT + "/participants", get_participants,
+             "Read the participant grid of an event", READERS,
+             response=schemas.ParticipantGrid, projected="grid",
              projected_as_of="audit", query=grids.PARTICIPANT_GRID),
     Endpoint("GET", PARTICIPANT, get_participant, "Read a participant", PARTICIPANT_READERS,
              response=schemas.ParticipantOut),
@@ -374,16 +389,18 @@ ENDPOINTS = (
              response=schemas.ParticipantOut, conditional=True),
     Endpoint("POST", PARTICIPANT + "/status", post_status, "Change a participant's status",
              INTAKE, schemas.StatusIn, schemas.ParticipantOut, conditional=True),
-    Endpoint("GET", "/v1/contacts", get_contacts, "Contact grid", READERS,
+    Endpoint("GET", "/v1/contacts", get_contacts, "Read the contact grid", READERS,
              response=schemas.ContactGrid, projected="grid", projected_as_of="audit",
              query=grids.CONTACT_GRID, errors=REFERS),
     *(Endpoint("GET", f"/v1/exports/contacts.{kind}", _as(kind, export_contacts),
                f"Export the contact grid as .{kind}", READERS, projected="grid",
-               media_type=MEDIA[kind], query=grids.CONTACT_EXPORT, errors=REFERS)
+               projected_as_of="audit", media_type=MEDIA[kind], query=grids.CONTACT_EXPORT,
+               errors=REFERS)
       for kind in ("csv", "xlsx")),
     *(Endpoint("GET", f"{EVENT}/participants.{kind}", _as(kind, export_participants),
                f"Export an event's participant grid as .{kind}", READERS, projected="grid",
-               media_type=MEDIA[kind], query=grids.PARTICIPANT_EXPORT)
+               projected_as_of="audit", media_type=MEDIA[kind],
+               query=grids.PARTICIPANT_EXPORT)
       for kind in ("csv", "xlsx")),
     Endpoint("POST", "/v1/views", post_view, "Save a grid view", READERS, schemas.ViewIn,
              schemas.ViewOut, 201, errors=REFERS),
@@ -394,7 +411,7 @@ ENDPOINTS = (
     Endpoint("DELETE", "/v1/views/{view_id}", delete_view, "Delete a saved view", READERS,
              response=schemas.Deleted),
     Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
-             response=schemas.ContactOut),
+             response=schemas.ContactOut, errors=GONE),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,
              schemas.FieldsIn, schemas.ContactOut, conditional=True, errors=GONE),
     Endpoint("DELETE", CONTACT, delete_contact,
@@ -408,25 +425,27 @@ ENDPOINTS = (
              "Erase a contact and its participants now (right to erasure)", PRIVACY,
              response=schemas.ErasedOut),
     Endpoint("GET", CONTACT + "/export", get_export,
-             "Everything held about the person (access request)", PRIVACY,
-             response=schemas.ContactExport, projected="audit"),
+             "Export everything held about the person (access request)", PRIVACY,
+             response=schemas.ContactExport, projected="audit", errors=GONE),
     Endpoint("GET", CONTACT + "/history", get_history,
-             "Audit trail of one contact and its participants", PRIVACY,
-             response=schemas.AuditPageOut, projected="audit", query=audit.PAGING),
-    Endpoint("GET", "/v1/audit", get_audit, "Audit query: actor, action, contact, time range",
-             PRIVACY, response=schemas.AuditPageOut, projected="audit", query=audit.QUERY),
+             "Read the audit trail of one contact and its participants", PRIVACY,
+             response=schemas.AuditPageOut, projected="audit", query=audit.PAGING,
+             errors=GONE),
+    Endpoint("GET", "/v1/audit", get_audit,
+             "Query the audit trail: actor, action, contact, time range", PRIVACY,
+             response=schemas.AuditPageOut, projected="audit", query=audit.QUERY),
     Endpoint("GET", "/v1/exports/audit.csv", export_audit, "Export an audit query as CSV",
              PRIVACY, projected="audit", media_type="text/csv", query=audit.EXPORT),
     Endpoint("GET", "/v1/reports/{name}.csv", reports.get_report_csv,
-             "A report as CSV: registrations, conversion, returning or growth", READERS,
+             "Read a report as CSV: registrations, conversion, returning or growth", READERS,
              projected="reports", media_type="text/csv", query=reports.QUERY,
              path_params={"name": reports.ReportName}),
     Endpoint("GET", "/v1/reports/{name}", reports.get_report,
-             "A report: registrations, conversion, returning or growth", READERS,
+             "Read a report: registrations, conversion, returning or growth", READERS,
              response=schemas.ReportOut, projected="reports", query=reports.QUERY,
              path_params={"name": reports.ReportName}),
     Endpoint("GET", "/v1/feed", feed.get_feed,
-             "Change feed: the account's audit entries after a log position, long-polled",
+             "Follow the change feed: the account's audit entries after a position, long-polled",
              FEED_READERS, response=schemas.FeedPageOut, query=feed.QUERY,
              read_your_writes=False),
     Endpoint("PUT", CONTACT + "/processing-status", put_processing_status,
@@ -445,10 +464,10 @@ ENDPOINTS = (
     Endpoint("GET", "/v1/groups", get_groups, "List groups", READERS,
              response=schemas.GroupList),
     Endpoint("POST", "/v1/groups/{group_id}/members", post_members,
-             "Add selected contacts to a group (or remove them)", EDITORS, schemas.MembersIn,
+             "Add selected contacts to a group, or remove them", EDITORS, schemas.MembersIn,
              schemas.MembersOut),
     Endpoint("GET", "/v1/groups/{group_id}/members", get_members,
-             "Members of a group (the contact grid of the group)", READERS,
+             "Read the members of a group (the contact grid of the group)", READERS,
              response=schemas.ContactGrid, projected="grid", query=grids.MEMBER_GRID),
     Endpoint("POST", CONTACT + "/notes", work.post_note, "Write an internal note on a contact",
              EDITORS, schemas.NoteIn, schemas.NoteWritten, 201, conditional=True, errors=GONE),
@@ -459,23 +478,23 @@ ENDPOINTS = (
     Endpoint("POST", CONTACT + "/site-account/password-reset", work.post_password_reset,
              "Ask the mailer to send a password-reset email", INTAKE,
              response=schemas.MessageRequested, status=202, errors=GONE),
-    Endpoint("GET", "/v1/outbox", work.get_outbox, "Messages the mailer must send", MAILER,
+    Endpoint("GET", "/v1/outbox", work.get_outbox, "Read the messages the mailer must send", MAILER,
              response=schemas.OutboxPage, projected="outbox+grid", query=work.OUTBOX_QUERY),
     Endpoint("POST", "/v1/outbox/{message_id}/ack", work.post_ack,
              "Acknowledge a message as sent (or failed)", MAILER, schemas.AckIn, schemas.AckOut),
     Endpoint("POST", "/v1/bulk", work.post_bulk,
              "Run a bulk action on selected contacts or a whole view, as a job", EDITORS,
              schemas.BulkIn, schemas.JobOut, 202, errors=REFERS),
-    Endpoint("GET", "/v1/jobs/{job_id}", work.get_job, "Progress and report of a job", EDITORS,
-             response=schemas.JobOut),
+    Endpoint("GET", "/v1/jobs/{job_id}", work.get_job, "Read the progress and report of a job",
+             EDITORS, response=schemas.JobOut),
     Endpoint("POST", "/v1/imports", imports.post_import,
              "Import an .xlsx or .csv file into an event's participants or the contacts (a job)",
              EDITORS, schemas.ImportIn, schemas.ImportOut, 202, upload=True, errors=REFERS),
     Endpoint("GET", "/v1/imports/{import_id}", imports.get_import,
-             "Progress, counts and skipped rows of an import", EDITORS,
+             "Read the progress, counts and skipped rows of an import", EDITORS,
              response=schemas.ImportOut),
     Endpoint("GET", "/v1/imports/{import_id}/report.csv", imports.get_import_report,
-             "The per-row report of an import (row, outcome, id, reason)", EDITORS,
+             "Read the per-row report of an import (row, outcome, id, reason)", EDITORS,
              media_type="text/csv; charset=utf-8"),
     Endpoint("POST", CONTACT + "/merge", post_merge,
              "Merge another contact of the same person into this one", EDITORS, MergeIn,

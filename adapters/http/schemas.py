@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from adapters.times import Instant
 from domain.fields import IDENTITY_FIELDS, MAX_TEXT, FieldType
 from projections.grid_query import COUNT_CAP
 
@@ -30,12 +31,26 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+SyncModes = dict[str, Literal["off", "up", "up_and_propagate"]]
+
+
 class SettingsIn(Body):
     uniqueness_key: list[str] = Field(default=["email"], examples=[["email"]])
-    sync: dict[str, Literal["off", "up", "up_and_propagate"]] = Field(
-        default_factory=dict, examples=[{"company": "up_and_propagate", "phone_mobile": "up"}]
+    sync: SyncModes = Field(
+        default_factory=dict,
+        description="Fields not named are off, but for the key's fields and first_name and "
+        "last_name, which are up unless turned off",
+        examples=[{"company": "up_and_propagate", "phone_mobile": "up"}],
     )
     restore_window_months: int = 2
+
+
+class SettingsPatch(Body):
+    """Only what is given changes; `sync` names only the fields whose mode changes."""
+
+    uniqueness_key: list[str] | None = Field(default=None, examples=[["email"]])
+    sync: SyncModes | None = Field(default=None, examples=[{"first_name": "off"}])
+    restore_window_months: int | None = None
 
 
 class FieldIn(Body):
@@ -103,8 +118,15 @@ class SettingsOut(BaseModel):
     name: str
     version: int
     uniqueness_key: list[str]
-    sync: dict[str, str]
+    sync: dict[str, str] = Field(
+        description="The mode of each field that goes up (and of the names, even when off); "
+        "a field not listed is off"
+    )
     restore_window_months: int
+    warnings: list[str] = Field(
+        description="Settings that are allowed but probably not meant, e.g. contacts that "
+        "would hold nothing but their key"
+    )
 
 
 class FieldOut(BaseModel):
@@ -385,14 +407,14 @@ class ProcessingStatusIn(Body):
 class ConsentIn(Body):
     given: bool = Field(examples=[True])
     source: str = Field(min_length=1, max_length=200, examples=["newsletter form"])
-    given_at: AwareDatetime | None = Field(
+    given_at: Instant | None = Field(
         default=None, description="when it was given; default: now (ignored when withdrawn)"
     )
 
 
 class SiteAccountIn(Body):
     confirmed: bool
-    locked_until: AwareDatetime | None = None
+    locked_until: Instant | None = None
     failed_attempts: int = Field(default=0, ge=0, le=1_000_000)
 
 

@@ -24,6 +24,7 @@ from tests.support.sheets import csv_bytes
 MATRIX = """
 GET /v1/settings: admin editor analyst compliance
 PUT /v1/settings: admin
+PATCH /v1/settings: admin
 POST /v1/fields: admin
 GET /v1/fields: admin editor analyst compliance service
 POST /v1/events: admin
@@ -134,17 +135,35 @@ def test_each_route_lets_in_exactly_its_roles(module_api: Api, route: str) -> No
     api = module_api
     before = api.system.ledger.recorder.max_notification_id()
     for role in ROLES:
-        status = _call(api, route, role, missing).status_code
+        answer = _call(api, route, role, missing)
         if role in intended()[route]:
-            assert status not in (401, 403), (route, role, status)
+            assert answer.status_code not in (401, 403), (route, role, answer.status_code)
         else:
-            assert status == 403, (route, role, status)
+            assert answer.status_code == 403, (route, role, answer.status_code)
+            _says_who_may(answer.json()["detail"], role, intended()[route])
     assert _call(api, route, None, missing).status_code == 401
     bad = {"Authorization": "Bearer clt_not-a-token"}
     method, path = route.split(" ", 1)
     assert api.client.request(method, path, headers=bad).status_code == 401
     written = api.system.ledger.recorder.max_notification_id()
     assert written == before or route in CREATING, route  # refused calls wrote nothing
+
+
+# A refusal reads as a sentence: the role, what it may not do (a verb first) and who may.
+REFUSAL = re.compile(r"role '(\w+)' may not ([a-z]+) [^;]+; roles that may: ([a-z, ]+)")
+# fmt: off
+VERBS = {"read", "list", "change", "replace", "define", "create", "register", "edit",
+         "delete", "sync", "export", "save", "restore", "erase", "query", "follow", "set",
+         "give", "record", "unlock", "add", "write", "take", "ask", "acknowledge", "run",
+         "import", "merge"}
+# fmt: on
+
+
+def _says_who_may(detail: str, role: str, allowed: set[str]) -> None:
+    said = REFUSAL.fullmatch(detail)
+    assert said is not None, detail
+    assert said[1] == role and said[2] in VERBS, detail
+    assert said[3].split(", ") == [r for r in ROLES if r in allowed], detail
 
 
 # Valid bodies: a refusal on another account's ids must come from the ownership check,
@@ -180,6 +199,7 @@ SHARED = {"form", "name"}  # path parameters that name no resource of the accoun
 # Routes that create in the caller's own account (no foreign id in their path).
 CREATING = {
     "PUT /v1/settings",
+    "PATCH /v1/settings",
     "POST /v1/fields",
     "POST /v1/events",
     "POST /v1/groups",

@@ -58,7 +58,7 @@ def test_the_audit_query_filters_pages_and_exports(api: Api) -> None:
     assert rows and {r["action"] for r in rows} == {"Contact.FieldsChanged"}
     for bad in (
         {"from": "yesterday"},
-        {"from": "2026-01-01T00:00:00"},
+        {"from": "2026-13-01"},
         {"limit": "0"},
         {"cursor": "nope"},
         {"contact": "x"},
@@ -73,14 +73,10 @@ def test_erasure_blanks_the_history(api: Api) -> None:
     contact_id, _, _ = setting_up(api)
     erased = api.call("POST", f"/v1/contacts/{contact_id}/erase", "compliance")
     ok(erased)
-    history = ok(
-        api.call(
-            "GET",
-            f"/v1/contacts/{contact_id}/history",
-            "compliance",
-            params={"after": erased.headers["X-Position"], "limit": "500"},
-        )
-    )
+    after = {"after": erased.headers["X-Position"]}
+    problem(api.call("GET", f"/v1/contacts/{contact_id}/history", params=after), 410)
+    params = {**after, "contact": contact_id, "limit": "500"}  # the audit keeps its facts
+    history = ok(api.call("GET", "/v1/audit", "compliance", params=params))
     text = str(history)
     assert "ada@example.org" not in text and "Globex" not in text
     assert "Contact.Erased" in [i["action"] for i in history["items"]]

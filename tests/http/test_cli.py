@@ -181,3 +181,30 @@ def test_replay_builds_the_read_side_of_a_past_time(run, tmp_path: Path) -> None
     assert not_a_folder.exit_code == 1 and "is a file" in not_a_folder.output
     bad_time = run("replay", "--until", "last summer", "--into", str(copy))
     assert bad_time.exit_code == 2 and "--until" in bad_time.output
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("2027-03-04", "2027-03-04T00:00:00+00:00"),
+        ("2026-12-24T13:46:01.093512+00:00", "2026-12-24T13:46:01.093512+00:00"),
+        ("2026-12-24T14:46:01.5+01:00", "2026-12-24T13:46:01.500000+00:00"),
+        ("2026-12-24 13:46", "2026-12-24T13:46:00+00:00"),
+    ],
+)
+def test_time_options_take_dates_and_times_with_or_without_offsets(  # type: ignore[no-untyped-def]
+    run, given: str, meant: str
+) -> None:
+    purged = run("purge", "--as-of", given)
+    assert purged.exit_code == 0, purged.output
+    assert f"purge as of {meant}:" in purged.output
+    account_id = run("accounts", "create", "Salon").output.strip()
+    later = "2099" + given[4:]  # an expiry must be in the future
+    token = run("tokens", "create", "--account", account_id, "--role", "admin",
+                "--expires-at", later)  # fmt: skip
+    assert token.exit_code == 0, token.output
+    exported = run("export-history", "--format", "ndjson", "--until", given)
+    assert exported.exit_code == 0, exported.output
+    refused = run("purge", "--as-of", "next tuesday")
+    assert refused.exit_code == 2
+    assert "'next tuesday' is not an ISO 8601 date or time" in refused.output

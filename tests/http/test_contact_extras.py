@@ -47,8 +47,8 @@ def test_bad_extras_are_422_and_stale_versions_412(api: Api) -> None:
     path = f"/v1/contacts/{contact_id}"
     problem(api.call("PUT", path + "/processing-status", json={"status": "done"}), 422)
     problem(api.call("PUT", path + "/consent", json={"given": True, "source": ""}), 422)
-    naive = {"given": True, "source": "form", "given_at": "2026-01-01T10:00:00"}
-    problem(api.call("PUT", path + "/consent", json=naive), 422)
+    no_hour = {"given": True, "source": "form", "given_at": "2026-01-01T25:00:00"}
+    problem(api.call("PUT", path + "/consent", json=no_hour), 422)
     ancient = {"given": True, "source": "form", "given_at": "0001-01-01T00:00:00+14:00"}
     problem(api.call("PUT", path + "/consent", json=ancient), 422)  # year 0 in UTC
     beyond = {"confirmed": True, "locked_until": "9999-12-31T23:59:59-14:00"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from tests.http.conftest import Api
 from tests.http.test_contact_extras import contact_of
 from tests.http.test_routes import an_event, ok, problem, register
@@ -55,8 +57,7 @@ def test_erasure_keeps_the_facts_and_forgets_the_person(api: Api) -> None:
     assert ok(erased)["participants_erased"] == 1
     again = ok(api.call("POST", f"/v1/contacts/{ada}/erase", "compliance"))
     assert again["participants_erased"] == 0 and again["erased"] is True
-    contact = ok(api.call("GET", f"/v1/contacts/{ada}", "compliance"))
-    assert contact["erased"] is True and contact["fields"] == {}
+    problem(api.call("GET", f"/v1/contacts/{ada}", "compliance"), 410)
     kept = ok(api.call("GET", f"/v1/events/{event_id}/participants/{participant['id']}"))
     assert kept["fields"] == {} and kept["status"] == "registered" and kept["deleted"] is True
     problem(api.call("POST", f"/v1/contacts/{ada}/restore", "compliance"), 410)
@@ -99,6 +100,41 @@ def test_the_purge_command_erases_what_is_due(api: Api) -> None:
     report = purger.run(T0 + timedelta(days=70))
     assert (report.contacts, report.participants) == (1, 0)
     assert purger.run(T0 + timedelta(days=70)).contacts == 0  # idempotent
-    contact = ok(api.call("GET", f"/v1/contacts/{ada}", "compliance"))
-    assert contact["erased"] is True
+    problem(api.call("GET", f"/v1/contacts/{ada}", "compliance"), 410)
     problem(api.call("POST", f"/v1/contacts/{ada}/restore", "compliance"), 410)
+
+
+def _erased_directly(api: Api, contact_id: str) -> Any:
+    return api.call("POST", f"/v1/contacts/{contact_id}/erase", "compliance")
+
+
+def _purged_after_the_window(api: Api, contact_id: str) -> Any:
+    deleted = api.call("DELETE", f"/v1/contacts/{contact_id}", params={"confirm": "DELETE"})
+    api.system.projector.catch_up()
+    assert api.system.purger.run(T0 + timedelta(days=70)).contacts == 1
+    return deleted
+
+
+@pytest.mark.parametrize("erase", [_erased_directly, _purged_after_the_window])
+def test_an_erased_contact_is_gone_however_it_was_erased(api: Api, erase: Any) -> None:
+    event_id = an_event(api)
+    ok(register(api, event_id, email="ada@example.org", first_name="Ada"), 201)
+    ada, _ = contact_of(api, "ada@example.org")
+    bob, _ = contact_of(api, "bob@example.org")
+    ok(erase(api, ada))
+    path = f"/v1/contacts/{ada}"
+    gone = problem(api.call("GET", path, "compliance"), 410)
+    assert gone["detail"] == f"contact {ada} was erased"
+    for method, sub, body in [
+        ("GET", "/history", None),
+        ("GET", "/export", None),
+        ("PATCH", "", {"fields": {"company": "X"}}),
+        ("POST", "/notes", {"text": "hello"}),
+        ("PUT", "/processing-status", {"status": "processed"}),
+        ("POST", "/restore", None),
+        ("POST", "/merge", {"merge_id": bob}),
+    ]:
+        problem(api.call(method, path + sub, "admin", json=body), 410)
+    position = api.system.ledger.recorder.max_notification_id()
+    report = ok(api.call("GET", "/v1/reports/registrations", params={"after": position}))
+    assert sum(row["registered"] for row in report["rows"]) == 3  # the facts still count

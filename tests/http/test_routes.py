@@ -47,7 +47,12 @@ def test_settings_round_trip(api: Api) -> None:
     }
     response = api.call("PUT", "/v1/settings", json=body)
     settings = ok(response)
-    assert settings["sync"] == {"company": "up_and_propagate"}
+    assert settings["sync"] == {
+        "company": "up_and_propagate",
+        "email": "up",
+        "first_name": "up",
+        "last_name": "up",
+    }
     assert int(response.headers["X-Position"]) > 0
     assert ok(api.call("GET", "/v1/settings", "analyst"))["uniqueness_key"] == ["email"]
 

@@ -88,6 +88,22 @@ def test_the_history_of_a_contact_tells_old_and_new_values_and_how(
     assert positions == sorted(positions)
 
 
+def test_an_entry_lists_only_the_values_that_changed(
+    audited: tuple[World, SqlAuditStore],
+) -> None:
+    world, store = audited
+    account_id = world.account(sync={"company": "up"})
+    first, second = world.event(account_id), world.event(account_id)
+    ada = world.register(account_id, first, email="ada@example.org", company="Acme")
+    world.register(account_id, second, email="ADA@example.org", company="Acme")
+    contact = world.contact_of(account_id, ada)
+    assert contact is not None
+    catch_up(world.ledger, store)
+    history = store.page(AuditQuery(account_id, contact_id=contact.id)).entries
+    changed = [e.changes for e in history if e.action == "Contact.FieldsChanged"]
+    assert changed == [{"email": ["ada@example.org", "ADA@example.org"]}]
+
+
 def test_queries_by_actor_action_time_and_pages(audited: tuple[World, SqlAuditStore]) -> None:
     world, store = audited
     story = Story(world)
