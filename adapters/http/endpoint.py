@@ -37,7 +37,7 @@ from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.long_poll import FeedFollower
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.importing.job import Importer
-from adapters.jobs import JobStore
+from adapters.job_store import JobStore
 from adapters.point_in_time import PointInTime
 from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore
