@@ -18,7 +18,8 @@ from adapters.http.long_poll import FeedFollower
 from adapters.idempotency import IdempotencyStore
 from adapters.importing.job import Importer
 from adapters.importing.store import ImportStore
-from adapters.jobs import JobRunner, JobStore
+from adapters.job_runner import JobRunner
+from adapters.job_store import JobStore
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.point_in_time import PointInTime
 from adapters.projector import Projector

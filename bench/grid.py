@@ -57,6 +57,7 @@ from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import PAGE as PAGE_SIZE
 from adapters.projector import Projector, ReadModelStore
 from adapters.sql import grid_tables as t
+from adapters.sql import tracking as tracked
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid, count_statement, rows_statement
 from adapters.sql.grid_store import GridBatches, SqlGridStore
@@ -214,7 +215,7 @@ def stage_split(rebuild: Any, n: int) -> float:
         (grid_store, "_load", "  load rows not kept from earlier batches"),
         (grid, "apply", "  fold events into rows"),
         (grid_store, "_write", "  write rows back (COPY / INSERT)"),
-        (grid_store, "_move", "  move the tracking position"),
+        (tracked, "move", "  move the tracking position"),
     ]
     originals = [(owner, name, vars(owner).get(name)) for owner, name, _ in stages]
     for owner, name, label in stages:

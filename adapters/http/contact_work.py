@@ -10,7 +10,8 @@ from adapters.http import schemas
 from adapters.http.endpoint import Context, Reply
 from adapters.http.parameters import Parameter
 from adapters.http.presenters import job_times, utc
-from adapters.jobs import Job, check_job
+from adapters.job_runner import check_job
+from adapters.job_store import Job
 from adapters.sql.outbox_store import MAX_LIMIT
 from domain import commands
 

@@ -38,7 +38,7 @@ from adapters.http.long_poll import FeedFollower
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.http.roles import refusal
 from adapters.importing.job import Importer
-from adapters.jobs import JobStore
+from adapters.job_store import JobStore
 from adapters.point_in_time import PointInTime
 from adapters.projector import Projector
 from adapters.sql.audit_store import SqlAuditStore

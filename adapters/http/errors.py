@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.importing.sheets import FileRefusedError
-from adapters.jobs import JobNotFoundError
+from adapters.job_store import JobNotFoundError
 from adapters.sql.change_feed import FeedQueryError
 from adapters.sql.outbox_store import MessageNotFoundError, OutboxQueryError
 from domain.accounts import (

@@ -13,7 +13,7 @@ from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.presenters import job_times
 from adapters.importing.job import Importer, ImportRequest, suggestion
 from adapters.importing.sheets import open_sheet
-from adapters.jobs import Job
+from adapters.job_store import Job
 from domain.unit_of_work import NotFoundError
 
 SHOWN_SKIPS = 1_000

@@ -36,7 +36,8 @@ from adapters.importing.read_ahead import open_sheet_for
 from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Sheet, open_sheet
 from adapters.importing.store import ImportStore
 from adapters.importing.write_behind import WriteBehind, writing_behind
-from adapters.jobs import Job, JobRefusedError, JobStore, Progress
+from adapters.job_runner import JobRefusedError, Progress
+from adapters.job_store import Job, JobStore
 from adapters.settings import Settings
 from domain.application import ContactLedger, DecidedImport
 from domain.commands import ImportRows

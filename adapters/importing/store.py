@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.jobs import Job, jobs
+from adapters.job_store import Job, jobs
 from adapters.sql.engine import SCHEMA_LOCK, create_tables, insert_tuples
 from domain.import_rows import ImportedRow
 from domain.imports import RowOutcome

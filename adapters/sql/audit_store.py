@@ -25,7 +25,6 @@ from sqlalchemy import (
     Column,
     Connection,
     DateTime,
-    Engine,
     Index,
     MetaData,
     String,
@@ -42,16 +41,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from adapters.sql import grid_tables
-from adapters.sql import tracking as tracked
-from adapters.sql.engine import ensure_read_model
+from adapters.sql.tracking import TrackedStore
 from domain.participants import Participant
 from projections import audit
 from projections.audit import AuditEntry, Subject
 
 metadata = MetaData()
 Json = JSON().with_variant(JSONB(), "postgresql")
-tracking = grid_tables.tracking.to_metadata(metadata)
 CHUNK = 500
 MAX_LIMIT = 500
 
@@ -133,42 +129,20 @@ class AuditPage:
     next_cursor: str | None
 
 
-class SqlAuditStore:
+class SqlAuditStore(TrackedStore):
     name = audit.NAME
+    version = audit.VERSION
+    tables = (entries, subjects)
     topics: frozenset[str] | None = None  # every event is audited
     positioned = True  # entries are keyed by log position
     personal = True
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def ensure_schema(self) -> bool:
-        tables = [entries, subjects]
-        return ensure_read_model(
-            self.engine,
-            tables,
-            tracking,
-            self.name,
-            audit.VERSION,
-            finish=lambda connection: by_account.create(connection, checkfirst=True),
-        )
-
-    def reset(self) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(delete(entries))
-            connection.execute(delete(subjects))
-            tracked.restart(connection, tracking, self.name, audit.VERSION)
-
-    def position(self) -> int:
-        return tracked.position_of(self.engine, tracking, self.name)
-
-    def batches(self) -> SqlAuditStore:
-        return self
+    def finish_schema(self, connection: Connection) -> None:
+        by_account.create(connection, checkfirst=True)
 
     def apply(self, batch: Sequence[tuple[int, Any]], start: int, end: int) -> None:
         """Audit (position, event) pairs of log positions start+1..end; move to `end`."""
-        with self.engine.begin() as connection:
-            tracked.move(connection, tracking, self.name, start, end)
+        with self.advancing(start, end) as connection:
             events = [event for _, event in batch]
             known = self._load(connection, audit.needs(events))
             fresh = set(audit.needs(events)) - set(known)

@@ -15,7 +15,8 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from adapters.sql.audit_store import SqlAuditStore, entries, entry_from_row, tracking
+from adapters.sql.audit_store import SqlAuditStore, entries, entry_from_row
+from adapters.sql.tracking import position_in
 from projections.audit import AuditEntry
 
 MAX_LIMIT = 1000
@@ -57,9 +58,8 @@ class SqlFeedView:
         return self.audit.position()
 
     def page(self, query: FeedQuery) -> FeedPage:
-        position = select(tracking.c.position).where(tracking.c.name == self.audit.name)
         with self.audit.engine.connect() as connection:
-            head = int(connection.execute(position).scalar() or 0)
+            head = position_in(connection, self.audit.name)
             rows = connection.execute(
                 select(entries)
                 .where(entries.c.account_id == query.account_id)

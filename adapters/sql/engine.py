@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 from psycopg import sql
@@ -16,10 +15,8 @@ from sqlalchemy import (
     MetaData,
     Table,
     create_engine,
-    delete,
     event,
     insert,
-    select,
     text,
 )
 from sqlalchemy.pool import StaticPool
@@ -114,40 +111,14 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 def create_tables(metadata: MetaData, engine: Engine) -> None:
     """Create missing tables; on PostgreSQL one process at a time (catalogue races)."""
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        lock_schema(connection)
         metadata.create_all(connection)
 
 
+def lock_schema(connection: Connection) -> None:
+    """On PostgreSQL, one process at a time makes tables (until the transaction ends)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+
+
 SCHEMA_LOCK = 0x6C6564676572
-
-
-def ensure_read_model(
-    engine: Engine,
-    tables: list[Table],
-    tracking: Table,
-    name: str,
-    version: int,
-    finish: Callable[[Connection], None] | None = None,
-) -> bool:
-    """Create a read model's tables; if their stored version is another, drop and create
-    them again empty, at position 0 (the projector then replays the log). One process at a
-    time, in one transaction: True if this call (re)created them."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        tracking.create(connection, checkfirst=True)
-        stored = connection.execute(
-            select(tracking.c.version).where(tracking.c.name == name)
-        ).scalar()
-        made = stored != version
-        if made:
-            for table in reversed(tables):
-                table.drop(connection, checkfirst=True)
-            connection.execute(delete(tracking).where(tracking.c.name == name))
-            connection.execute(insert(tracking).values(name=name, version=version, position=0))
-        for table in tables:  # all of them after a drop; else those added since
-            table.create(connection, checkfirst=True)
-        if finish is not None:
-            finish(connection)  # e.g. indexes missing on existing tables
-        return made

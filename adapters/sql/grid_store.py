@@ -3,8 +3,9 @@
 Rows and the tracking position commit in one transaction. The position is advanced with
 a compare-and-set, first thing in the transaction, so two projectors racing on one
 database never apply an event twice: the loser finds the position moved, rolls back and
-re-reads from the new position. Consecutive batches of one catch-up (`batches()`) keep
-the rows they committed in memory instead of selecting them again (see decision 0010).
+re-reads from the new position (`adapters/sql/tracking.py`). Consecutive batches of one
+catch-up (`batches()`) keep the rows they committed in memory instead of selecting them
+again (see decision 0010).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from psycopg import sql
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, text
 
 from adapters.sql import grid_tables as t
-from adapters.sql import tracking as tracked
-from adapters.sql.engine import ensure_read_model, insert_rows
+from adapters.sql.engine import insert_rows
+from adapters.sql.tracking import TrackedStore
 from projections import grid
 from projections.folding import identity
 from projections.grid import ContactRow, EventRow, Needs, ParticipantRow, Rows
@@ -35,35 +36,26 @@ TABLES = {"event": t.events, "participant": t.participants, "contact": t.contact
 ROWS = {"event": EventRow, "participant": ParticipantRow, "contact": ContactRow}
 
 
-class SqlGridStore:
+class SqlGridStore(TrackedStore):
     name = grid.NAME
+    version = grid.VERSION
+    tables = (t.events, t.participants, t.contacts)
     topics: frozenset[str] | None = frozenset(grid.TOPICS)
     positioned = False
     personal = True
 
     def __init__(self, engine: Engine, kept_rows: int = KEPT_ROWS) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.kept_rows = kept_rows
 
-    def ensure_schema(self) -> bool:
-        """Create the tables; drop and recreate them if their version changed. True if reset."""
-        tables = [t.events, t.participants, t.contacts]
-        return ensure_read_model(
-            self.engine, tables, t.tracking, self.name, grid.VERSION, t.create_indexes
-        )
+    def finish_schema(self, connection: Connection) -> None:
+        t.create_indexes(connection)
 
-    def reset(self) -> None:
-        """Empty the read model and its position (a rebuild starts from the log's beginning)."""
-        with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":  # no dead rows left for the rebuild
-                connection.execute(text("TRUNCATE rm_contacts, rm_participants, rm_events"))
-            else:
-                for table in (t.contacts, t.participants, t.events):
-                    connection.execute(delete(table))
-            tracked.restart(connection, t.tracking, self.name, grid.VERSION)
-
-    def position(self) -> int:
-        return tracked.position_of(self.engine, t.tracking, self.name)
+    def empty(self, connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":  # no dead rows left for the rebuild
+            connection.execute(text("TRUNCATE rm_contacts, rm_participants, rm_events"))
+        else:
+            super().empty(connection)
 
     def apply_batch(self, events: Sequence[Any], start: int, end: int) -> None:
         """Fold `events` (log positions start+1..end) and move the position to `end`."""
@@ -83,9 +75,6 @@ class SqlGridStore:
         return MemoryGrid(contacts=contacts, participants=participants)
 
     # --- rows <-> SQL ---------------------------------------------------------------
-
-    def _move(self, connection: Connection, start: int, end: int) -> None:
-        tracked.move(connection, t.tracking, self.name, start, end)
 
     def _load(self, connection: Connection, kind: str, ids: Iterable[UUID]) -> list[Any]:
         table = TABLES[kind]
@@ -116,8 +105,7 @@ class GridBatches:
 
     def apply(self, events: Sequence[Any], start: int, end: int) -> None:
         try:
-            with self.store.engine.begin() as connection:
-                self.store._move(connection, start, end)
+            with self.store.advancing(start, end) as connection:
                 if start == 0:  # position 0 is an empty read model: `reset` empties both
                     self._forget()
                     self.complete = True

@@ -2,10 +2,10 @@
 
 Migration scheme: read models are disposable. `rm_tracking` records each projection's
 schema VERSION; on start-up a projection whose stored version differs from the code's is
-emptied and rebuilt from the event log (see docs/decisions/0009). Indexes are not part of
-the version: every `create_all` creates the missing ones on existing tables too, and on
-PostgreSQL the trigram indexes for free text when `pg_trgm` is (or can be) installed (see
-docs/decisions/0011).
+emptied and rebuilt from the event log (`adapters/sql/tracking.py`, docs/decisions/0009).
+Indexes are not part of the version: every start creates the missing ones on existing
+tables too, and on PostgreSQL the trigram indexes for free text when `pg_trgm` is (or
+can be) installed (see docs/decisions/0011).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -74,14 +73,6 @@ def _due_index(table: str, lone: bool = False) -> Index:
         sqlite_where=text("deleted = 1 AND erased = 0" + extra),
     )
 
-
-tracking = Table(
-    "rm_tracking",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("position", BigInteger, nullable=False),
-)
 
 events = Table(
     "rm_events",

@@ -18,15 +18,14 @@ from uuid import UUID
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
-    Engine,
     Index,
     MetaData,
     String,
     Table,
     Uuid,
     and_,
-    delete,
     insert,
     or_,
     select,
@@ -34,8 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import grid_tables
-from adapters.sql import tracking as tracked
-from adapters.sql.engine import create_tables, ensure_read_model
+from adapters.sql.tracking import TrackedStore
 from domain.contacts import Contact
 
 NAME = "outbox"
@@ -43,7 +41,6 @@ VERSION = 1
 MAX_LIMIT = 500
 
 metadata = MetaData()
-tracking = grid_tables.tracking.to_metadata(metadata)
 contacts = grid_tables.contacts.to_metadata(metadata)
 
 messages = Table(
@@ -105,35 +102,21 @@ class Ack:
     acknowledged_at: datetime
 
 
-class SqlOutboxStore:
+class SqlOutboxStore(TrackedStore):
     name = NAME
+    version = VERSION
+    tables = (messages,)  # not `acks`: a rebuild never drops what the mailer acknowledged
     topics: frozenset[str] | None = frozenset(
         {f"{Contact.MessageRequested.__module__}:{Contact.MessageRequested.__qualname__}"}
     )
     positioned = True
     personal = True
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def ensure_schema(self) -> bool:
-        create_tables(acks_metadata, self.engine)
-        return ensure_read_model(self.engine, [messages], tracking, self.name, VERSION)
-
-    def reset(self) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(delete(messages))
-            tracked.restart(connection, tracking, self.name, VERSION)
-
-    def position(self) -> int:
-        return tracked.position_of(self.engine, tracking, self.name)
-
-    def batches(self) -> SqlOutboxStore:
-        return self
+    def finish_schema(self, connection: Connection) -> None:
+        acks.create(connection, checkfirst=True)
 
     def apply(self, batch: Sequence[tuple[int, Any]], start: int, end: int) -> None:
-        with self.engine.begin() as connection:
-            tracked.move(connection, tracking, self.name, start, end)
+        with self.advancing(start, end) as connection:
             rows = [_message(position, event) for position, event in batch]
             if rows:
                 connection.execute(insert(messages), rows)

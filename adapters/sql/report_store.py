@@ -32,9 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from adapters.sql import grid_tables
-from adapters.sql import tracking as tracked
-from adapters.sql.engine import ensure_read_model
+from adapters.sql.tracking import TrackedStore
 from projections import reports
 from projections.reports import ContactFact, EventFact, Facts, ParticipationFact
 
@@ -42,7 +40,6 @@ CHUNK = 1_000  # ids per IN (...) when loading facts
 PERIODS = {"day": 10, "month": 7, "year": 4}
 
 metadata = MetaData()
-tracking = grid_tables.tracking.to_metadata(metadata)
 events = Table(
     "rm_report_events",
     metadata,
@@ -85,35 +82,18 @@ class ReportQueryError(ValueError):
     """Raised when a report's parameters are not valid."""
 
 
-class SqlReportStore:
+class SqlReportStore(TrackedStore):
     """The projector's side: facts and position in one transaction per batch."""
 
     name = reports.NAME
+    version = reports.VERSION
+    tables = TABLES
     topics: frozenset[str] | None = reports.TOPICS
     positioned = False
     personal = False  # decoded without opening personal data
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def ensure_schema(self) -> bool:
-        return ensure_read_model(self.engine, TABLES, tracking, self.name, reports.VERSION)
-
-    def reset(self) -> None:
-        with self.engine.begin() as connection:
-            for table in TABLES:
-                connection.execute(delete(table))
-            tracked.restart(connection, tracking, self.name, reports.VERSION)
-
-    def position(self) -> int:
-        return tracked.position_of(self.engine, tracking, self.name)
-
-    def batches(self) -> SqlReportStore:
-        return self
-
     def apply(self, batch: Sequence[Any], start: int, end: int) -> None:
-        with self.engine.begin() as connection:
-            tracked.move(connection, tracking, self.name, start, end)
+        with self.advancing(start, end) as connection:
             facts = _load(connection, reports.needs(batch))
             for event in batch:
                 reports.apply(facts, event)

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy.exc
 from starlette.testclient import TestClient
 
-from adapters.jobs import JobRunner
+from adapters.job_runner import JobRunner
 from adapters.projector import FOLLOWING, STOPPED, LiveState, Projector
 from adapters.sql import grid_tables as t
 from app import build_system

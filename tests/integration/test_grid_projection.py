@@ -19,7 +19,7 @@ from adapters.sql import grid_tables as t
 from adapters.sql.engine import make_engine
 from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.grid_store import SqlGridStore
-from adapters.sql.tracking import ConcurrentProjectorError
+from adapters.sql.tracking import ConcurrentProjectorError, rm_tracking
 from projections.grid_query import GridQuery
 from tests.support.backends import backend_settings
 from tests.support.histories import History, operations
@@ -218,7 +218,7 @@ def test_a_read_model_of_another_version_is_dropped_and_rebuilt(db_settings: Set
     system.projector.catch_up()
     with system.engine.begin() as connection:  # what an older release left behind
         connection.exec_driver_sql("ALTER TABLE rm_contacts DROP COLUMN consent_source")
-        connection.execute(t.tracking.update().values(version=t.tracking.c.version - 1))
+        connection.execute(rm_tracking.update().values(version=rm_tracking.c.version - 1))
     assert system.store.ensure_schema() is True
     assert system.store.position() == 0
     assert system.store.ensure_schema() is False

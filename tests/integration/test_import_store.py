@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 
 from adapters.importing.store import FIRST_LINES, JOB_KEYS, ImportStore, first_lines_query
-from adapters.jobs import JobStore
+from adapters.job_store import JobStore
 from adapters.settings import Settings
 from adapters.sql.engine import make_engine
 from domain.import_rows import ImportedRow
