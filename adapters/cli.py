@@ -21,6 +21,7 @@ from adapters.clock import utc_now
 from adapters.demo import load_demo
 from adapters.history.export import HistoryRequest, export_history, replacing
 from adapters.history.records import UnexportableValueError
+from adapters.history import writers
 from adapters.history.writers import FORMATS
 from adapters.importing.job import ImportRequest, suggestion
 from adapters.importing.sheets import FileRefusedError, open_sheet
@@ -548,6 +549,8 @@ def export_history_command(
     """Export the event log, decoded, with erased persons' data shredded."""
     if output is None and fmt == "parquet":
         raise click.UsageError("--format parquet needs --output PATH")
+    if fmt == "parquet" and not writers.parquet_available():
+        raise click.UsageError(writers.PARQUET_MISSING)
     if output is not None and not output.parent.is_dir():
         raise click.BadParameter(f"no directory {output.parent}", param_hint="--output")
     request = HistoryRequest(account_id, after, until)
