@@ -121,6 +121,7 @@ def build_system(
         importer=importer,
         max_upload_bytes=settings.max_upload_bytes,
         throttle=AuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds),
+        metrics_token=settings.metrics_token,
     )
     scrub_every = timedelta(hours=settings.scrub_every_hours)
     purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency, scrub_every)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging.config
 import os
 import sys
 import time
@@ -19,13 +20,15 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import utc_now
 from adapters.demo import load_demo
+from adapters.history import writers
 from adapters.history.export import HistoryRequest, export_history, replacing
 from adapters.history.records import UnexportableValueError
-from adapters.history import writers
 from adapters.history.writers import FORMATS
+from adapters.http.metrics import shared_by_workers
 from adapters.importing.job import ImportRequest, suggestion
 from adapters.importing.sheets import FileRefusedError, open_sheet
 from adapters.keystore import MissingSubjectKeyError, TamperedDataError
+from adapters.logs import log_config
 from adapters.point_in_time import position_at, replay
 from adapters.settings import Database, Settings, SettingsError
 from adapters.tokens import TokenError
@@ -85,6 +88,8 @@ def serve(
     if system.settings.database.kind == "memory":
         system.close()
         raise click.ClickException("memory:// cannot be served: each worker would start empty")
+    logs = log_config(system.settings.log_format)
+    logging.config.dictConfig(logs)  # the projectors' and job runner's lines too
     if not no_demo and system.ledger.recorder.max_notification_id() is None:
         _load_demo(system)
     if not no_projector:
@@ -97,15 +102,17 @@ def serve(
         # One worker serves the system built here, whose projectors run in this process:
         # its /health and `?after=` see them in memory. More workers are processes of
         # their own, each building its system from the environment (the factory).
-        uvicorn.run(
-            system.http if workers == 1 else "app:create_app",
-            factory=workers > 1,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            timeout_graceful_shutdown=grace,
-        )
+        with shared_by_workers(workers):
+            uvicorn.run(
+                system.http if workers == 1 else "app:create_app",
+                factory=workers > 1,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=logs,
+                access_log=False,  # ours names the route, not the path and query as sent
+                timeout_graceful_shutdown=grace,
+            )
     finally:
         system.close()
 
