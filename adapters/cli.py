@@ -7,8 +7,6 @@ import logging.config
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,9 @@ from adapters.importing.sheets import FileRefusedError, open_sheet
 from adapters.keystore import MissingSubjectKeyError, TamperedDataError
 from adapters.logs import log_config
 from adapters.point_in_time import position_at, replay
+from adapters.progress import progress
 from adapters.settings import Database, Settings, SettingsError
+from adapters.sql.engine import DatabaseUnusableError, check_database
 from adapters.tokens import TokenError
 from domain.imports import ImportInputError, ImportMode
 from domain.meta import Meta, Origin
@@ -51,8 +51,10 @@ def _system() -> Any:
     """The system built by the composition root, which `app.run_cli` hands us."""
     build = click.get_current_context().find_root().obj
     try:
-        return build(Settings.from_env())
-    except SettingsError as error:
+        settings = Settings.from_env()
+        check_database(settings.database)
+        return build(settings)
+    except (SettingsError, DatabaseUnusableError) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -161,12 +163,24 @@ def rebuild(name: str | None) -> None:
 
 
 def _catch_up(projector: Any, rebuild: bool) -> None:
+    start = 0 if rebuild else projector.store.position()
     total = projector.head() if rebuild else projector.status().lag
     label = f"{'Rebuilding' if rebuild else 'Catching up'} {projector.store.name}"
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+    with progress(total, label) as bar:
         done = (projector.rebuild if rebuild else projector.catch_up)(bar.update)
-    click.echo(
-        f"{projector.store.name}: {done} log entries applied, position {projector.store.position()}"
+    click.echo(_applied(projector.store.name, start, projector.store.position(), done))
+
+
+def _applied(name: str, start: int, position: int, here: int) -> str:
+    """What was applied, and by whom: a projector following the log in another process
+    (a running `serve` or `project`) takes every batch it commits first, and this one then
+    finds those positions taken (the tracking position moved under it)."""
+    elsewhere = max(0, position - start - here)
+    if not elsewhere:
+        return f"{name}: {here} log entries applied, position {position}"
+    return (
+        f"{name}: position {position}; {here} log entries applied here and {elsewhere} by "
+        "the projector of a running `serve` or `project`, which follows the log into it"
     )
 
 
@@ -187,7 +201,8 @@ def purge(as_of: datetime | None, scrub: bool) -> None:
     when = None if as_of is None else (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC))
     system = _system()
     try:
-        report = system.purger.run(when, scrub=scrub)
+        with progress(None, "Purging", "records erased") as bar:
+            report = system.purger.run(when, scrub=scrub, progress=bar.update)
     finally:
         system.close()
     click.echo(
@@ -217,7 +232,7 @@ def replay_command(until: datetime, into: str) -> None:
     system = _system()
     try:
         position = position_at(system.ledger, when)
-        with click.progressbar(length=position * 4, label="Replaying", file=sys.stderr) as bar:
+        with progress(position * 4, "Replaying") as bar:  # each entry, once per read model
             read = replay(
                 system.ledger,
                 system.settings.database,
@@ -443,7 +458,7 @@ def import_file(
         columns = _mapping(system, file, account_id, event_id, mapping)
         request = ImportRequest(event_id, columns, mode, group_id, status)
         job = _submitted_import(system, file, account_id, request)
-        with click.progressbar(length=job.total or 0, label="Importing", file=sys.stderr) as bar:
+        with progress(job.total or 0, "Importing", "rows") as bar:
             job = _follow_import(system, job, bar)
         _print_import(system, job, report_path)
     except (FileRefusedError, ImportInputError, NotFoundError) as error:
@@ -585,18 +600,8 @@ def _check_account(ledger: Any, account_id: UUID | None) -> None:
 
 def _export(ledger: Any, request: HistoryRequest, fmt: str, output: Path | None) -> Any:
     head = ledger.recorder.max_notification_id() or 0
-    with _progress(max(head - request.after, 0)) as advance:
+    with progress(max(head - request.after, 0), "Exporting") as bar:
         if output is None:
-            return export_history(ledger, request, fmt, sys.stdout.buffer, advance)
+            return export_history(ledger, request, fmt, sys.stdout.buffer, bar.update)
         with replacing(output) as out:
-            return export_history(ledger, request, fmt, out, advance)
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield lambda _: None
-        return
-    with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
-        yield bar.update
+            return export_history(ledger, request, fmt, out, bar.update)
