@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
 
+from adapters import wakeups
 from adapters.cli import main
 from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
@@ -96,7 +97,7 @@ def build_system(
     report_projector = Projector(ledger, facts, settings.database)
     projectors = (projector, audit_projector, outbox_projector, report_projector)
     grid = SqlGrid(engine)
-    jobs = JobStore(engine)
+    jobs = JobStore(engine, wakeups.jobs_channel(settings.database))
     importer = Importer(ledger, ImportStore(engine), jobs, clock, settings)
     # memory:// has one shared SQLite connection: the store's commits must not end the
     # projector's transactions, so it gets a connection (and database) of its own.
@@ -135,7 +136,15 @@ def build_system(
         report_projector,
         grid,
         purger,
-        JobRunner(jobs, ledger, grid, store.position, clock, handlers={"import": importer.run}),
+        JobRunner(
+            jobs,
+            ledger,
+            grid,
+            store.position,
+            clock,
+            handlers={"import": importer.run},
+            database=settings.database,
+        ),
         create_http_app(runtime),
         runtime,
     )
