@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from psycopg.sql import SQL, Identifier
+
 from adapters import wakeups
 from adapters.collector import collector_paused
 from adapters.ledger import SealedContactLedger
@@ -31,8 +33,8 @@ from adapters.threads import Backoff, described, joined, transient
 log = logging.getLogger("contact_ledger.projector")
 PAGE = 2_000  # log entries per read
 MAX_BATCH_EVENTS = 5_000  # per transaction, when pages read ahead are waiting
-# Without any sign of new events, a following projector still looks once a minute: a
-# rebuild in another process restarts its read model without a NOTIFY.
+# Without any sign of new events, a following projector still looks once a minute: what
+# no NOTIFY announced (a NOTIFY lost with a connection) is applied then.
 LONGEST_WAIT_SECONDS = 60.0
 
 
@@ -200,7 +202,18 @@ class Projector:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the read model and build it again from the whole log."""
         self.store.reset()
+        self._announce_reset()
         return self.catch_up(progress)
+
+    def _announce_reset(self) -> None:
+        """Wake the projectors following the log elsewhere (a running `serve`): each reads
+        the restarted position back, so its position in memory, which `/health` and
+        `?after=` read, does not stay ahead of the emptied model. SQLite's watchers see
+        the reset's commit; PostgreSQL's listeners need the NOTIFY every insert sends."""
+        channel = getattr(self.ledger.recorder, "channel_name", None)
+        if self.database.kind == "postgres" and channel:
+            with self.ledger.recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute(SQL("NOTIFY {}").format(Identifier(channel)))
 
     # --- following ------------------------------------------------------------------
 

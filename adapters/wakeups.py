@@ -6,8 +6,7 @@ A projector waits for new events, the job runner for new jobs (decision 0047):
   (channels are per database: several ledgers in one database must not wake each
   other). The
   thread sleeps in the socket's wait and wakes on a notification, on `stop`, or after
-  `longest` seconds (a safety net, and what notices changes nobody notifies, such as a
-  rebuild elsewhere restarting a read model).
+  `longest` seconds (a safety net). A rebuild NOTIFYs the events' channel too.
 - SQLite: one query that reads nothing, `PRAGMA data_version`, every `poll` seconds on a
   connection of its own. Its value changes whenever another connection (of this process or
   another) commits to the file, so the thread runs its real queries only after a commit.

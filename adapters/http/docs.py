@@ -9,6 +9,7 @@ holds no inline script, so its Content-Security-Policy allows scripts from this 
 from __future__ import annotations
 
 import importlib.util
+from functools import cache
 from pathlib import Path
 
 from starlette.requests import Request
@@ -66,6 +67,7 @@ START = """window.ui = SwaggerUIBundle({
 MISSING = "the API page's files are not installed: .venv/bin/pip install -e . (swagger-ui-py)"
 
 
+@cache  # looked up once per process: what is installed does not change under it
 def swagger_ui_folder() -> Path | None:
     """Where the installed package keeps Swagger UI (found without importing it)."""
     spec = importlib.util.find_spec("swagger_ui")

@@ -82,3 +82,24 @@ def test_an_idle_job_runner_makes_no_query_until_a_job_is_queued(
     job_id = store.create(account, "backfill", {"event_id": str(event)}, None,
                           world.meta, utc_now(), 0)  # fmt: skip
     eventually(lambda: store.get(account, job_id).status not in ("queued", "running"))
+
+
+def test_a_rebuild_elsewhere_wakes_a_following_projector(
+    system: ContactLedgerSystem, db_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's `rebuild` empties the read model: the server's projector hears
+    of it at once (its in-memory position, which `?after=` reads, must not stay ahead)."""
+    world = World(system.ledger)
+    world.account()
+    projector = system.projector
+    projector.start()
+    head = system.ledger.recorder.max_notification_id()
+    eventually(lambda: (live := projector.live()) is not None and live.position == head)
+    other = build_system(db_settings)  # the CLI's
+    try:
+        rebuilding = other.projector
+        monkeypatch.setattr(rebuilding, "catch_up", lambda progress=None: 0)  # reset only
+        rebuilding.rebuild()
+        eventually(lambda: projector.store.position() == head, seconds=5)
+    finally:
+        other.close()
