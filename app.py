@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
 
+from adapters import wakeups
 from adapters.cli import main
 from adapters.clock import utc_now
 from adapters.http.asgi import create_http_app
@@ -97,7 +98,7 @@ def build_system(
     report_projector = Projector(ledger, facts, settings.database)
     projectors = (projector, audit_projector, outbox_projector, report_projector)
     grid = SqlGrid(engine)
-    jobs = JobStore(engine)
+    jobs = JobStore(engine, wakeups.jobs_channel(settings.database))
     importer = Importer(ledger, ImportStore(engine), jobs, clock, settings)
     # memory:// has one shared SQLite connection: the store's commits must not end the
     # projector's transactions, so it gets a connection (and database) of its own.
@@ -122,6 +123,7 @@ def build_system(
         importer=importer,
         max_upload_bytes=settings.max_upload_bytes,
         throttle=AuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds),
+        metrics_token=settings.metrics_token,
     )
     scrub_every = timedelta(hours=settings.scrub_every_hours)
     purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency, scrub_every)
@@ -135,7 +137,15 @@ def build_system(
         report_projector,
         grid,
         purger,
-        JobRunner(jobs, ledger, grid, store.position, clock, handlers={"import": importer.run}),
+        JobRunner(
+            jobs,
+            ledger,
+            grid,
+            store.position,
+            clock,
+            handlers={"import": importer.run},
+            database=settings.database,
+        ),
         create_http_app(runtime),
         runtime,
     )

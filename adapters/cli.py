@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging.config
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,19 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import utc_now
 from adapters.demo import load_demo
+from adapters.history import writers
 from adapters.history.export import HistoryRequest, export_history, replacing
 from adapters.history.records import UnexportableValueError
 from adapters.history.writers import FORMATS
+from adapters.http.metrics import shared_by_workers
 from adapters.importing.job import ImportRequest, suggestion
 from adapters.importing.sheets import FileRefusedError, open_sheet
 from adapters.keystore import MissingSubjectKeyError, TamperedDataError
+from adapters.logs import log_config
 from adapters.point_in_time import position_at, replay
+from adapters.progress import progress
 from adapters.settings import Database, Settings, SettingsError
+from adapters.sql.engine import DatabaseUnusableError, check_database
 from adapters.times import Time
 from adapters.tokens import TokenError
 from domain.imports import ImportInputError, ImportMode
@@ -47,8 +51,10 @@ def _system() -> Any:
     """The system built by the composition root, which `app.run_cli` hands us."""
     build = click.get_current_context().find_root().obj
     try:
-        return build(Settings.from_env())
-    except SettingsError as error:
+        settings = Settings.from_env()
+        check_database(settings.database)
+        return build(settings)
+    except (SettingsError, DatabaseUnusableError) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -84,6 +90,8 @@ def serve(
     if system.settings.database.kind == "memory":
         system.close()
         raise click.ClickException("memory:// cannot be served: each worker would start empty")
+    logs = log_config(system.settings.log_format)
+    logging.config.dictConfig(logs)  # the projectors' and job runner's lines too
     if not no_demo and system.ledger.recorder.max_notification_id() is None:
         _load_demo(system)
     if not no_projector:
@@ -96,15 +104,17 @@ def serve(
         # One worker serves the system built here, whose projectors run in this process:
         # its /health and `?after=` see them in memory. More workers are processes of
         # their own, each building its system from the environment (the factory).
-        uvicorn.run(
-            system.http if workers == 1 else "app:create_app",
-            factory=workers > 1,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            timeout_graceful_shutdown=grace,
-        )
+        with shared_by_workers(workers):
+            uvicorn.run(
+                system.http if workers == 1 else "app:create_app",
+                factory=workers > 1,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=logs,
+                access_log=False,  # ours names the route, not the path and query as sent
+                timeout_graceful_shutdown=grace,
+            )
     finally:
         system.close()
 
@@ -153,12 +163,24 @@ def rebuild(name: str | None) -> None:
 
 
 def _catch_up(projector: Any, rebuild: bool) -> None:
+    start = 0 if rebuild else projector.store.position()
     total = projector.head() if rebuild else projector.status().lag
     label = f"{'Rebuilding' if rebuild else 'Catching up'} {projector.store.name}"
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+    with progress(total, label) as bar:
         done = (projector.rebuild if rebuild else projector.catch_up)(bar.update)
-    click.echo(
-        f"{projector.store.name}: {done} log entries applied, position {projector.store.position()}"
+    click.echo(_applied(projector.store.name, start, projector.store.position(), done))
+
+
+def _applied(name: str, start: int, position: int, here: int) -> str:
+    """What was applied, and by whom: a projector following the log in another process
+    (a running `serve` or `project`) takes every batch it commits first, and this one then
+    finds those positions taken (the tracking position moved under it)."""
+    elsewhere = max(0, position - start - here)
+    if not elsewhere:
+        return f"{name}: {here} log entries applied, position {position}"
+    return (
+        f"{name}: position {position}; {here} log entries applied here and {elsewhere} by "
+        "the projector of a running `serve` or `project`, which follows the log into it"
     )
 
 
@@ -179,7 +201,8 @@ def purge(as_of: datetime | None, scrub: bool) -> None:
     """Erase deleted contacts and participants whose restore window is over."""
     system = _system()
     try:
-        report = system.purger.run(as_of, scrub=scrub)
+        with progress(None, "Purging", "records erased") as bar:
+            report = system.purger.run(as_of, scrub=scrub, progress=bar.update)
     finally:
         system.close()
     click.echo(
@@ -209,7 +232,7 @@ def replay_command(until: datetime, into: str) -> None:
     system = _system()
     try:
         position = position_at(system.ledger, until)
-        with click.progressbar(length=position * 4, label="Replaying", file=sys.stderr) as bar:
+        with progress(position * 4, "Replaying") as bar:  # each entry, once per read model
             read = replay(
                 system.ledger,
                 system.settings.database,
@@ -428,7 +451,7 @@ def import_file(
         columns = _mapping(system, file, account_id, event_id, mapping)
         request = ImportRequest(event_id, columns, mode, group_id, status)
         job = _submitted_import(system, file, account_id, request)
-        with click.progressbar(length=job.total or 0, label="Importing", file=sys.stderr) as bar:
+        with progress(job.total or 0, "Importing", "rows") as bar:
             job = _follow_import(system, job, bar)
         _print_import(system, job, report_path)
     except (FileRefusedError, ImportInputError, NotFoundError) as error:
@@ -524,6 +547,8 @@ def export_history_command(
     """Export the event log, decoded, with erased persons' data shredded."""
     if output is None and fmt == "parquet":
         raise click.UsageError("--format parquet needs --output PATH")
+    if fmt == "parquet" and not writers.parquet_available():
+        raise click.UsageError(writers.PARQUET_MISSING)
     if output is not None and not output.parent.is_dir():
         raise click.BadParameter(f"no directory {output.parent}", param_hint="--output")
     request = HistoryRequest(account_id, after, until)
@@ -551,18 +576,8 @@ def _check_account(ledger: Any, account_id: UUID | None) -> None:
 
 def _export(ledger: Any, request: HistoryRequest, fmt: str, output: Path | None) -> Any:
     head = ledger.recorder.max_notification_id() or 0
-    with _progress(max(head - request.after, 0)) as advance:
+    with progress(max(head - request.after, 0), "Exporting") as bar:
         if output is None:
-            return export_history(ledger, request, fmt, sys.stdout.buffer, advance)
+            return export_history(ledger, request, fmt, sys.stdout.buffer, bar.update)
         with replacing(output) as out:
-            return export_history(ledger, request, fmt, out, advance)
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield lambda _: None
-        return
-    with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
-        yield bar.update
+            return export_history(ledger, request, fmt, out, bar.update)

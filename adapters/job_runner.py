@@ -18,7 +18,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from adapters import wakeups
 from adapters.job_store import Job, JobStore
+from adapters.settings import Database
 from adapters.sql.grid_queries import SqlGrid
 from adapters.threads import Backoff, joined, transient
 from domain import commands
@@ -125,10 +127,12 @@ class JobRunner:
         stale_seconds: float = 300.0,
         grid_wait_seconds: float = 600.0,
         handlers: Mapping[str, Handler] | None = None,
+        database: Database | None = None,  # None: look every `poll_seconds` (tests)
     ) -> None:
         self.store, self.ledger, self.grid, self.clock = store, ledger, grid, clock
         self.grid_position, self.grid_wait_seconds = grid_position, grid_wait_seconds
         self.poll_seconds, self.stale_seconds = poll_seconds, stale_seconds
+        self.database = database or Database("memory")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._interrupted: Job | None = None  # by a lost connection: queued again first
@@ -160,20 +164,30 @@ class JobRunner:
         return ran
 
     def _loop(self) -> None:
-        """Run what is queued, every `poll_seconds`; after a lost database connection
-        sooner at first, then less and less often (back-off up to 5 s)."""
+        """Run what is queued, then wait for a job to be queued (`wakeups.py`): at least
+        every `stale_seconds / 10` it looks for a job whose runner died. After a lost
+        database connection it retries sooner at first, then less and less often (back-off
+        up to 5 s)."""
         backoff = Backoff(self._stop)
         while not self._stop.is_set():
             try:
-                self.run_pending()
+                self._run_and_wait(backoff)
             except Exception as error:
                 if transient(error):
                     backoff.failed(log, "the job runner", error)
                     continue
                 log.exception("the job runner failed; retrying")
-            else:
+                self._stop.wait(self.poll_seconds)
+
+    def _run_and_wait(self, backoff: Backoff) -> None:
+        longest = self.stale_seconds / 10
+        database, stop = self.database, self._stop
+        channel = wakeups.jobs_channel(database)
+        with wakeups.waiter(database, channel, stop, self.poll_seconds, longest) as wait:
+            while not stop.is_set():
+                self.run_pending()
                 backoff.succeeded(log, "the job runner")
-            self._stop.wait(self.poll_seconds)
+                wait()
 
     def run(self, job: Job, progress: Progress | None = None) -> None:
         """Run a claimed job to its end (done, failed or refused), telling `progress`."""

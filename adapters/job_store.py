@@ -38,6 +38,7 @@ from sqlalchemy import (
     update,
 )
 
+from adapters import wakeups
 from adapters.sql.engine import create_tables
 from domain.application import BulkStep
 from domain.meta import Meta
@@ -108,8 +109,9 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, channel: str = "") -> None:
         self.engine = engine
+        self.channel = channel  # PostgreSQL: NOTIFYed when a job is queued ("": none)
         create_tables(metadata, engine)
 
     def create(
@@ -145,7 +147,13 @@ class JobStore:
                     created_at=at,
                 )
             )
+            self._queued(connection)
         return job_id
+
+    def _queued(self, connection: Any) -> None:
+        """Wake the job runner of whichever process runs jobs (at commit)."""
+        if self.channel and self.engine.dialect.name == "postgresql":
+            wakeups.notify(connection, self.channel)
 
     @staticmethod
     def new_id() -> UUID:
@@ -272,6 +280,7 @@ class JobStore:
                 .where(jobs.c.job_id == job.job_id, jobs.c.status == "running")
                 .values(status="queued", heartbeat_at=None)
             )
+            self._queued(connection)
 
     def finish(
         self, job: Job, at: datetime, error: str | None = None, status: str | None = None

@@ -17,13 +17,13 @@ import gc
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import psycopg
+from psycopg.sql import SQL, Identifier
 
+from adapters import wakeups
 from adapters.collector import collector_paused
 from adapters.ledger import SealedContactLedger
 from adapters.settings import Database
@@ -33,6 +33,9 @@ from adapters.threads import Backoff, described, joined, transient
 log = logging.getLogger("contact_ledger.projector")
 PAGE = 2_000  # log entries per read
 MAX_BATCH_EVENTS = 5_000  # per transaction, when pages read ahead are waiting
+# Without any sign of new events, a following projector still looks once a minute: what
+# no NOTIFY announced (a NOTIFY lost with a connection) is applied then.
+LONGEST_WAIT_SECONDS = 60.0
 
 
 class Batches(Protocol):
@@ -199,7 +202,18 @@ class Projector:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the read model and build it again from the whole log."""
         self.store.reset()
+        self._announce_reset()
         return self.catch_up(progress)
+
+    def _announce_reset(self) -> None:
+        """Wake the projectors following the log elsewhere (a running `serve`): each reads
+        the restarted position back, so its position in memory, which `/health` and
+        `?after=` read, does not stay ahead of the emptied model. SQLite's watchers see
+        the reset's commit; PostgreSQL's listeners need the NOTIFY every insert sends."""
+        channel = getattr(self.ledger.recorder, "channel_name", None)
+        if self.database.kind == "postgres" and channel:
+            with self.ledger.recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute(SQL("NOTIFY {}").format(Identifier(channel)))
 
     # --- following ------------------------------------------------------------------
 
@@ -251,9 +265,10 @@ class Projector:
         log.exception("projector %s stopped at position %s", self.store.name, self._position)
 
     def _waiter(self) -> Any:
-        if self.database.kind == "postgres":
-            return _PostgresWaiter(self.database, self.poll_seconds * 20)
-        return _Sleeper(self._stop, self.poll_seconds)
+        channel = getattr(self.ledger.recorder, "channel_name", "")  # what inserts NOTIFY
+        return wakeups.waiter(
+            self.database, channel, self._stop, self.poll_seconds, LONGEST_WAIT_SECONDS
+        )
 
 
 @dataclass
@@ -321,53 +336,3 @@ class _ReadAhead:
             with contextlib.suppress(queue.Full):
                 self._queue.put(item, timeout=0.05)
                 return
-
-
-class _Sleeper:
-    def __init__(self, stop: threading.Event, seconds: float) -> None:
-        self.stop, self.seconds = stop, seconds
-
-    def __enter__(self) -> Callable[[], None]:
-        return lambda: self.stop.wait(self.seconds) and None
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-
-class _PostgresWaiter:
-    """Wakes on the event table's NOTIFY (sent by every insert), or after `seconds`."""
-
-    def __init__(self, database: Database, seconds: float) -> None:
-        self.database, self.seconds = database, seconds
-        self.connection: psycopg.Connection[Any] | None = None
-
-    def __enter__(self) -> Callable[[], None]:
-        db = self.database
-        connection = psycopg.connect(
-            host=db.host,
-            port=db.port,
-            user=db.user,
-            password=db.password or None,
-            dbname=db.name,
-            autocommit=True,
-            connect_timeout=5,  # a server that is down: retried by `follow`
-        )
-        try:
-            connection.execute('LISTEN "contactledger_events"')
-        except BaseException:  # `__exit__` is not called when `__enter__` fails
-            connection.close()
-            raise
-        self.connection = connection
-        return self._wait
-
-    def _wait(self) -> None:
-        assert self.connection is not None
-        started = time.monotonic()
-        for _ in self.connection.notifies(timeout=self.seconds, stop_after=1):
-            break
-        if time.monotonic() - started < 0.001:
-            time.sleep(0.001)
-
-    def __exit__(self, *_: object) -> None:
-        if self.connection is not None:
-            self.connection.close()

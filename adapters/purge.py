@@ -116,10 +116,14 @@ class Purger:
         self._stop = threading.Event()
 
     def run(
-        self, as_of: datetime | None = None, batch: int = 500, scrub: bool = False
+        self,
+        as_of: datetime | None = None,
+        batch: int = 500,
+        scrub: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> PurgeReport:
         """Erase everything due at `as_of` (default: now), then scrub if it is due (or
-        `scrub`). Running it again does nothing."""
+        `scrub`); `progress` is told of each page's erasures. Running it again does nothing."""
         as_of = as_of or self.clock()
         meta = Meta("purge", Role.COMPLIANCE.value, Origin.PURGE.value, str(uuid4()))
         erased = {"contacts": 0, "participants": 0}
@@ -139,6 +143,8 @@ class Purger:
                 lone = commands.EraseParticipant(account_id, participant_id, due_at=as_of)
                 done = self.ledger.erase_participant(lone, self.clock(), meta).detail is not None
                 erased["participants"] += done
+            if progress is not None:
+                progress(len(contacts) + len(participants))
             self._catch_up()  # blanks the rows: the next page is the rest
         expired = self.idempotency.sweep(self.clock())  # now, whatever `as_of` says
         scrubbed = (scrub or self.scrub_due()) and self.scrub().done

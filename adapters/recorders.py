@@ -232,6 +232,9 @@ $$
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        # NOTIFY channels are per database, not per schema: named after the schema too,
+        # so that ledgers sharing a database do not wake each other's projectors.
+        self.channel_name = f"{self.datastore.schema}_{events_table_name}"[:63]
         schema = Identifier(self.datastore.schema)
         self.keys_table = SQL("{}.ledger_contact_keys").format(schema)
         self.subjects_table = SQL("{}.ledger_subject_keys").format(schema)

@@ -112,6 +112,8 @@ class Settings:
     token_cache_seconds: float = 5.0  # a revoked token still works this long in a process
     auth_failure_limit: int = 10  # refused tokens per client address and window; 0: off
     auth_failure_window_seconds: float = 60.0
+    log_format: str = "text"  # or "json": one object per line (adapters/logs.py)
+    metrics_token: str = ""  # the bearer token GET /metrics asks for; "": metrics are off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +140,8 @@ class Settings:
             token_cache_seconds=_bounded(env, "LEDGER_TOKEN_CACHE_SECONDS", 5.0, 0, 60),
             auth_failure_limit=int(_bounded(env, "LEDGER_AUTH_FAILURES", 10, 0, 1_000_000)),
             auth_failure_window_seconds=_bounded(env, "LEDGER_AUTH_WINDOW_SECONDS", 60, 1, 86400),
+            log_format=_log_format(env),
+            metrics_token=_metrics_token(env),
         )
 
 
@@ -181,6 +185,20 @@ def _idempotency_hours(env: Mapping[str, str]) -> float:
     if not 0 < hours <= 8760:  # a year at most; NaN is refused too
         raise SettingsError("LEDGER_IDEMPOTENCY_HOURS must be above 0 and at most 8760")
     return hours
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    value = env.get("LEDGER_LOG_FORMAT", "text").strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise SettingsError("LEDGER_LOG_FORMAT must be text or json")
+    return value
+
+
+def _metrics_token(env: Mapping[str, str]) -> str:
+    token = env.get("LEDGER_METRICS_TOKEN", "").strip()
+    if token and (len(token) < 32 or not token.isascii() or not token.isprintable()):
+        raise SettingsError("LEDGER_METRICS_TOKEN must be at least 32 printable ASCII characters")
+    return token
 
 
 def _secret(value: str | None, data_dir: Path) -> bytes:

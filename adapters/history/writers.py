@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import BinaryIO, Protocol
 
 from adapters.history.records import HistoryRecord, dumps
 
 FORMATS = ("ndjson", "parquet")
+PARQUET_MISSING = (
+    "--format parquet needs pyarrow, which a serve-only set-up leaves out: "
+    "install it with .venv/bin/pip install -e '.[parquet]' (or bash scripts/setup.sh)"
+)
+
+
+def parquet_available() -> bool:
+    """Is pyarrow installed (the `parquet` extra)? Looked up without importing it."""
+    return importlib.util.find_spec("pyarrow") is not None
 
 
 class HistoryWriter(Protocol):

@@ -1,4 +1,4 @@
-"""The Starlette application: endpoints, health, OpenAPI and error handlers."""
+"""The Starlette application: endpoints, health, metrics, OpenAPI and its page, errors."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.http.aside import AsideTimeoutError, run_aside
+from adapters.http.docs import docs_asset, docs_page, landing
 from adapters.http.endpoint import Endpoint, Runtime, asgi_endpoint
 from adapters.http.errors import (
     HttpError,
@@ -18,6 +20,8 @@ from adapters.http.errors import (
     handle_starlette_http,
     handle_unexpected,
 )
+from adapters.http.metrics import HttpMetrics, metrics_answer
+from adapters.http.observe import Observed
 from adapters.http.openapi import openapi_document
 from adapters.http.routes import ENDPOINTS
 from adapters.projector import ELSEWHERE, RETRYING, STOPPED, LiveState
@@ -35,7 +39,19 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
     async def openapi(_request: Request) -> Response:  # listed in the document too
         return JSONResponse(document)
 
-    routes = [Route("/health", health), Route("/openapi.json", openapi)]
+    metrics = HttpMetrics()
+
+    async def scrape(request: Request) -> Response:
+        return await metrics_answer(request, runtime, metrics, runtime.metrics_token)
+
+    routes = [
+        Route("/health", health),
+        Route("/openapi.json", openapi),
+        Route("/metrics", scrape),
+        Route("/docs", docs_page),
+        Route("/docs/{asset}", docs_asset),
+        Route("/", landing),
+    ]
     by_path: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = asgi_endpoint(endpoint, runtime)
@@ -44,6 +60,7 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
     ]
     return Starlette(
         routes=routes,
+        middleware=[Middleware(Observed, metrics=metrics)],
         exception_handlers={
             HttpError: handle_http_problem,
             HTTPException: handle_starlette_http,

@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,7 @@ from adapters.http.errors import HttpError, domain_problem, problem
 from adapters.http.idempotency import IdempotentWrites
 from adapters.http.json_input import JsonInputError, parse_json
 from adapters.http.long_poll import FeedFollower
+from adapters.http.observe import CORRELATION, correlation_id
 from adapters.http.parameters import AFTER, Parameter, check_query, parse_path
 from adapters.http.roles import refusal
 from adapters.importing.job import Importer
@@ -49,7 +50,6 @@ from adapters.tokens import Principal, TokenRefusedError, TokenStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 PATH_PARAMETER = re.compile(r"{(\w+)}")
 
@@ -203,6 +203,7 @@ class Runtime:
     max_upload_bytes: int = 50 * 1024 * 1024
     read_wait_seconds: float = 5.0
     throttle: AuthThrottle = field(default_factory=AuthThrottle)  # failed authentications
+    metrics_token: str = ""  # the bearer token `GET /metrics` asks for ("": metrics are off)
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
@@ -263,7 +264,6 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         raw, body, upload = await _upload(endpoint, runtime, request)
     else:
         raw, body = await _body(endpoint, runtime, request) if endpoint.body else (b"", None)
-    correlation = request.headers.get("x-request-id", "")
     return Context(
         ledger=runtime.ledger,
         grid=runtime.grid,
@@ -278,7 +278,8 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
             actor=principal.actor,
             role=principal.role.value,
             origin=Origin.HTTP.value,
-            correlation_id=correlation if REQUEST_ID.match(correlation) else str(uuid4()),
+            # the one the access line and the answer's X-Request-Id name (`observe.py`)
+            correlation_id=request.scope.get(CORRELATION) or correlation_id(request.scope),
         ),
         at=runtime.clock(),
         path=path,

@@ -136,7 +136,9 @@ async def handle_http_problem(_request: Request, error: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, error: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # the route template, not the path as sent (the client's text, maybe personal data)
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    log.exception("unexpected error on %s %s", request.method, route)
     return problem(500, "internal error; it has been logged")
 
 

@@ -87,13 +87,21 @@ def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
     paths["/health"] = {"get": _health()}
     paths["/openapi.json"] = {"get": _itself()}
+    paths.update(_service_pages())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Contact Ledger", "version": "1"},
         "paths": paths,
         "components": {
             "schemas": defs.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "scrape": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "LEDGER_METRICS_TOKEN, for GET /metrics only",
+                },
+            },
         },
         "security": [{"bearer": []}],
     }
@@ -225,6 +233,46 @@ def _itself() -> dict[str, Any]:
                 "content": {"application/json": {"schema": {"type": "object"}}},
             }
         },
+    }
+
+
+def _service_pages() -> dict[str, Any]:
+    """The scrape, the API page and `/`: outside the API's own tokens."""
+    problem_json = {"application/problem+json": {"schema": _ref(schemas.Problem)}}
+    text = {"schema": {"type": "string"}}
+    metrics = {
+        "200": {"description": "Prometheus text format", "content": {"text/plain": text}},
+        "401": {"description": "Not the scrape token, or none is set", "content": problem_json},
+    }
+    files = {"text/css": text, "text/javascript": text, "image/png": text}
+    asset = {
+        "200": {"description": "A file of the page", "content": files},
+        "404": {"description": "No such file", "content": problem_json},
+        "503": {"description": "Swagger UI is not installed", "content": problem_json},
+    }
+    page = {
+        "200": {"description": "Swagger UI on this document", "content": {"text/html": text}},
+        "503": asset["503"],
+    }
+    asset_name = {"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}
+    name = {"parameters": [asset_name]}
+    moved = {"307": {"description": "To /docs", "headers": {"Location": text}}}
+    return {
+        "/metrics": {"get": _page("get_metrics", "Prometheus metrics", metrics, [{"scrape": []}])},
+        "/docs": {"get": _page("get_docs", "This document, for people (Swagger UI)", page)},
+        "/docs/{asset}": {"get": {**_page("get_docs_asset", "A file of /docs", asset), **name}},
+        "/": {"get": _page("get_root", "Where to go: /docs", moved)},
+    }
+
+
+def _page(
+    operation_id: str, summary: str, responses: dict[str, Any], security: Any = ()
+) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "security": list(security),
+        "responses": responses,
     }
 
 

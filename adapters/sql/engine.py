@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+import psycopg
 from psycopg import sql
 from sqlalchemy import (
     JSON,
@@ -43,6 +44,45 @@ def make_engine(database: Database) -> Engine:
         pool_pre_ping=True,
         connect_args={"options": f"-csearch_path={database.schema}"},
     )
+
+
+class DatabaseUnusableError(Exception):
+    """Raised when the database named by DATABASE_URL cannot hold the service at all."""
+
+
+def check_database(database: Database) -> None:
+    """A PostgreSQL server that answers, with the schema DATABASE_URL names: said in one
+    line before anything is built (the libraries would say it in a traceback). The app
+    creates its tables in the schema, never the schema itself: that is the operator's,
+    with its owner and grants."""
+    if database.kind != "postgres":
+        return
+    where = f'database "{database.name}"'
+    try:
+        with psycopg.connect(**_connection_args(database), connect_timeout=10) as connection:
+            found = connection.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (database.schema,)
+            ).fetchone()
+    except psycopg.OperationalError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnusableError(
+            f"cannot use PostgreSQL at {database.host}:{database.port}, {where}: {first}"
+        ) from None
+    if found is None:
+        raise DatabaseUnusableError(
+            f'the PostgreSQL schema "{database.schema}" does not exist in {where}: create it '
+            f"(CREATE SCHEMA {database.schema}) or change ?schema= in DATABASE_URL"
+        )
+
+
+def _connection_args(database: Database) -> dict[str, Any]:
+    return {
+        "host": database.host,
+        "port": database.port,
+        "user": database.user,
+        "password": database.password or None,
+        "dbname": database.name,
+    }
 
 
 def create_private_file(path: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from uuid import UUID
 
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from adapters.cli import main
-from adapters.history import export
+from adapters.history import export, writers
 from adapters.history.records import UnexportableValueError
 from app import build_system
 
@@ -50,6 +51,18 @@ def test_ndjson_goes_to_stdout_by_default(run, account_id: str) -> None:  # type
     assert [r["event_type"] for r in records] == ["Account.Opened"]
     assert records[0]["account_id"] == account_id
     assert "1 events exported to stdout" in result.stderr
+
+
+def test_parquet_without_pyarrow_says_how_to_install_it(  # type: ignore[no-untyped-def]
+    run, account_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writers, "parquet_available", lambda: False)  # a serve-only set-up
+    path = tmp_path / "history.parquet"
+    result = run("export-history", "--format", "parquet", "--output", str(path))
+    assert result.exit_code == 2
+    assert "pip install -e '.[parquet]'" in result.output
+    assert "Traceback" not in result.output
+    assert not path.exists()
 
 
 def test_parquet_is_written_whole_to_the_output(run, account_id: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +125,9 @@ def test_a_failed_export_leaves_the_earlier_file_untouched(  # type: ignore[no-u
     assert sorted(p.name for p in tmp_path.glob("*history*")) == ["history.ndjson"]
 
 
-def test_no_progress_bar_when_stderr_is_not_a_terminal(run, account_id: str) -> None:  # type: ignore[no-untyped-def]
+def test_progress_lines_not_a_bar_when_stderr_is_not_a_terminal(run, account_id: str) -> None:  # type: ignore[no-untyped-def]
     result = run("export-history", "--format", "ndjson")
     assert result.exit_code == 0, result.output
-    assert "Exporting" not in result.stderr
+    assert re.search(r"^Exporting: 1 of 1 log entries \(100%\), .*done$", result.stderr, re.M)
+    assert "\r" not in result.stderr  # no bar redrawn over itself
+    assert all(json.loads(line) for line in result.stdout.splitlines())  # stdout: the export

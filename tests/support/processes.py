@@ -52,22 +52,32 @@ class Fleet:
         self.settings, self.folder = settings, folder
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = self.folder / f"{name}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [str(CLI), *args],
-                env=environment(self.settings, self.folder / name),
+                env={**environment(self.settings, self.folder / name), **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
         self.processes.append((name, process))
         return process
 
-    def api(self, name: str) -> str:
-        """`serve --no-projector --no-demo` on a free port; its base URL once it answers."""
+    def api(
+        self,
+        name: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        projector: bool = False,
+    ) -> str:
+        """`serve --no-demo` (`--no-projector` unless `projector`) on a free port, with
+        `args`; its base URL once it answers."""
         port = free_port()
-        process = self.start(name, "serve", "--no-projector", "--no-demo", "--port", str(port))
+        flags = ("--no-demo", *(() if projector else ("--no-projector",)))
+        process = self.start(name, "serve", *flags, "--port", str(port), *args, env=env)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
