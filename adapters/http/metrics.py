@@ -33,7 +33,7 @@ from starlette.responses import Response
 
 from adapters.http.aside import run_aside
 from adapters.http.errors import problem
-from adapters.jobs import jobs
+from adapters.job_store import jobs
 from adapters.threads import described
 
 log = logging.getLogger("contact_ledger.metrics")
