@@ -61,9 +61,9 @@ KINDS: dict[str, Callable[[int], tuple[str, ...]]] = {"typical": person, "distin
 
 
 def write_capped(path: Path, kind: str, mebibytes: float) -> int:
-    """A workbook of `kind` rows, 98 % of `mebibytes` as a sample's size per row predicts."""
+    """A workbook of `kind` rows, 95 % of `mebibytes` as a sample's size per row predicts."""
     write_workbook(path, SAMPLE_ROWS, KINDS[kind])
-    rows = int(0.98 * mebibytes * 2**20 / path.stat().st_size * SAMPLE_ROWS)
+    rows = int(0.95 * mebibytes * 2**20 / path.stat().st_size * SAMPLE_ROWS)
     write_workbook(path, rows, KINDS[kind])
     return rows
 
