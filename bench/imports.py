@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -104,7 +104,9 @@ def person(i: int) -> tuple[str, ...]:
     )
 
 
-def write_workbook(path: Path, rows: int) -> None:
+def write_workbook(
+    path: Path, rows: int, people: Callable[[int], tuple[str, ...]] = person
+) -> None:
     """TITLES then `rows` people; every cell a shared string (distinct strings once)."""
     strings: dict[str, int] = {}
 
@@ -119,7 +121,7 @@ def write_workbook(path: Path, rows: int) -> None:
         with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
             sheet.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'
                         f'<dimension ref="A1:F{rows + 1}"/><sheetData>'.encode())  # fmt: skip
-            for line, cells in enumerate([TITLES, *(person(i) for i in range(rows))], start=1):
+            for line, cells in enumerate([TITLES, *(people(i) for i in range(rows))], start=1):
                 row = "".join(
                     f'<c r="{"ABCDEF"[col]}{line}" t="s"><v>{index(text)}</v></c>'
                     for col, text in enumerate(cells)

@@ -33,7 +33,7 @@ from uuid import UUID
 from adapters.collector import collector_paused
 from adapters.importing.child import batches, helped
 from adapters.importing.read_ahead import open_sheet_for
-from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, CellError, Sheet, open_sheet
+from adapters.importing.sheets import FORMULA, CellError, Sheet, open_sheet
 from adapters.importing.store import ImportStore
 from adapters.importing.write_behind import WriteBehind, writing_behind
 from adapters.job_runner import JobRefusedError, Progress
@@ -359,10 +359,10 @@ def unreadable(cells: tuple[Any, ...], columns: dict[int, str], headers: tuple[s
         return "empty row"
     for index in columns:
         cell = cells[index]
-        if cell is FORMULA_WITHOUT_VALUE:
+        if cell is FORMULA:
             return (
-                f"column {headers[index]!r}: a formula whose result was never saved "
-                "(open and save the file in Excel, or paste the values)"
+                f"column {headers[index]!r}: a formula, where the import takes values "
+                "(copy the column and paste it back as values)"
             )
         if isinstance(cell, CellError):
             return f"column {headers[index]!r}: the cell holds the error {cell.code}"

@@ -86,7 +86,7 @@ def test_the_report_lists_every_row_and_why_rows_were_skipped(api: Api) -> None:
     assert reasons[3] == "empty row"
     assert reasons[4] == "field 'email': is not an email address"
     assert reasons[5] == "no identifier: email is empty"
-    assert reasons[6].startswith("column 'E-mail': a formula whose result was never saved")
+    assert reasons[6].startswith("column 'E-mail': a formula, where the import takes values")
     answer = api.call("GET", report["report"], "editor")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.importing import child
 from adapters.importing.read_ahead import open_sheet_ahead, open_sheet_for
-from adapters.importing.sheets import FORMULA_WITHOUT_VALUE, FileRefusedError, open_sheet
+from adapters.importing.sheets import FORMULA, CellError, FileRefusedError, open_sheet
 from tests.support.sheets import csv_bytes, xlsx_bytes
 from tests.unit.test_sheets import handmade_xlsx
 
@@ -46,17 +46,18 @@ def test_a_workbook_reads_the_same_ahead_gaps_types_and_all(tmp_path: Path) -> N
     assert later_ahead == later_here == (here[0], here[1][1_000:])
 
 
-def test_formulas_without_a_result_and_error_cells_cross_the_process(tmp_path: Path) -> None:
+def test_formulas_and_error_cells_cross_the_process(tmp_path: Path) -> None:
     data = (
         '<row r="1"><c r="A1" t="inlineStr"><is><t>Ratio</t></is></c></row>'
         '<row r="2"><c r="A2"><f>1/0</f></c></row>'
-        '<row r="3"><c r="A3" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+        '<row r="3"><c r="A3" t="e"><v>#DIV/0!</v></c></row>'
         '<row r="5"><c r="A5"><v>42</v></c></row>'
     )
     here, ahead = read_both(handmade_xlsx(tmp_path / "inscrits.xlsx", data))
     assert ahead == here
-    assert ahead[1][0] == (2, (FORMULA_WITHOUT_VALUE,))
-    assert ahead[1][0][1][0] is FORMULA_WITHOUT_VALUE  # the one marker, not a copy
+    assert ahead[1][0] == (2, (FORMULA,))
+    assert ahead[1][0][1][0] is FORMULA  # the one marker, not a copy
+    assert ahead[1][1] == (3, (CellError("#DIV/0!"),))
 
 
 def test_a_csv_reads_the_same_ahead(tmp_path: Path) -> None:
