@@ -80,7 +80,9 @@ def _decide_until_a_trace(
             continue
         work.begin_command()
         try:
-            decisions.append(Decision(value=decide(work)))
+            value = decide(work)
+            work.end_command()
+            decisions.append(Decision(value=value))
         except RACES:
             raise
         except Exception as error:

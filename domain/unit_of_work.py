@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
@@ -50,6 +50,9 @@ class UnitOfWork:
         self.claims: list[Claim] = []
         self.overlay: dict[tuple[UUID, str], UUID | None] = {}
         self.looked_up: dict[tuple[UUID, str], UUID | None] = {}
+        # offers and releases of keys not in the overlay: what they do depends on the
+        # stored entry, so they are replayed on it when the key is read
+        self.pending: dict[tuple[UUID, str], list[KeyOffer | KeyRelease]] = {}
         self.shared: set[UUID] = set()
         self.event_keys: dict[UUID, str | None] = {}  # participant -> its key when loaded
         self.digests: dict[tuple[UUID, tuple[str, ...]], str] = {}
@@ -115,20 +118,35 @@ class UnitOfWork:
         return list(loaded.values())
 
     def contact_for_key(self, account_id: UUID, digest: str) -> UUID | None:
+        """Who holds the key once this unit of work's claims so far are applied."""
         key = (account_id, digest)
         if key in self.overlay:
             return self.overlay[key]
         if key not in self.looked_up:
             self.looked_up[key] = self.app.key_index.find_contact(account_id, digest)
-        return self.looked_up[key]
+        holder = self.looked_up[key]
+        for change in self.pending.get(key, ()):
+            holder = _applied(change, holder)
+        return holder
 
     def claim(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
         self.claims.append(KeyClaim(account_id, digest, contact_id))
         self.overlay[(account_id, digest)] = contact_id
 
     def release(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
-        self.claims.append(KeyRelease(account_id, digest, contact_id))
-        self.overlay[(account_id, digest)] = None
+        self._change(KeyRelease(account_id, digest, contact_id))
+
+    def offer(self, account_id: UUID, digest: str, contact_id: UUID) -> None:
+        self._change(KeyOffer(account_id, digest, contact_id))
+
+    def _change(self, change: KeyOffer | KeyRelease) -> None:
+        """An offer or a release, as the recorders will apply it after the claims before."""
+        self.claims.append(change)
+        key = (change.scope_id, change.digest)
+        if key in self.overlay:
+            self.overlay[key] = _applied(change, self.overlay[key])
+        else:
+            self.pending.setdefault(key, []).append(change)
 
     def shred(self, account_id: UUID, subject_id: UUID, at: datetime) -> None:
         """Destroy a data subject's key in the same transaction as the command's events."""
@@ -156,6 +174,11 @@ class UnitOfWork:
         self.watched = {}
         self.claims_mark = len(self.claims)
 
+    def end_command(self) -> None:
+        """Index the participants the command changed, so that the next command of the
+        batch finds the event key index as it will be once this one is committed."""
+        self._index_participants([aggregate for aggregate, _ in self.watched.values()])
+
     def left_trace(self) -> bool:
         """Whether the current command changed anything: a refused command that did must
         not be committed with the others, so the batch is decided again without it."""
@@ -171,24 +194,25 @@ class UnitOfWork:
         if isinstance(aggregate, Participant):
             self.event_keys.setdefault(aggregate.id, self.event_key(aggregate))
 
-    def _index_participants(self) -> None:
-        """Keep each event's key index in step with the participants this command changed.
+    def _index_participants(self, aggregates: Iterable[LedgerAggregate]) -> None:
+        """Keep each event's key index in step with the participants that changed.
 
         An entry is only offered: the first live participant of a key in an event holds it
         (the API may register a person twice); an import claims it (see domain/import_rows.py).
         """
-        for aggregate in self.aggregates.values():
+        for aggregate in aggregates:
             if not isinstance(aggregate, Participant) or not aggregate.pending_events:
                 continue
             before, after = self.event_keys.get(aggregate.id), self.event_key(aggregate)
             if before == after:
                 continue
+            self.event_keys[aggregate.id] = after
             scope = aggregate.organiser_event_id
             assert scope is not None
             if before is not None:
                 self.release(scope, before, aggregate.id)
             if after is not None and self.overlay.get((scope, after)) != aggregate.id:
-                self.claims.append(KeyOffer(scope, after, aggregate.id))  # unless claimed
+                self.offer(scope, after, aggregate.id)  # unless it claimed it
 
     def commit(self, save: Save | None = None) -> int | None:
         """Save what the command changed, with its key claims; the log position, if any.
@@ -200,7 +224,7 @@ class UnitOfWork:
         for aggregate_id in self.shared:
             if self.aggregates[aggregate_id].pending_events:
                 raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
-        self._index_participants()
+        self._index_participants(self.aggregates.values())
         position = (save or self._save_here)(list(self.aggregates.values()), self.claims)
         # Only what this command loaded for update: re-caching a shared copy would restart
         # its expiry on every commit and could keep stale settings forever.
@@ -211,3 +235,10 @@ class UnitOfWork:
     def _save_here(self, aggregates: list[LedgerAggregate], claims: list[Claim]) -> int | None:
         recordings = self.app.save_aggregates(aggregates, key_claims=claims)
         return recordings[-1].notification.id if recordings else None
+
+
+def _applied(change: KeyOffer | KeyRelease, holder: UUID | None) -> UUID | None:
+    """Who holds a key after an offer (taken if free) or a release (if still held)."""
+    if isinstance(change, KeyOffer):
+        return change.holder_id if holder is None else holder
+    return None if holder == change.holder_id else holder
