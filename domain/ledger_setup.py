@@ -46,26 +46,31 @@ class SetupCommands(LedgerCore):
 
     def change_settings(self, cmd: ChangeSettings, at: datetime, meta: Meta) -> Outcome:
         """Change the uniqueness key, sync modes and restore window."""
-
-        def decide(work: UnitOfWork) -> Account:
-            account = work.account(cmd.account_id, for_update=True)
-            check_version(account, cmd.expected_version)
-            account.change_settings(
+        return self._change_account(
+            cmd.account_id,
+            cmd.expected_version,
+            lambda account: account.change_settings(
                 cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
-            )
-            return account
-
-        return self._write(decide)
+            ),
+        )
 
     def amend_settings(self, cmd: AmendSettings, at: datetime, meta: Meta) -> Outcome:
         """Change only the settings given; every field not named keeps its sync mode."""
-
-        def decide(work: UnitOfWork) -> Account:
-            account = work.account(cmd.account_id, for_update=True)
-            check_version(account, cmd.expected_version)
-            account.amend_settings(
+        return self._change_account(
+            cmd.account_id,
+            cmd.expected_version,
+            lambda account: account.amend_settings(
                 cmd.uniqueness_key, cmd.sync, cmd.restore_window_months, at, meta
-            )
+            ),
+        )
+
+    def _change_account(
+        self, account_id: UUID, expected_version: int | None, change: Callable[[Account], None]
+    ) -> Outcome:
+        def decide(work: UnitOfWork) -> Account:
+            account = work.account(account_id, for_update=True)
+            check_version(account, expected_version)
+            change(account)
             return account
 
         return self._write(decide)
