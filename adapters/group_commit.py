@@ -73,16 +73,18 @@ class GroupCommit:
         ticket = _Ticket(decide)
         with self._changed:
             self._queue.append(ticket)
-            while self._writing and not ticket.done.is_set():
-                self._changed.wait()
-            batch = [] if ticket.done.is_set() else self._take()
-        if batch:
-            try:
-                self._write(batch)
-            finally:
-                with self._changed:
-                    self._writing = False
-                    self._changed.notify_all()
+        while not ticket.done.is_set():  # more than MAX_BATCH waiting: several turns
+            with self._changed:
+                while self._writing and not ticket.done.is_set():
+                    self._changed.wait()
+                batch = [] if ticket.done.is_set() else self._take()
+            if batch:
+                try:
+                    self._write(batch)
+                finally:
+                    with self._changed:
+                        self._writing = False
+                        self._changed.notify_all()
         assert ticket.decision is not None
         return ticket.decision.result(), ticket.position
 

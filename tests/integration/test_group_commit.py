@@ -129,3 +129,16 @@ def test_a_batch_that_lost_a_race_is_decided_again_after_a_pause(
     assert world.contact_of(account, participant) is not None
     assert len(pauses) == 1
     assert group.batches == 1
+
+
+def test_more_commands_than_a_batch_takes_all_land(
+    world: World, ledger: SealedContactLedger, slow_batches: list[int]
+) -> None:
+    account = world.account()
+    event = world.event(account)
+    ledger.runner = GroupCommit(ledger, max_batch=2)
+    emails = [f"person{n}@example.org" for n in range(7)]
+    results = together(registrations(world, account, event, emails))
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert max(slow_batches) == 2
+    assert len({world.contact_of(account, r.id).id for r in results}) == 7  # type: ignore[union-attr]
