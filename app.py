@@ -34,6 +34,7 @@ from adapters.sql.grid_store import SqlGridStore
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.report_store import SqlReports, SqlReportStore
 from adapters.tokens import TokenStore
+from adapters.users import UserStore
 
 
 @dataclass
@@ -124,6 +125,7 @@ def build_system(
         max_upload_bytes=settings.max_upload_bytes,
         throttle=AuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds),
         metrics_token=settings.metrics_token,
+        users=UserStore(engine),
     )
     scrub_every = timedelta(hours=settings.scrub_every_hours)
     purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency, scrub_every)

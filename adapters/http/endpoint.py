@@ -47,6 +47,7 @@ from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.report_store import SqlReports
 from adapters.tokens import Principal, TokenRefusedError, TokenStore
+from adapters.users import UserStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
 
@@ -204,6 +205,7 @@ class Runtime:
     read_wait_seconds: float = 5.0
     throttle: AuthThrottle = field(default_factory=AuthThrottle)  # failed authentications
     metrics_token: str = ""  # the bearer token `GET /metrics` asks for ("": metrics are off)
+    users: UserStore | None = None  # people who sign in to the back office (adapters/web)
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:

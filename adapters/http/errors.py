@@ -110,9 +110,15 @@ def problem(
 
 def domain_problem(error: Exception) -> Response | None:
     """The problem response for a known domain error, or None if it is not one."""
+    status = status_of(error)
+    return None if status is None else problem(status, str(error), **_extra(error))
+
+
+def status_of(error: Exception) -> int | None:
+    """The HTTP status of a known domain error (the back office shows the same refusals)."""
     for kind, status in STATUS_OF.items():
         if isinstance(error, kind):
-            return problem(status, str(error), **_extra(error))
+            return status
     return None
 
 

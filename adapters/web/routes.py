@@ -1,0 +1,39 @@
+"""The back office's routes, served by the API's process at `/` (the API stays at `/v1`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from adapters.http.endpoint import Runtime
+from adapters.web import contacts, sign_in
+from adapters.web.i18n import HERE, environments
+from adapters.web.pages import Handler, page
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else ""
+
+
+def web_routes(runtime: Runtime) -> list[BaseRoute]:
+    envs = environments({"when": _when})
+
+    def at(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",), **kw: Any) -> Route:
+        return Route(path, page(runtime, envs, handler, **kw), methods=list(methods))
+
+    return [
+        at("/", sign_in.home, public=True),
+        at("/sign-in", sign_in.sign_in_form, public=True),
+        at("/sign-in", sign_in.sign_in, ("POST",), public=True),
+        at("/sign-out", sign_in.sign_out, ("POST",)),
+        at("/language", sign_in.switch_language, public=True),
+        at("/contacts", contacts.contacts),
+        at("/contacts/{contact_id}", contacts.contact),
+        at("/contacts/{contact_id}", contacts.edit_contact, ("POST",)),
+        at("/contacts/{contact_id}/notes", contacts.add_note, ("POST",)),
+        at("/contacts/{contact_id}/processing", contacts.set_processing, ("POST",)),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]

@@ -1,0 +1,222 @@
+"""The back office over HTTP: sign-in, the contacts screens, their safety (issue 25)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tests.http.conftest import Api
+from tests.http.test_routes import an_event, ok, register
+from tests.support.back_office import CSRF, PASSWORD, SIGN_IN, signed_in, user
+
+
+def a_contact(api: Api, **fields: Any) -> tuple[str, str]:
+    """A contact registered to a new synced event: (contact id, log position)."""
+    api.call("PUT", "/v1/settings", json={"sync": {"company": "up_and_propagate"}})
+    answer = register(api, an_event(api), **fields)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["contact_id"], answer.headers["X-Position"]
+
+
+def sign_in_form(client: TestClient) -> str:
+    found = SIGN_IN.search(client.get("/sign-in").text)
+    assert found
+    return found.group(1)
+
+
+def test_a_stranger_is_sent_to_sign_in_and_a_person_to_the_contacts(api: Api) -> None:
+    stranger = TestClient(api.system.http)
+    assert stranger.get("/", follow_redirects=False).headers["location"] == "/sign-in"
+    sent = stranger.get("/contacts?q=x", follow_redirects=False)
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/sign-in?next=%2Fcontacts%3Fq%3Dx"
+    person = signed_in(api)
+    assert person.get("/", follow_redirects=False).headers["location"] == "/contacts"
+
+
+def test_the_session_cookie_is_http_only_and_same_site(api: Api) -> None:
+    email = user(api, "editor")
+    client = TestClient(api.system.http)
+    answer = client.post(
+        "/sign-in",
+        data={"csrf": sign_in_form(client), "email": email, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    cookie = answer.headers["set-cookie"].lower()
+    assert "ledger_session=" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "secure" not in cookie  # plain HTTP here; over TLS it is Secure (next test)
+    tls = TestClient(api.system.http, base_url="https://testserver")
+    answer = tls.post(
+        "/sign-in",
+        data={"csrf": sign_in_form(tls), "email": email, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert "secure" in answer.headers["set-cookie"].lower()
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_are_throttled(api: Api) -> None:
+    email = user(api, "editor")
+    client = TestClient(api.system.http)
+    wrong = {"csrf": sign_in_form(client), "email": email, "password": "not the password"}
+    answer = client.post("/sign-in", data=wrong)
+    assert answer.status_code == 401
+    assert "Wrong e-mail address or password." in answer.text
+    assert "ledger_session" not in answer.headers.get("set-cookie", "")
+    limit = api.system.runtime.throttle.limit
+    for _ in range(limit):
+        client.post("/sign-in", data={**wrong, "csrf": sign_in_form(client)})
+    right = {"csrf": sign_in_form(client), "email": email, "password": PASSWORD}
+    answer = client.post("/sign-in", data=right)
+    assert answer.status_code == 429, answer.text
+    assert "Too many failed sign-ins" in answer.text
+
+
+def test_a_sign_in_without_the_form_token_is_refused(api: Api) -> None:
+    email = user(api, "editor")
+    client = TestClient(api.system.http)
+    answer = client.post("/sign-in", data={"email": email, "password": PASSWORD})
+    assert answer.status_code == 403
+    assert "ledger_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_signing_out_ends_the_session_everywhere(api: Api) -> None:
+    person = signed_in(api)
+    cookie = person.client.cookies.get("ledger_session")
+    assert person.get("/contacts").status_code == 200
+    assert person.post("/sign-out", {}, form_page="/contacts").status_code == 303
+    copied = TestClient(api.system.http, cookies={"ledger_session": cookie or ""})
+    assert copied.get("/contacts", follow_redirects=False).status_code == 303
+
+
+def test_the_grid_lists_searches_and_opens_a_contact(api: Api) -> None:
+    contact_id, position = a_contact(api, email="francois@example.org", last_name="Lefèvre")
+    a_contact(api, email="bob@example.org", last_name="Martin")
+    person = signed_in(api, "analyst")
+    page = person.get(f"/contacts?q=lefevre&after={position}")
+    assert page.status_code == 200, page.text
+    assert f'href="/contacts/{contact_id}"' in page.text
+    assert "bob@example.org" not in page.text
+    card = person.get(f"/contacts/{contact_id}")
+    assert card.status_code == 200
+    assert "Lefèvre" in card.text
+
+
+def test_an_edit_in_the_card_is_the_api_command_with_the_user_and_the_ui_as_origin(
+    api: Api,
+) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org", company="Acme")
+    person = signed_in(api, "editor")
+    answer = person.post(f"/contacts/{contact_id}", {"field.company": "Globex"})
+    assert answer.status_code == 303, answer.text
+    card = person.get(answer.headers["location"])
+    assert 'value="Globex"' in card.text
+    assert "Saved." in card.text
+    after = answer.headers["location"].split("?after=")[1]
+    history = ok(api.call("GET", f"/v1/contacts/{contact_id}/history?after={after}"))
+    edit = next(e for e in history["items"] if e["changes"].get("company") == ["Acme", "Globex"])
+    assert edit["origin"] == "ui"
+    assert edit["role"] == "editor"
+    assert re.fullmatch(r"user:[0-9a-f]{12}", edit["actor"])
+
+
+def test_a_refused_value_is_shown_beside_its_field_and_nothing_changes(api: Api) -> None:
+    field = {"name": "website", "type": "url", "label": "Site"}
+    ok(api.call("POST", "/v1/fields", json=field), 201)
+    contact_id, _ = a_contact(api, email="ada@example.org")
+    person = signed_in(api, "editor")
+    answer = person.post(f"/contacts/{contact_id}", {"field.website": "not a url"})
+    assert answer.status_code == 422
+    assert 'aria-invalid="true"' in answer.text
+    assert 'value="not a url"' in answer.text  # what was typed stays in the form
+    contact = ok(api.call("GET", f"/v1/contacts/{contact_id}"))
+    assert "website" not in contact["fields"]
+
+
+def test_an_analyst_sees_no_edit_button_and_posting_anyway_is_403(api: Api) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org", company="Acme")
+    analyst = signed_in(api, "analyst")
+    card = analyst.get(f"/contacts/{contact_id}")
+    assert card.status_code == 200
+    assert f'action="/contacts/{contact_id}"' not in card.text
+    assert "Add the note" not in card.text
+    token = CSRF.search(card.text)
+    assert token  # the sign-out form's: a real session token
+    answer = analyst.client.post(
+        f"/contacts/{contact_id}",
+        data={"csrf": token.group(1), "field.company": "Globex"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403
+    assert "role &#39;analyst&#39; may not edit a contact" in answer.text
+    assert ok(api.call("GET", f"/v1/contacts/{contact_id}"))["fields"]["company"] == "Acme"
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(api: Api) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org", company="Acme")
+    editor = signed_in(api, "editor")
+    answer = editor.client.post(
+        f"/contacts/{contact_id}", data={"field.company": "Evil"}, follow_redirects=False
+    )
+    assert answer.status_code == 403
+    assert ok(api.call("GET", f"/v1/contacts/{contact_id}"))["fields"]["company"] == "Acme"
+
+
+def test_html_in_personal_data_renders_as_text(api: Api) -> None:
+    script = "<script>alert(1)</script>"
+    contact_id, position = a_contact(api, email="x@example.org", last_name=script)
+    editor = signed_in(api, "editor")
+    assert editor.post(f"/contacts/{contact_id}/notes", {"text": "<b>bold</b> & <i>"},
+                       form_page=f"/contacts/{contact_id}").status_code == 303  # fmt: skip
+    for path in (f"/contacts?after={position}", f"/contacts/{contact_id}"):
+        page = editor.get(path)
+        assert script not in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;i&gt;" in editor.get(f"/contacts/{contact_id}").text
+
+
+def test_pages_with_personal_data_are_not_stored_nor_framed(api: Api) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org")
+    person = signed_in(api)
+    for path in ("/contacts", f"/contacts/{contact_id}", "/sign-in"):
+        headers = person.get(path).headers
+        assert headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src" not in headers["content-security-policy"]  # no script at all
+        assert headers["x-frame-options"] == "DENY"
+
+
+def test_another_accounts_contact_is_404_in_the_ui_as_in_the_api(
+    api: Api, other_account: Api
+) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org")
+    stranger = signed_in(other_account, "admin", email="boss@competitor.example")
+    assert other_account.call("GET", f"/v1/contacts/{contact_id}").status_code == 404
+    assert stranger.get(f"/contacts/{contact_id}").status_code == 404
+    assert stranger.get("/contacts/not-an-id").status_code == 422
+
+
+def test_french_by_the_browser_and_by_the_switch(api: Api) -> None:
+    person = signed_in(api)
+    french = person.get("/contacts", headers={"accept-language": "fr-CH, fr;q=0.9, en;q=0.8"})
+    assert "Rechercher" in french.text
+    assert '<html lang="fr">' in french.text
+    person.get("/language?to=en&next=/contacts")
+    assert "Search" in person.get("/contacts", headers={"accept-language": "fr"}).text
+    assert person.get("/language?to=de").status_code == 422
+
+
+def test_only_local_redirects_after_sign_in(api: Api) -> None:
+    email = user(api, "editor")
+    client = TestClient(api.system.http)
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        answer = client.post(
+            "/sign-in",
+            data={"csrf": sign_in_form(client), "email": email, "password": PASSWORD,
+                  "next": target},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert answer.headers["location"] == "/contacts"
