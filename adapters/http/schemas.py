@@ -502,6 +502,18 @@ class GridPage(BaseModel):
     total_exact: bool = Field(description=TOTAL_EXACT)
 
 
+class DeletedContact(BaseModel):
+    id: UUID
+    fields: dict[str, Any]
+    restore_until: datetime | None = Field(
+        description="restorable until then; after it the purge erases the contact"
+    )
+
+
+class DeletedContactList(BaseModel):
+    items: list[DeletedContact]
+
+
 class ContactGrid(GridPage):
     items: list[ContactItem]
 

@@ -185,3 +185,49 @@ async def set_processing(page: Page) -> Response:
         body={"status": form.get("status", "")},
     )
     return page.redirect(f"/contacts/{contact_id}{position_of(reply)}", page._("Saved."))
+
+
+async def delete_contact(page: Page) -> Response:
+    """Delete after the person typed DELETE (the endpoint checks the word again)."""
+    form = await page.form()
+    contact_id = page.request.path_params["contact_id"]
+    typed = form.get("confirm", "").strip()
+    if typed != "DELETE":
+        return await contact(page, {"delete": page._("Type DELETE to confirm.")})
+    reply = await call(
+        page.runtime,
+        page.request,
+        page.user,
+        ("DELETE", CONTACT),
+        path={"contact_id": contact_id},
+        query={"confirm": typed},
+    )
+    to = f"/contacts/deleted{position_of(reply)}"
+    return page.redirect(
+        to, page._("The contact is deleted; it can be restored until its deadline.")
+    )
+
+
+async def deleted(page: Page) -> Response:
+    after = {"after": page.request.query_params.get("after", "")}
+    route = ("GET", "/v1/deleted-contacts")
+    found = await read(page.runtime, page.request, page.user, route, query=after)
+    return page.render("deleted.html", items=found.items, now=page.now())
+
+
+async def restore(page: Page) -> Response:
+    await page.form()
+    contact_id = page.request.path_params["contact_id"]
+    try:
+        reply = await call(
+            page.runtime,
+            page.request,
+            page.user,
+            ("POST", CONTACT + "/restore"),
+            path={"contact_id": contact_id},
+        )
+    except RefusedError as refused:
+        if refused.status not in (409, 410):
+            raise
+        return page.redirect("/contacts/deleted", refused.detail)
+    return page.redirect(f"/contacts/{contact_id}{position_of(reply)}", page._("Restored."))

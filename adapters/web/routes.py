@@ -31,9 +31,12 @@ def web_routes(runtime: Runtime) -> list[BaseRoute]:
         at("/sign-out", sign_in.sign_out, ("POST",)),
         at("/language", sign_in.switch_language, public=True),
         at("/contacts", contacts.contacts),
+        at("/contacts/deleted", contacts.deleted),
         at("/contacts/{contact_id}", contacts.contact),
         at("/contacts/{contact_id}", contacts.edit_contact, ("POST",)),
         at("/contacts/{contact_id}/notes", contacts.add_note, ("POST",)),
         at("/contacts/{contact_id}/processing", contacts.set_processing, ("POST",)),
+        at("/contacts/{contact_id}/delete", contacts.delete_contact, ("POST",)),
+        at("/contacts/{contact_id}/restore", contacts.restore, ("POST",)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

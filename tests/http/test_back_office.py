@@ -220,3 +220,36 @@ def test_only_local_redirects_after_sign_in(api: Api) -> None:
             follow_redirects=False,
         )  # fmt: skip
         assert answer.headers["location"] == "/contacts"
+
+
+def test_delete_by_typing_delete_then_restore_from_the_deleted_list(api: Api) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org", last_name="Lovelace")
+    admin = signed_in(api)
+    card = f"/contacts/{contact_id}"
+    refused = admin.post(f"{card}/delete", {"confirm": "delete"}, form_page=card)
+    assert refused.status_code == 422
+    assert "Type DELETE to confirm." in refused.text
+    assert ok(api.call("GET", card.replace("/contacts", "/v1/contacts")))["fields"]
+    deleted = admin.post(f"{card}/delete", {"confirm": "DELETE"}, form_page=card)
+    assert deleted.status_code == 303
+    listed = admin.get(deleted.headers["location"])
+    assert "Lovelace" in listed.text
+    assert f'action="/contacts/{contact_id}/restore"' in listed.text
+    restored = admin.post(f"/contacts/{contact_id}/restore", {}, form_page="/contacts/deleted")
+    assert restored.status_code == 303, restored.text
+    assert "Restored." in admin.get(restored.headers["location"]).text
+    assert "Lovelace" not in admin.get("/contacts/deleted").text
+
+
+def test_an_editor_deletes_but_only_compliance_restores(api: Api) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org", last_name="Lovelace")
+    editor = signed_in(api, "editor")
+    card = f"/contacts/{contact_id}"
+    deleted = editor.post(f"{card}/delete", {"confirm": "DELETE"}, form_page=card)
+    assert deleted.status_code == 303
+    listed = editor.get(deleted.headers["location"])  # /contacts/deleted?after=…
+    assert "Lovelace" in listed.text
+    assert "/restore" not in listed.text
+    analyst = signed_in(api, "analyst")
+    assert 'href="/contacts/deleted"' not in analyst.get("/contacts").text
+    assert analyst.get("/contacts/deleted").status_code == 403
