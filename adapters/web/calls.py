@@ -130,7 +130,7 @@ def _body(declared: Endpoint, body: Mapping[str, Any] | None) -> BaseModel | Non
     if declared.body is None:
         return None
     try:
-        return declared.body.model_validate(body or {})
+        return declared.body.model_validate_json(json.dumps(body or {}))  # as the API reads
     except ValidationError as error:
         errors = {".".join(str(p) for p in e["loc"]): e["msg"] for e in error.errors()}
         first = next(iter(errors.items()))

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from adapters.web.calls import RefusedError, call, endpoint, position_of, read
+from adapters.web.forms import changes
 from adapters.web.pages import Page
 from domain.participants import Status
 
@@ -73,6 +74,7 @@ async def contacts(page: Page) -> Response:
     events = await read(page.runtime, page.request, page.user, ("GET", "/v1/events"))
     groups = await read(page.runtime, page.request, page.user, ("GET", "/v1/groups"))
     fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
+    views = await read(page.runtime, page.request, page.user, ("GET", "/v1/views"))
     columns = _columns(fields.items, params.getlist("column"))
     kept = [(k, v) for k, v in params.multi_items() if k not in ("cursor", "after")]
     return page.render(
@@ -93,6 +95,9 @@ async def contacts(page: Page) -> Response:
         else "?" + urlencode([*kept, ("cursor", grid.next_cursor)]),
         first_link="?" + urlencode(kept),
         names={e.id: e.name for e in events.items},
+        views=[v for v in views.items if v.grid == "contacts"],
+        view_filter=query.get("filter", ""),
+        exported=urlencode([(k, v) for k, v in kept if k not in ("column", "limit")]),
     )
 
 
@@ -105,7 +110,9 @@ def _columns(fields: list[Any], chosen: list[str]) -> list[Any]:
     return [known[n] for n in names]
 
 
-async def contact(page: Page, errors: dict[str, str] | None = None, sent: Any = None) -> Response:
+async def contact(
+    page: Page, errors: dict[str, str] | None = None, sent: Any = None, status: int = 422
+) -> Response:
     contact_id = page.request.path_params["contact_id"]
     path = {"contact_id": contact_id}
     after = {"after": page.request.query_params.get("after", "")}
@@ -118,7 +125,7 @@ async def contact(page: Page, errors: dict[str, str] | None = None, sent: Any = 
         history = await read(page.runtime, page.request, page.user, route, path, after)
     return page.render(
         "contact.html",
-        422 if errors else 200,
+        status if errors else 200,
         contact=card,
         fields=[f for f in fields.items if f.scope != "event"],
         names={e.id: e.name for e in events.items},
@@ -132,24 +139,31 @@ async def contact(page: Page, errors: dict[str, str] | None = None, sent: Any = 
 async def edit_contact(page: Page) -> Response:
     form = await page.form()
     contact_id = page.request.path_params["contact_id"]
+    path = {"contact_id": contact_id}
     version = form.pop("version", "")
-    changed = {k.removeprefix("field."): v for k, v in form.items() if k.startswith("field.")}
-    body = {"fields": {k: (v if v != "" else None) for k, v in changed.items()}}
+    sent = {k.removeprefix("field."): v for k, v in form.items() if k.startswith("field.")}
+    current = await read(page.runtime, page.request, page.user, ("GET", CONTACT), path)
+    fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
+    values, errors = changes(current.fields, sent, fields.items)
+    if errors:
+        return await contact(page, errors, sent)
+    if not values:
+        return page.redirect(f"/contacts/{contact_id}", page._("Nothing changed."))
     try:
         reply = await call(
             page.runtime,
             page.request,
             page.user,
             ("PATCH", CONTACT),
-            path={"contact_id": contact_id},
-            body=body,
+            path=path,
+            body={"fields": values},
             expected_version=int(version) if version.isdigit() else None,
         )
     except RefusedError as refused:
         if refused.status in (403, 404, 410):
             raise
         errors = {k.removeprefix("fields."): v for k, v in refused.errors.items()}
-        return await contact(page, errors or {"": refused.detail}, changed)
+        return await contact(page, errors or {"": refused.detail}, sent, refused.status)
     return page.redirect(f"/contacts/{contact_id}{position_of(reply)}", page._("Saved."))
 
 
@@ -168,7 +182,7 @@ async def add_note(page: Page) -> Response:
     except RefusedError as refused:
         if refused.status in (403, 404, 410):
             raise
-        return await contact(page, {"note": refused.detail})
+        return await contact(page, {"note": refused.detail}, status=refused.status)
     to = f"/contacts/{contact_id}{position_of(reply)}#notes"
     return page.redirect(to, page._("Note added."))
 
@@ -231,3 +245,73 @@ async def restore(page: Page) -> Response:
             raise
         return page.redirect("/contacts/deleted", refused.detail)
     return page.redirect(f"/contacts/{contact_id}{position_of(reply)}", page._("Restored."))
+
+
+BULK_ACTIONS = (
+    "add_to_group",
+    "remove_from_group",
+    "set_processing_status",
+    "edit_fields",
+    "marketing_email",
+)
+
+
+async def bulk(page: Page) -> Response:
+    """A bulk action on the rows ticked, or on the whole view: a job, then its page."""
+    form = await page.request.form(max_files=0, max_fields=10_000)
+    checked = form.getlist("contact_id")
+    values = await page.form()  # the CSRF check (the form is cached by Starlette)
+    action = values.get("action", "")
+    if action not in BULK_ACTIONS:
+        raise RefusedError(422, page._("Choose an action."))
+    params: dict[str, Any] = {
+        "add_to_group": {"group_id": values.get("group_id", "")},
+        "remove_from_group": {"group_id": values.get("group_id", "")},
+        "set_processing_status": {"status": values.get("status", "")},
+        "edit_fields": {"fields": {values.get("field", ""): values.get("value") or None}},
+        "marketing_email": {"campaign": values.get("campaign", "")},
+    }[action]
+    if values.get("scope") == "view":
+        view: dict[str, Any] = {"q": values.get("view_q") or None}
+        if values.get("view_filter"):
+            view["filter"] = json.loads(values["view_filter"])
+        selection: dict[str, Any] = {"view": view}
+    elif checked:
+        selection = {"contact_ids": [str(c) for c in checked]}
+    else:
+        raise RefusedError(422, page._("Tick some contacts, or choose the whole view."))
+    body = {"action": action, "params": params, "selection": selection}
+    reply = await call(page.runtime, page.request, page.user, ("POST", "/v1/bulk"), body=body)
+    return page.redirect(f"/jobs/{reply.body.id}")
+
+
+async def save_view(page: Page) -> Response:
+    values = await page.form()
+    body: dict[str, Any] = {
+        "name": values.get("name", ""),
+        "grid": "contacts",
+        "q": values.get("view_q") or None,
+        "filter": json.loads(values["view_filter"]) if values.get("view_filter") else None,
+        "sort": values.get("view_sort") or "name",
+        "columns": [c for c in values.get("view_columns", "").split(",") if c],
+    }
+    reply = await call(page.runtime, page.request, page.user, ("POST", "/v1/views"), body=body)
+    return page.redirect(f"/contacts?view={reply.body.id}", page._("View saved."))
+
+
+async def export(page: Page) -> Response:
+    """The view as CSV or xlsx: the API's export, its file as the answer."""
+    kind = page.request.path_params["kind"]
+    if kind not in ("csv", "xlsx"):
+        raise RefusedError(404, page._("No such export."))
+    params = page.request.query_params
+    query = {k: params[k] for k in ("q", "sort", "view") if params.get(k)}
+    choices: dict[str, Any] = {k: params.get(k, "") for k in (*FILTER_KEYS, "advanced")}
+    choices["status"] = params.getlist("status")
+    found = segment(choices)
+    if found is not None:
+        query["filter"] = json.dumps(found)
+    route = ("GET", f"/v1/exports/contacts.{kind}")
+    answer = await read(page.runtime, page.request, page.user, route, query=query)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer  # type: ignore[no-any-return]

@@ -9,7 +9,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.http.endpoint import Runtime
-from adapters.web import contacts, sign_in
+from adapters.web import contacts, events, jobs, sign_in
+from adapters.web.forms import shown
 from adapters.web.i18n import HERE, environments
 from adapters.web.pages import Handler, page
 
@@ -19,7 +20,7 @@ def _when(value: Any) -> str:
 
 
 def web_routes(runtime: Runtime) -> list[BaseRoute]:
-    envs = environments({"when": _when})
+    envs = environments({"when": _when, "shown": shown})
 
     def at(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",), **kw: Any) -> Route:
         return Route(path, page(runtime, envs, handler, **kw), methods=list(methods))
@@ -32,11 +33,27 @@ def web_routes(runtime: Runtime) -> list[BaseRoute]:
         at("/language", sign_in.switch_language, public=True),
         at("/contacts", contacts.contacts),
         at("/contacts/deleted", contacts.deleted),
+        at("/contacts/bulk", contacts.bulk, ("POST",)),
+        at("/contacts/views", contacts.save_view, ("POST",)),
+        at("/contacts/export.{kind}", contacts.export),
         at("/contacts/{contact_id}", contacts.contact),
         at("/contacts/{contact_id}", contacts.edit_contact, ("POST",)),
         at("/contacts/{contact_id}/notes", contacts.add_note, ("POST",)),
         at("/contacts/{contact_id}/processing", contacts.set_processing, ("POST",)),
         at("/contacts/{contact_id}/delete", contacts.delete_contact, ("POST",)),
         at("/contacts/{contact_id}/restore", contacts.restore, ("POST",)),
+        at("/events", events.events),
+        at("/events", events.create_event, ("POST",)),
+        at("/events/{event_id}", events.event),
+        at("/events/{event_id}/sync", events.change_sync, ("POST",)),
+        at("/events/{event_id}/backfill", events.backfill, ("POST",)),
+        at("/events/{event_id}/participants/{participant_id}", events.participant),
+        at("/events/{event_id}/participants/{participant_id}", events.edit_participant, ("POST",)),
+        at(
+            "/events/{event_id}/participants/{participant_id}/status",
+            events.change_status,
+            ("POST",),
+        ),
+        at("/jobs/{job_id}", jobs.job),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -253,3 +254,86 @@ def test_an_editor_deletes_but_only_compliance_restores(api: Api) -> None:
     analyst = signed_in(api, "analyst")
     assert 'href="/contacts/deleted"' not in analyst.get("/contacts").text
     assert analyst.get("/contacts/deleted").status_code == 403
+
+
+def test_an_admin_creates_an_event_and_turns_its_contact_sync_on(api: Api) -> None:
+    admin = signed_in(api)
+    made = admin.post("/events", {"name": "Salon 2026", "kind": "event"})
+    assert made.status_code == 303, made.text
+    page = admin.get(made.headers["location"])
+    assert "Salon 2026" in page.text
+    event_page = made.headers["location"]
+    synced = admin.post(f"{event_page}/sync", {"enabled": "on", "scope": "all"},
+                        form_page=event_page)  # fmt: skip
+    assert synced.status_code == 303
+    assert "checked" in admin.get(synced.headers["location"]).text.split('name="enabled"')[1][:20]
+    refused = admin.post("/events", {"name": "", "kind": "event"})
+    assert refused.status_code == 422
+    assert signed_in(api, "editor").post("/events", {"name": "X"}, "/events").status_code == 403
+
+
+def test_a_company_edited_in_one_event_is_seen_in_the_other(api: Api) -> None:
+    api.call("PUT", "/v1/settings", json={"sync": {"company": "up_and_propagate"}})
+    first, second = an_event(api), an_event(api)
+    one = register(api, first, email="ada@example.org", company="Acme").json()
+    other = register(api, second, email="ada@example.org", company="Acme").json()
+    editor = signed_in(api, "editor")
+    page = f"/events/{first}/participants/{one['id']}"
+    edited = editor.post(page, {"field.company": "Globex", "field.email": "ada@example.org"})
+    assert edited.status_code == 303, edited.text
+    after = edited.headers["location"].split("?after=")[1]
+    seen = editor.get(f"/events/{second}/participants/{other['id']}?after={after}")
+    assert 'value="Globex"' in seen.text
+
+
+def test_only_the_allowed_status_changes_are_offered_and_others_refused(api: Api) -> None:
+    event_id = an_event(api)
+    one = register(api, event_id, email="ada@example.org").json()  # registered
+    editor = signed_in(api, "editor")
+    page = f"/events/{event_id}/participants/{one['id']}"
+    offered = re.findall(r'<option value="(\w+)">', editor.get(page).text)
+    assert sorted(offered) == ["attended", "unregistered", "waiting_list"]
+    refused = editor.post(f"{page}/status", {"status": "accessed"}, form_page=page)
+    assert refused.status_code == 409
+    assert "registered" in refused.text
+    moved = editor.post(f"{page}/status", {"status": "attended"}, form_page=page)
+    assert moved.status_code == 303
+
+
+def test_a_bulk_add_to_group_runs_as_a_job_with_its_progress(api: Api) -> None:
+    group = ok(api.call("POST", "/v1/groups", json={"name": "VIP"}), 201)["id"]
+    first, _ = a_contact(api, email="ada@example.org")
+    second, position = a_contact(api, email="bob@example.org")
+    editor = signed_in(api, "editor")
+    grid = f"/contacts?after={position}"
+    started = editor.post(
+        "/contacts/bulk",
+        {"scope": "ticked", "action": "add_to_group", "group_id": group,
+         "contact_id": [first, second]},
+        form_page=grid,
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    job_page = started.headers["location"]
+    assert job_page.startswith("/jobs/")
+    for _ in range(200):
+        page = editor.get(job_page)
+        if 'http-equiv="refresh"' not in page.text:
+            break
+        time.sleep(0.05)
+    assert "changed: 2" in page.text, page.text
+
+
+def test_a_view_is_saved_and_the_grid_exported(api: Api) -> None:
+    _, position = a_contact(api, email="ada@example.org", company="Acme")
+    analyst = signed_in(api, "analyst")
+    grid = f"/contacts?q=acme&after={position}"
+    saved = analyst.post("/contacts/views", {"name": "Acme people", "view_q": "acme"}, grid)
+    assert saved.status_code == 303, saved.text
+    page = analyst.get(saved.headers["location"])
+    assert "Acme people" in page.text
+    assert "ada@example.org" in page.text
+    exported = analyst.get("/contacts/export.csv?q=acme")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["cache-control"] == "no-store"
+    assert "ada@example.org" in exported.text
