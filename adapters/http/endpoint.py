@@ -370,7 +370,7 @@ async def _upload(
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HttpError(422, "a part named 'file' holding the .xlsx or .csv file is required")
-        path, digest = await run_in_threadpool(_spill, upload, limit)
+        path, digest = await run_in_threadpool(spill_upload, upload, limit)
     finally:
         await form.close()
     assert endpoint.body is not None
@@ -406,7 +406,7 @@ def _has_lone_surrogate(text: str) -> bool:
     return False
 
 
-def _spill(upload: UploadFile, limit: int) -> tuple[Path, str]:
+def spill_upload(upload: UploadFile, limit: int) -> tuple[Path, str]:
     """Copy the uploaded file to a temporary file of its own; (path, SHA-256)."""
     digest, size = hashlib.sha256(), 0
     handle, name = tempfile.mkstemp(prefix="ledger-upload-")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -36,6 +37,7 @@ class RefusedError(Exception):
     status: int
     detail: str
     errors: dict[str, str] = field(default_factory=dict)  # field name -> message
+    extra: dict[str, Any] = field(default_factory=dict)  # the problem's other members
 
     def __str__(self) -> str:
         return self.detail
@@ -59,6 +61,7 @@ async def call(
     query: Mapping[str, str] | None = None,
     body: Mapping[str, Any] | None = None,
     expected_version: int | None = None,
+    upload: Path | None = None,
 ) -> Reply:
     """The endpoint's reply for this user, or RefusedError. A read given `after` (a position a
     write of this person answered) waits for the read side to reach it, as over HTTP."""
@@ -95,10 +98,12 @@ async def call(
             expected_version=expected_version,
             importer=runtime.importer,
             raw_body=b"" if body is None else json.dumps(body).encode(),
+            upload=upload,
         )
         reply = await run_in_threadpool(declared.handler, context)  # type: ignore[arg-type]
     except HttpError as error:
-        raise RefusedError(error.status, error.detail, _field_errors(error.extra)) from None
+        errors = _field_errors(error.extra)
+        raise RefusedError(error.status, error.detail, errors, dict(error.extra)) from None
     except Exception as error:
         status = status_of(error)
         if status is None:

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.http.endpoint import Runtime
-from adapters.web import contacts, events, jobs, sign_in
+from adapters.web import contacts, events, imports, jobs, sign_in
 from adapters.web.forms import shown
 from adapters.web.i18n import HERE, environments
 from adapters.web.pages import Handler, page
@@ -55,5 +55,10 @@ def web_routes(runtime: Runtime) -> list[BaseRoute]:
             ("POST",),
         ),
         at("/jobs/{job_id}", jobs.job),
+        at("/imports", imports.imports),
+        at("/imports", imports.upload, ("POST",)),
+        at("/imports/start", imports.start, ("POST",)),
+        at("/imports/{import_id}", imports.progress),
+        at("/imports/{import_id}/report.csv", imports.report),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from tests.http.conftest import Api
 from tests.http.test_routes import an_event, ok, register
 from tests.support.back_office import CSRF, PASSWORD, SIGN_IN, signed_in, user
+from tests.support.sheets import csv_bytes
 
 
 def a_contact(api: Api, **fields: Any) -> tuple[str, str]:
@@ -337,3 +338,71 @@ def test_a_view_is_saved_and_the_grid_exported(api: Api) -> None:
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.headers["cache-control"] == "no-store"
     assert "ada@example.org" in exported.text
+
+
+def wait_until_done(person: Any, page: str) -> Any:
+    for _ in range(400):
+        answer = person.get(page)
+        if 'http-equiv="refresh"' not in answer.text:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError(f"{page} still running")
+
+
+def test_an_import_is_uploaded_mapped_and_reported_with_its_skipped_row(api: Api) -> None:
+    editor = signed_in(api, "editor")
+    sheet = csv_bytes(
+        [["E-mail", "Prénom", "Nom"], ["ada@example.org", "Ada", "Lovelace"],
+         ["not an address", "Bob", "Martin"]]
+    )  # fmt: skip
+    form = CSRF.search(editor.get("/imports").text)
+    assert form
+    mapped = editor.client.post(
+        "/imports",
+        data={"csrf": form.group(1), "mode": "create_and_update"},
+        files={"file": ("people.csv", sheet, "text/csv")},
+    )
+    assert mapped.status_code == 200, mapped.text
+    assert 'name="map.E-mail"' in mapped.text
+    token = re.search(r'name="token" value="(\w+)"', mapped.text)
+    assert token
+    suggested = dict(
+        re.findall(r'name="map\.([^"]+)".*?<option value="(\w+)" selected', mapped.text, re.S)
+    )
+    assert suggested == {"E-mail": "email", "Prénom": "first_name", "Nom": "last_name"}
+    started = editor.client.post(
+        "/imports/start",
+        data={"csrf": CSRF.search(mapped.text).group(1), "token": token.group(1),  # type: ignore[union-attr]
+              "mode": "create_and_update", **{f"map.{k}": v for k, v in suggested.items()}},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    done = wait_until_done(editor, started.headers["location"])
+    assert '<span class="created">1</span>' in done.text
+    assert '<span class="skipped">1</span>' in done.text
+    assert "email" in done.text.split("Why it was skipped")[1]  # the reason names the field
+    report = editor.get(started.headers["location"] + "/report.csv")
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith("text/csv")
+
+
+def test_a_refused_file_says_why_in_one_sentence(api: Api) -> None:
+    editor = signed_in(api, "editor")
+    form = CSRF.search(editor.get("/imports").text)
+    assert form
+    refused = editor.client.post(
+        "/imports",
+        data={"csrf": form.group(1)},
+        files={
+            "file": (
+                "old.xls",
+                b"\xd0\xcf\x11\xe0 an Excel 97 workbook",
+                "application/vnd.ms-excel",
+            )
+        },
+    )
+    assert refused.status_code == 422
+    message = re.search(r'class="error" role="alert">([^<]+)<', refused.text)
+    assert message, refused.text
+    assert "old Excel file (.xls)" in message.group(1)
+    assert "\n" not in message.group(1)
