@@ -24,7 +24,7 @@ CONTACT = "/v1/contacts/{contact_id}"
 STATUSES = tuple(s.value for s in Status)
 PROCESSING = ("new", "in_progress", "processed")
 SORTS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "-n_events")
-GRID_KEYS = ("q", "sort", "cursor", "limit", "view", "after")
+GRID_KEYS = ("q", "sort", "cursor", "limit", "view", "after", "as_of")
 FILTER_KEYS = ("event_id", "status", "group", "processing", "consent", "locked", "min_events")
 
 

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.http.endpoint import Runtime
-from adapters.web import contacts, events, imports, jobs, sign_in
+from adapters.web import contacts, events, imports, jobs, reports, settings, sign_in
 from adapters.web.forms import shown
 from adapters.web.i18n import HERE, environments
 from adapters.web.pages import Handler, page
@@ -60,5 +60,12 @@ def web_routes(runtime: Runtime) -> list[BaseRoute]:
         at("/imports/start", imports.start, ("POST",)),
         at("/imports/{import_id}", imports.progress),
         at("/imports/{import_id}/report.csv", imports.report),
+        at("/settings", settings.settings),
+        at("/settings", settings.save, ("POST",)),
+        at("/settings/fields", settings.define_field, ("POST",)),
+        at("/audit", reports.audit),
+        at("/audit/export.csv", reports.audit_csv),
+        at("/reports", reports.reports),
+        at("/reports/{name}.csv", reports.report_csv),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -171,8 +171,14 @@ def test_html_in_personal_data_renders_as_text(api: Api) -> None:
     script = "<script>alert(1)</script>"
     contact_id, position = a_contact(api, email="x@example.org", last_name=script)
     editor = signed_in(api, "editor")
-    assert editor.post(f"/contacts/{contact_id}/notes", {"text": "<b>bold</b> & <i>"},
-                       form_page=f"/contacts/{contact_id}").status_code == 303  # fmt: skip
+    assert (
+        editor.post(
+            f"/contacts/{contact_id}/notes",
+            {"text": "<b>bold</b> & <i>"},
+            form_page=f"/contacts/{contact_id}",
+        ).status_code
+        == 303
+    )
     for path in (f"/contacts?after={position}", f"/contacts/{contact_id}"):
         page = editor.get(path)
         assert script not in page.text
@@ -217,10 +223,14 @@ def test_only_local_redirects_after_sign_in(api: Api) -> None:
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         answer = client.post(
             "/sign-in",
-            data={"csrf": sign_in_form(client), "email": email, "password": PASSWORD,
-                  "next": target},
+            data={
+                "csrf": sign_in_form(client),
+                "email": email,
+                "password": PASSWORD,
+                "next": target,
+            },
             follow_redirects=False,
-        )  # fmt: skip
+        )
         assert answer.headers["location"] == "/contacts"
 
 
@@ -264,8 +274,9 @@ def test_an_admin_creates_an_event_and_turns_its_contact_sync_on(api: Api) -> No
     page = admin.get(made.headers["location"])
     assert "Salon 2026" in page.text
     event_page = made.headers["location"]
-    synced = admin.post(f"{event_page}/sync", {"enabled": "on", "scope": "all"},
-                        form_page=event_page)  # fmt: skip
+    synced = admin.post(
+        f"{event_page}/sync", {"enabled": "on", "scope": "all"}, form_page=event_page
+    )
     assert synced.status_code == 303
     assert "checked" in admin.get(synced.headers["location"]).text.split('name="enabled"')[1][:20]
     refused = admin.post("/events", {"name": "", "kind": "event"})
@@ -309,10 +320,14 @@ def test_a_bulk_add_to_group_runs_as_a_job_with_its_progress(api: Api) -> None:
     grid = f"/contacts?after={position}"
     started = editor.post(
         "/contacts/bulk",
-        {"scope": "ticked", "action": "add_to_group", "group_id": group,
-         "contact_id": [first, second]},
+        {
+            "scope": "ticked",
+            "action": "add_to_group",
+            "group_id": group,
+            "contact_id": [first, second],
+        },
         form_page=grid,
-    )  # fmt: skip
+    )
     assert started.status_code == 303, started.text
     job_page = started.headers["location"]
     assert job_page.startswith("/jobs/")
@@ -352,9 +367,12 @@ def wait_until_done(person: Any, page: str) -> Any:
 def test_an_import_is_uploaded_mapped_and_reported_with_its_skipped_row(api: Api) -> None:
     editor = signed_in(api, "editor")
     sheet = csv_bytes(
-        [["E-mail", "Prénom", "Nom"], ["ada@example.org", "Ada", "Lovelace"],
-         ["not an address", "Bob", "Martin"]]
-    )  # fmt: skip
+        [
+            ["E-mail", "Prénom", "Nom"],
+            ["ada@example.org", "Ada", "Lovelace"],
+            ["not an address", "Bob", "Martin"],
+        ]
+    )
     form = CSRF.search(editor.get("/imports").text)
     assert form
     mapped = editor.client.post(
@@ -372,10 +390,14 @@ def test_an_import_is_uploaded_mapped_and_reported_with_its_skipped_row(api: Api
     assert suggested == {"E-mail": "email", "Prénom": "first_name", "Nom": "last_name"}
     started = editor.client.post(
         "/imports/start",
-        data={"csrf": CSRF.search(mapped.text).group(1), "token": token.group(1),  # type: ignore[union-attr]
-              "mode": "create_and_update", **{f"map.{k}": v for k, v in suggested.items()}},
+        data={
+            "csrf": CSRF.search(mapped.text).group(1),
+            "token": token.group(1),  # type: ignore[union-attr]
+            "mode": "create_and_update",
+            **{f"map.{k}": v for k, v in suggested.items()},
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert started.status_code == 303, started.text
     done = wait_until_done(editor, started.headers["location"])
     assert '<span class="created">1</span>' in done.text
@@ -406,3 +428,66 @@ def test_a_refused_file_says_why_in_one_sentence(api: Api) -> None:
     assert message, refused.text
     assert "old Excel file (.xls)" in message.group(1)
     assert "\n" not in message.group(1)
+
+
+def test_settings_change_a_sync_mode_define_a_field_and_warn_of_the_name_key(api: Api) -> None:
+    admin = signed_in(api)
+    page = admin.get("/settings")
+    assert "a spelling variant of a name" in page.text
+    saved = admin.post(
+        "/settings", {"uniqueness_key": "email", "sync.company": "up", "restore_window_months": "3"}
+    )
+    assert saved.status_code == 303, saved.text
+    settings = ok(api.call("GET", "/v1/settings"))
+    assert settings["sync"]["company"] == "up"
+    assert settings["restore_window_months"] == 3
+    defined = admin.post(
+        "/settings/fields",
+        {"name": "diet", "label": "Diet", "type": "single_choice", "options": "none; vegan"},
+        form_page="/settings",
+    )
+    assert defined.status_code == 303, defined.text
+    fields = ok(api.call("GET", "/v1/fields"))["items"]
+    assert {"name": "diet", "options": ["none", "vegan"]}.items() <= next(
+        f for f in fields if f["name"] == "diet"
+    ).items()
+    refused = admin.post(
+        "/settings/fields",
+        {"name": "Bad Name", "label": "x", "type": "text"},
+        form_page="/settings",
+    )
+    assert refused.status_code == 422
+    editor = signed_in(api, "editor")
+    assert 'action="/settings"' not in editor.get("/settings").text
+    assert editor.post("/settings", {"sync.company": "off"}, "/settings").status_code == 403
+
+
+def test_the_audit_screen_names_the_user_and_is_for_compliance(api: Api) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org", company="Acme")
+    editor = signed_in(api, "editor", email="eve@organiser.example")
+    edited = editor.post(f"/contacts/{contact_id}", {"field.company": "Globex"})
+    after = edited.headers["location"].split("?after=")[1]
+    compliance = signed_in(api, "compliance")
+    api.call("GET", f"/v1/audit?after={after}", "compliance")
+    page = compliance.get(f"/audit?contact={contact_id}")
+    assert page.status_code == 200
+    assert "eve@organiser.example (editor)" in page.text
+    assert "company: Acme → Globex" in page.text
+    exported = compliance.get(f"/audit/export.csv?contact={contact_id}")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert signed_in(api, "analyst").get("/audit").status_code == 403
+
+
+def test_reports_show_a_chart_beside_the_table_and_the_grid_of_a_past_date(api: Api) -> None:
+    _, position = a_contact(api, email="ada@example.org")
+    analyst = signed_in(api, "analyst")
+    api.call("GET", f"/v1/reports/registrations?after={position}", "analyst")
+    page = analyst.get("/reports?report=registrations")
+    assert page.status_code == 200, page.text
+    assert "<svg" in page.text
+    assert "<table" in page.text
+    past = analyst.get("/contacts?as_of=2000-01-01")
+    assert past.status_code == 200
+    assert "replayed from the log" in past.text
+    assert "ada@example.org" not in past.text
+    assert analyst.get("/reports?report=nope").status_code == 404
