@@ -119,6 +119,7 @@ async def contact(
     card = await read(page.runtime, page.request, page.user, ("GET", CONTACT), path, after)
     fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
     events = await read(page.runtime, page.request, page.user, ("GET", "/v1/events"))
+    groups = await read(page.runtime, page.request, page.user, ("GET", "/v1/groups"))
     history = None
     if page.user.role in endpoint("GET", CONTACT + "/history").roles:
         route = ("GET", CONTACT + "/history")
@@ -129,6 +130,7 @@ async def contact(
         contact=card,
         fields=[f for f in fields.items if f.scope != "event"],
         names={e.id: e.name for e in events.items},
+        group_names={g.id: g.name for g in groups.items},
         history=history,
         errors=errors or {},
         sent=sent or {},
@@ -315,3 +317,64 @@ async def export(page: Page) -> Response:
     answer = await read(page.runtime, page.request, page.user, route, query=query)
     answer.headers["Cache-Control"] = "no-store"
     return answer  # type: ignore[no-any-return]
+
+
+# a button on the card: (the endpoint's path under the contact, the word to type, done)
+ACTIONS = {
+    "unlock": ("/site-account/unlock", "", "The site account is unlocked."),
+    "password-reset": ("/site-account/password-reset", "", "A password-reset e-mail is asked for."),
+    "erase": ("/erase", "ERASE", "The contact is erased."),
+}
+
+
+async def contact_action(page: Page) -> Response:
+    """Unlock, ask for a password reset, or erase (typing ERASE): a button, an endpoint."""
+    form = await page.form()
+    contact_id = page.request.path_params["contact_id"]
+    name = page.request.path_params["action"]
+    if name not in ACTIONS:
+        raise RefusedError(404, page._("No such action."))
+    suffix, word, done = ACTIONS[name]
+    if word and form.get("confirm", "").strip() != word:
+        return await contact(page, {name: page._("Type %(word)s to confirm.", word=word)})
+    route = ("POST", CONTACT + suffix)
+    reply = await call(
+        page.runtime, page.request, page.user, route, path={"contact_id": contact_id}
+    )
+    to = "/contacts" if name == "erase" else f"/contacts/{contact_id}"
+    return page.redirect(to + position_of(reply), page._(done))
+
+
+async def merge(page: Page) -> Response:
+    form = await page.form()
+    contact_id = page.request.path_params["contact_id"]
+    try:
+        reply = await call(
+            page.runtime,
+            page.request,
+            page.user,
+            ("POST", CONTACT + "/merge"),
+            path={"contact_id": contact_id},
+            body={"merge_id": form.get("merge_id", "").strip()},
+        )
+    except RefusedError as refused:
+        if refused.status == 403:
+            raise
+        return await contact(page, {"merge": refused.detail}, status=refused.status)
+    to = f"/contacts/{contact_id}{position_of(reply)}"
+    return page.redirect(to, page._("The other contact is merged into this one."))
+
+
+async def access_export(page: Page) -> Response:
+    """Everything held about the person (access request), as a JSON file."""
+    path = {"contact_id": page.request.path_params["contact_id"]}
+    found = await read(page.runtime, page.request, page.user, ("GET", CONTACT + "/export"), path)
+    name = f"contact-{path['contact_id']}.json"
+    return Response(
+        found.model_dump_json(indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

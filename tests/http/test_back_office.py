@@ -491,3 +491,37 @@ def test_reports_show_a_chart_beside_the_table_and_the_grid_of_a_past_date(api: 
     assert "replayed from the log" in past.text
     assert "ada@example.org" not in past.text
     assert analyst.get("/reports?report=nope").status_code == 404
+
+
+def test_compliance_exports_then_erases_by_typing_erase(api: Api) -> None:
+    contact_id, _ = a_contact(api, email="ada@example.org", last_name="Lovelace")
+    compliance = signed_in(api, "compliance")
+    card = f"/contacts/{contact_id}"
+    exported = compliance.get(f"{card}/export.json")
+    assert exported.status_code == 200
+    assert exported.json()["contact"]["fields"]["last_name"] == "Lovelace"
+    assert exported.headers["cache-control"] == "no-store"
+    refused = compliance.post(f"{card}/do/erase", {"confirm": "yes"}, form_page=card)
+    assert refused.status_code == 422
+    erased = compliance.post(f"{card}/do/erase", {"confirm": "ERASE"}, form_page=card)
+    assert erased.status_code == 303, erased.text
+    assert api.call("GET", f"/v1/contacts/{contact_id}").status_code == 410
+    assert compliance.get(card).status_code == 410
+    editor = signed_in(api, "editor")
+    other, _ = a_contact(api, email="bob@example.org")
+    assert "Erase this person" not in editor.get(f"/contacts/{other}").text
+
+
+def test_an_editor_merges_two_contacts_and_asks_for_a_password_reset(api: Api) -> None:
+    survivor, _ = a_contact(api, email="ada@example.org", company="Acme")
+    other, _ = a_contact(api, email="ada.lovelace@example.org")
+    editor = signed_in(api, "editor")
+    card = f"/contacts/{survivor}"
+    merged = editor.post(f"{card}/merge", {"merge_id": other}, form_page=card)
+    assert merged.status_code == 303, merged.text
+    assert len(ok(api.call("GET", f"/v1/contacts/{survivor}"))["participants"]) == 2
+    again = editor.post(f"{card}/merge", {"merge_id": other}, form_page=card)
+    assert again.status_code == 409
+    reset = editor.post(f"{card}/do/password-reset", {}, form_page=card)
+    assert reset.status_code == 303
+    assert "password-reset" in reset.headers.get("set-cookie", "")
