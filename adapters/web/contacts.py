@@ -274,7 +274,10 @@ async def bulk(page: Page) -> Response:
         "marketing_email": {"campaign": values.get("campaign", "")},
     }[action]
     if values.get("scope") == "view":
-        view: dict[str, Any] = {"q": values.get("view_q") or None}
+        view: dict[str, Any] = {
+            "q": values.get("view_q") or None,
+            "view_id": values.get("view_id") or None,
+        }
         if values.get("view_filter"):
             view["filter"] = json.loads(values["view_filter"])
         selection: dict[str, Any] = {"view": view}
