@@ -10,7 +10,7 @@ queued one write nothing it would not have written anyway.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -19,12 +19,19 @@ from domain.contacts import Contact
 from domain.meta import Meta, Origin
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
+from domain.unit_of_work import UnitOfWork
 
 # Up to this many other participants, a command writes them itself, in its transaction;
 # past it, the command records `Contact.PropagationQueued` and the follow-up writes them.
 SYNC_FAN_OUT = 20
 # participants written per transaction by the follow-up
 CHUNK = 200
+
+
+class Runs(Protocol):
+    """What runs a command: the ledger (through group commit)."""
+
+    def run(self, decide: Callable[[UnitOfWork], Any]) -> tuple[Any, int | None]: ...
 
 
 class Loads(Protocol):
@@ -111,6 +118,33 @@ def follow_up(
         if participant_id in contact.participants:
             other = work.participant(contact.account_id, participant_id)  # type: ignore[arg-type]
             bring_in_line(work, other, contact, names, via, at, meta)
+
+
+def run_queued(
+    app: Runs,
+    contact_id: UUID,
+    names: set[str],
+    via: Mapping[str, str],
+    at: datetime,
+    meta: Meta,
+) -> int:
+    """Apply a queued propagation of a contact: one transaction per CHUNK of its
+    participants, each deciding on the contact as it is then. How many were looked at."""
+    done = 0
+    while True:
+        start = done
+
+        def decide(work: UnitOfWork) -> int:
+            contact = work.get(Contact, None, contact_id)
+            chunk = others(contact, None)[start : start + CHUNK]
+            work.preload(set(chunk))
+            follow_up(work, contact, chunk, names, via, at, meta)
+            return len(chunk)
+
+        looked_at, _ = app.run(decide)
+        done += looked_at
+        if looked_at < CHUNK:
+            return done
 
 
 def cause(via: Mapping[str, str]) -> str:
