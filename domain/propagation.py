@@ -86,11 +86,10 @@ def push_down(
     else queued for the follow-up (the command's cost must not grow with them)."""
     if not names:
         return
-    targets = others(contact, skip)
-    if len(targets) > SYNC_FAN_OUT:
+    if len(contact.participants) - (skip in contact.participants) > SYNC_FAN_OUT:
         contact.queue_propagation(names, dict(via), at, meta)
         return
-    for participant_id in targets:
+    for participant_id in others(contact, skip):
         other = work.participant(contact.account_id, participant_id)  # type: ignore[arg-type]
         bring_in_line(work, other, contact, names, via, at, meta)
 
