@@ -95,9 +95,7 @@ def copied(aggregate: LedgerAggregate) -> Any:
     frozen record) or add to and take from a container; they never change a value in
     place, so copying the containers is enough (a deep copy costs ten times more)."""
     made = object.__new__(type(aggregate))
-    made.__dict__.update(
-        (name, _container(value)) for name, value in aggregate.__dict__.items()
-    )
+    made.__dict__.update((name, _container(value)) for name, value in aggregate.__dict__.items())
     return made
 
 

@@ -131,19 +131,31 @@ def run_queued(
     participants, each deciding on the contact as it is then. How many were looked at."""
     done = 0
     while True:
-        start = done
-
-        def decide(work: UnitOfWork) -> int:
-            contact = work.get(Contact, None, contact_id)
-            chunk = others(contact, None)[start : start + CHUNK]
-            work.preload(set(chunk))
-            follow_up(work, contact, chunk, names, via, at, meta)
-            return len(chunk)
-
+        decide = _chunk(contact_id, done, names, via, at, meta)
         looked_at, _ = app.run(decide)
-        done += looked_at
+        done += int(looked_at)
         if looked_at < CHUNK:
             return done
+
+
+def _chunk(
+    contact_id: UUID,
+    start: int,
+    names: set[str],
+    via: Mapping[str, str],
+    at: datetime,
+    meta: Meta,
+) -> Callable[[UnitOfWork], int]:
+    """Deciding the participants of the contact from `start` on, CHUNK of them."""
+
+    def decide(work: UnitOfWork) -> int:
+        contact = work.get(Contact, None, contact_id)
+        chunk = others(contact, None)[start : start + CHUNK]
+        work.preload(set(chunk))
+        follow_up(work, contact, chunk, names, via, at, meta)
+        return len(chunk)
+
+    return decide
 
 
 def cause(via: Mapping[str, str]) -> str:

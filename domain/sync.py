@@ -4,7 +4,8 @@ Everything a command changes — the participant, its contact, the key index ent
 every other participant a propagated value flows down to — is saved in ONE transaction,
 so there is no half-applied propagation and no loop: propagated writes never re-enter
 this engine. A contact with more participants than a command should write records that
-they are due instead, for the propagation follow-up (domain/propagation.py, decision 0049). Concurrent writers are settled by optimistic versions and the key index's
+they are due instead, for the propagation follow-up (domain/propagation.py, decision
+0049). Concurrent writers are settled by optimistic versions and the key index's
 unique constraint; the loser re-runs its command on fresh state. The latest edit wins
 by its edit time (ties: the one saved later, i.e. later in the log).
 """

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from adapters.hot_contacts import HotAggregates, copied
-from adapters.ledger import SealedContactLedger
+from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.projector import Projector
 from adapters.propagation import PropagationFollower
 from adapters.settings import Settings
@@ -120,3 +120,26 @@ def test_a_copy_shares_no_container(world: World) -> None:
     twin.fields["company"] = "Other"
     assert contact.participants and contact.fields["company"] == "Acme"  # type: ignore[union-attr]
 
+
+def test_a_hot_contact_sees_what_another_process_recorded(
+    db_settings: Settings,
+) -> None:
+    """The kept copy is fast-forwarded by the events recorded since, whoever wrote them."""
+    here, there = build_ledger(db_settings), build_ledger(db_settings)
+    try:
+        world = World(here)
+        account_id, people = regulars(world, 40)
+        contact_id = world.contact_of(account_id, people[0]).id  # type: ignore[union-attr]
+        assert here.hot.take(contact_id) is not None
+        elsewhere = World(there)
+        elsewhere.now = world.now
+        event_id = world.event(account_id)
+        newcomer = elsewhere.register(account_id, event_id, email=EMAIL, company="Globex")
+        contact = here.load(contact_id)
+        assert isinstance(contact, Contact)
+        assert newcomer in contact.participants
+        assert contact.fields["company"] == "Globex"
+        assert vars(contact) == vars(here.repository.get(contact_id))
+    finally:
+        here.close()
+        there.close()
