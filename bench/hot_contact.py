@@ -2,8 +2,10 @@
 participants, each beside a raw single-row INSERT measured on the same database in the
 same run (decision 0049).
 
-The "1" case registers `--measure` different people who each have one participant; the
-100 and 1,000 cases register one person `--measure` times more. Every measured
+The sizes are measured in turn (one registration of each, then again), each beside a
+single-row INSERT into its own database at the same moment. The "1" case registers
+`--measure` different people who each have one participant; the 100 and 1,000 cases
+register one person `--measure` times more. Every measured
 registration brings a new `company` (up_and_propagate), so each one changes the contact
 and must reach every other participant: in the request for a few, through the
 propagation follow-up (not running here: the request is what is measured) for many.
@@ -21,14 +23,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
 from adapters.clock import utc_now
 from adapters.hot_contacts import HotAggregates
 from adapters.ledger import SealedContactLedger, build_ledger
-from bench.registrations import META, RAW_INSERT, Store, fresh_store, raw_connect, raw_rows
+from bench.registrations import META, RAW_INSERT, fresh_store, raw_connect, raw_rows
 from domain import propagation
 from domain.commands import ChangeSettings, ChangeSync, CreateOrganiserEvent, RegisterParticipant
 
@@ -81,37 +83,39 @@ class Person:
             self.ledger.register_participants(cmds[start : start + BATCH], utc_now(), META)
 
 
-def measure(store: Store, size: int, count: int) -> list[float]:
-    """Seconds per registration into a person with `size` participants."""
-    ledger = build_ledger(store.settings())
-    try:
-        person = Person(ledger)
-        if size == 1:  # `count` people with one participant each
-            first, second = person.events(1), person.events(1)
-            people = [f"person{n}@example.org" for n in range(count)]
-            person.given([person.registration(first[0], e, "Old") for e in people])
-            cmds = [person.registration(second[0], e, "New") for e in people]
-        else:
-            events = person.events(size + count)
-            person.given([person.registration(e, EMAIL, "Old") for e in events[:size]])
-            cmds = [
-                person.registration(e, EMAIL, f"Company {n}") for n, e in enumerate(events[size:])
-            ]
-        return timed_each([_registering(ledger, cmd) for cmd in cmds])
-    finally:
-        ledger.close()
+def prepared(ledger: SealedContactLedger, size: int, count: int) -> list[Callable[[], Any]]:
+    """`count` registrations into a person with `size` participants, ready to run."""
+    person = Person(ledger)
+    if size == 1:  # `count` people with one participant each
+        first, second = person.events(1), person.events(1)
+        people = [f"person{n}@example.org" for n in range(count)]
+        person.given([person.registration(first[0], e, "Old") for e in people])
+        cmds = [person.registration(second[0], e, "New") for e in people]
+    else:
+        events = person.events(size + count)
+        person.given([person.registration(e, EMAIL, "Old") for e in events[:size]])
+        cmds = [person.registration(e, EMAIL, f"Company {n}") for n, e in enumerate(events[size:])]
+    return [_registering(ledger, cmd) for cmd in cmds]
 
 
 def _registering(ledger: SealedContactLedger, cmd: RegisterParticipant) -> Callable[[], Any]:
     return lambda: ledger.register_participant(cmd, utc_now(), META)
 
 
-def raw_single(store: Store, count: int) -> list[float]:
-    """Seconds per single-row INSERT (autocommit) into the same database."""
-    rows = raw_rows(count)
-    with closing(raw_connect(store)) as connection:
-        insert = RAW_INSERT[store.kind]
-        return timed_each([lambda row=row: connection.execute(insert, row) for row in rows])
+def raw_inserts(connection: Any, kind: str, count: int) -> list[Callable[[], Any]]:
+    """`count` single-row INSERTs (autocommit: a transaction each), ready to run."""
+    insert = RAW_INSERT[kind]
+    return [lambda row=row: connection.execute(insert, row) for row in raw_rows(count)]
+
+
+def interleaved(calls: list[list[Callable[[], Any]]]) -> list[list[float]]:
+    """Seconds of each call, one of each list in turn: a slow moment of the machine (the
+    disk's flush, another process) falls on every series alike."""
+    times: list[list[float]] = [[] for _ in calls]
+    for turn in zip(*calls, strict=True):
+        for series, call in zip(times, turn, strict=True):
+            series.extend(timed_each([call]))
+    return times
 
 
 def without_decision_0049() -> Callable[[], None]:
@@ -132,15 +136,24 @@ def without_decision_0049() -> Callable[[], None]:
 
 
 def run(kind: str, count: int, workdir: Path) -> None:
-    print(f"\n{kind}: {count} registrations per size")
+    """The three sizes on three fresh databases, measured in turn with their baselines."""
+    with ExitStack() as stack:
+        calls = []
+        for size in SIZES:
+            store = stack.enter_context(fresh_store(kind, workdir))
+            ledger = build_ledger(store.settings())
+            stack.callback(ledger.close)
+            calls.append(prepared(ledger, size, count))
+            connection = stack.enter_context(closing(raw_connect(store)))
+            calls.append(raw_inserts(connection, kind, count))
+        times = interleaved(calls)
+    print(f"\n{kind}: {count} registrations per size, in turn with the INSERTs")
     print("| participants | p50 ms | p99 ms | p50 / p50 at 1 ", end="")
     print("| raw INSERT p50 / p99 ms | p50 / raw p50 |")
     print("|---:|---:|---:|---:|---:|---:|")
     first = None
-    for size in SIZES:
-        with fresh_store(kind, workdir) as store:
-            p50, p99 = percentiles(measure(store, size, count))
-            raw50, raw99 = percentiles(raw_single(store, max(count, 200)))
+    for size, registering, raw in zip(SIZES, times[::2], times[1::2], strict=True):
+        (p50, p99), (raw50, raw99) = percentiles(registering), percentiles(raw)
         first = first or p50
         print(
             f"| {size:,} | {p50:.2f} | {p99:.2f} | {p50 / first:.2f} "
