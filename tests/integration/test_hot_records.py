@@ -143,3 +143,18 @@ def test_a_hot_contact_sees_what_another_process_recorded(
     finally:
         here.close()
         there.close()
+
+
+def test_loading_a_hot_contact_decodes_only_its_new_events(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account_id, people = regulars(world, 40)
+    contact_id = world.contact_of(account_id, people[0]).id  # type: ignore[union-attr]
+    world.register(account_id, world.event(account_id), email=EMAIL, company="Acme")
+    decoded = []
+    mapper = world.ledger.mapper
+    decode = mapper.to_domain_event
+    monkeypatch.setattr(mapper, "to_domain_event", lambda s: decoded.append(s) or decode(s))
+    contact = world.ledger.load(contact_id)
+    assert contact.version > 40
+    assert decoded == []  # no replay of its history: kept at its latest version
