@@ -94,12 +94,6 @@ def push_down(
         bring_in_line(work, other, contact, names, via, at, meta)
 
 
-def chunks(contact: Contact) -> list[list[UUID]]:
-    """The follow-up's transactions for one contact: its participants, CHUNK at a time."""
-    targets = others(contact, None)
-    return [targets[i : i + CHUNK] for i in range(0, len(targets), CHUNK)]
-
-
 def follow_up(
     work: Loads,
     contact: Contact,
