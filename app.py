@@ -24,6 +24,7 @@ from adapters.job_store import JobStore
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.point_in_time import PointInTime
 from adapters.projector import Projector
+from adapters.propagation import PropagationFollower
 from adapters.purge import Purger
 from adapters.settings import Settings
 from adapters.sql.audit_store import SqlAuditStore
@@ -53,6 +54,7 @@ class ContactLedgerSystem:
     jobs: JobRunner
     http: Starlette
     runtime: Runtime  # what the HTTP app was built from (tests build others from it)
+    propagation_projector: Projector  # the propagation follow-up (decision 0049)
 
     @property
     def idempotency(self) -> IdempotencyStore:
@@ -65,6 +67,7 @@ class ContactLedgerSystem:
             self.audit_projector,
             self.outbox_projector,
             self.report_projector,
+            self.propagation_projector,
         )
         return {p.store.name: p for p in projectors}
 
@@ -98,6 +101,9 @@ def build_system(
     facts.ensure_schema()
     report_projector = Projector(ledger, facts, settings.database)
     projectors = (projector, audit_projector, outbox_projector, report_projector)
+    propagation = PropagationFollower(engine, ledger, clock)
+    propagation.ensure_schema()
+    propagation_projector = Projector(ledger, propagation, settings.database)
     grid = SqlGrid(engine)
     jobs = JobStore(engine, wakeups.jobs_channel(settings.database))
     importer = Importer(ledger, ImportStore(engine), jobs, clock, settings)
@@ -112,7 +118,7 @@ def build_system(
         clock=clock,
         max_body_bytes=settings.max_body_bytes,
         read_wait_seconds=settings.read_wait_seconds,
-        projectors={p.store.name: p for p in projectors},
+        projectors={p.store.name: p for p in (*projectors, propagation_projector)},
         grid=grid,
         audit=audit,
         jobs=jobs,
@@ -150,6 +156,7 @@ def build_system(
         ),
         create_http_app(runtime),
         runtime,
+        propagation_projector,
     )
 
 
