@@ -36,6 +36,7 @@ from domain.contacts import (
 )
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.imports import ImportInputError
+from domain.ledger_participants import AlreadyBookedError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
 from domain.participants import (
     IllegalTransitionError,
@@ -77,6 +78,7 @@ STATUS_OF: dict[type[Exception], int] = {
     LocalFieldClashError: 409,
     IllegalTransitionError: 409,
     ParticipantDeletedError: 409,
+    AlreadyBookedError: 409,
     KeyTakenError: 409,
     ContactDeletedError: 409,
     ContactMergedError: 409,
@@ -127,6 +129,8 @@ def _extra(error: Exception) -> dict[str, Any]:
         return {"field": error.field_name}
     if isinstance(error, KeyTakenError):
         return {"contact_id": str(error.holder_id)}
+    if isinstance(error, AlreadyBookedError):
+        return {"participant_id": str(error.participant_id)}
     if isinstance(error, ContactMergedError):
         return {"contact_id": str(error.survivor_id)}
     if isinstance(error, IllegalTransitionError):
