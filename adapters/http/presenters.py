@@ -10,8 +10,8 @@ from adapters.http import schemas
 from domain.accounts import IDENTITY_NAMES, Account
 from domain.application import ContactLedger
 from domain.contacts import Contact
-from domain.ledger_contacts import Superseded
 from domain.fields import IDENTITY_FIELDS, FieldDefinition
+from domain.ledger_contacts import Superseded
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 from domain.retention import ErasedError
