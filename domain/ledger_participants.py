@@ -61,8 +61,11 @@ class ParticipantCommands(LedgerCore):
             participant, event = self._participant(work, cmd)
             account = work.account(cmd.account_id)
             values = event.catalogue(account.catalogue).validate(cmd.fields)
+            rebooked = _rebooking(work, event, participant, values)
             admitted_before = event.admits(participant.record_for_filters)
             changed = participant.change_fields(values, at, meta)
+            if rebooked is not None:
+                work.claim(event.id, rebooked, participant.id)
             if changed:
                 sync = ContactSync(work, at, meta)
                 sync.participant_changed(participant, event, changed, admitted_before)
@@ -116,6 +119,18 @@ class ParticipantCommands(LedgerCore):
         return participant, work.organiser_event(cmd.account_id, cmd.organiser_event_id)
 
 
+def _rebooking(
+    work: UnitOfWork, event: OrganiserEvent, participant: Participant, values: dict[str, Any]
+) -> str | None:
+    """The key digest an edit moves a participant to in an event with one booking each
+    (None: no move, or several bookings). Raises AlreadyBookedError if another live
+    participant of the event has that key: the edit would make a second booking."""
+    if event.several_bookings or participant.deleted:
+        return None
+    new = booking_key(work, event, {**participant.fields, **values}, participant.id)
+    return None if new == work.event_key(participant) else new
+
+
 def register_in(
     work: UnitOfWork,
     cmd: RegisterParticipant,
@@ -156,16 +171,19 @@ def register_in(
     return participant
 
 
-def booking_key(work: UnitOfWork, event: OrganiserEvent, values: dict[str, Any]) -> str | None:
-    """The digest a newcomer with `values` takes in the event's key index: None without a
-    key. Raises AlreadyBookedError if a live participant of the event holds it (decision
-    0050); the newcomer claims it, so a registration racing in another process loses."""
+def booking_key(
+    work: UnitOfWork, event: OrganiserEvent, values: dict[str, Any], who: UUID | None = None
+) -> str | None:
+    """The digest a person with `values` takes in the event's key index: None without a
+    key. Raises AlreadyBookedError if a live participant of the event other than `who`
+    holds it (decision 0050); the caller claims it, so a registration racing in another
+    process loses."""
     account = work.account(event.account_id)  # type: ignore[arg-type]
     found = key_values(account.uniqueness_key, values)
     if found is None:
         return None
     digest = work.digest(account.id, found)
     holder = work.contact_for_key(event.id, digest)
-    if holder is not None:
+    if holder is not None and holder != who:
         raise AlreadyBookedError(holder)
     return digest

@@ -65,6 +65,24 @@ def test_a_deleted_booking_lets_the_person_book_again(world: World) -> None:
     assert refused.value.participant_id == again
 
 
+def test_an_edit_that_would_make_a_second_booking_is_refused(world: World) -> None:
+    account = world.account()
+    event = world.event(account)
+    ada = world.register(account, event, email="ada@example.org")
+    bob = world.register(account, event, email="bob@example.org")
+    before = world.position()
+    with pytest.raises(AlreadyBookedError) as refused:
+        world.edit(account, event, bob, email="Ada@Example.org")
+    assert refused.value.participant_id == ada
+    assert world.facts_since(before) == []
+    world.edit(account, event, ada, email="ADA@example.org", company="Acme")  # still Ada
+    world.edit(account, event, bob, email="robert@example.org")  # a free key: moves
+    with pytest.raises(AlreadyBookedError) as again:
+        world.register(account, event, email="robert@example.org")
+    assert again.value.participant_id == bob
+    world.register(account, event, email="bob@example.org")  # the old key was released
+
+
 def test_registrations_without_a_key_are_not_bookings_of_one_person(world: World) -> None:
     account = world.account()
     event = world.event(account, sync=False)

@@ -92,7 +92,8 @@ def test_every_contact_edit_is_applied_superseded_or_already_standing(
     kind: str, asked: list[tuple[int, str]]
 ) -> None:
     """Edits arrive in any order of their times: the latest edit's value stands, and each
-    edit left a fact unless it asked for the value that stood."""
+    edit left a fact (applied, re-stamped or superseded) unless it asked, no later than
+    the standing value's edit, for that value."""
     with a_world(kind) as world:
         account = world.account()
         event = world.event(account)
@@ -100,15 +101,19 @@ def test_every_contact_edit_is_applied_superseded_or_already_standing(
         contact = world.contact_of(account, participant)
         assert contact is not None
         start, before = world.tick(), world.position()
-        recorded = 0
+        value, stamp, recorded = None, start - timedelta(days=1), 0  # the model
         for offset, company in asked:
-            standing = world.ledger.contact(account, contact.id).fields.get("company")
-            outcome = world.edit_contact(
-                account, contact.id, start + timedelta(seconds=offset), company=company
-            )
-            recorded += company != standing
-            lost = outcome.detail
-            assert all(s.asked == company and s.standing != company for s in lost)
+            at = start + timedelta(seconds=offset)
+            lost = world.edit_contact(account, contact.id, at, company=company).detail
+            if at >= stamp:
+                recorded += (company, at) != (value, stamp)
+                value, stamp = company, at
+                assert lost == []
+            else:
+                recorded += company != value  # superseded, and says what stands
+                assert [(s.asked, s.standing) for s in lost] == (
+                    [(company, value)] if company != value else []
+                )
         facts = world.facts_since(before)
         edits_recorded = facts.count("Contact.FieldsChanged") + facts.count(
             "Contact.EditSuperseded"
