@@ -64,10 +64,6 @@ SKIP_REASONS: dict[type[Exception], str] = {
 }
 
 
-def _standing(contact: Contact, values: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if contact.fields.get(name) == value}
-
-
 class ContactCommands(LedgerCore):
     """Editing contacts: fields, status, consent, site account, notes, forms, groups."""
 
@@ -80,9 +76,6 @@ class ContactCommands(LedgerCore):
             contact.check_live()
             values = work.account(cmd.account_id).catalogue.validate(cmd.fields)
             ContactSync(work, at, meta).contact_edited(contact, values)
-            # values it asked for that already stood get its newer edit time, so that an
-            # older edit decided after it cannot replace them (latest edit wins)
-            contact.take_values(_standing(contact, values), at, at, meta)
             lost = contact.supersede_edit(values, at, at, meta)
             return contact, [Superseded(n, v, contact.fields.get(n)) for n, v in lost.items()]
 
