@@ -32,6 +32,23 @@ def test_refuses_a_second_registration_naming_the_first(world: World) -> None:
     assert world.facts_since(before) == []
 
 
+def test_an_event_stored_before_the_setting_takes_one_booking_each(world: World) -> None:
+    account = world.account()
+    event = world.event(account, several_bookings=True)
+    mapper = world.ledger.mapper
+    created = world.ledger.recorder.select_events(event)[0]
+    state = mapper.transcoder.decode(created.state)
+    del state["several_bookings"]  # as an event stored before the setting existed
+    older = type(created)(
+        originator_id=created.originator_id,
+        originator_version=created.originator_version,
+        topic=created.topic,
+        state=mapper.transcoder.encode(state),
+    )
+    assert mapper.to_domain_event(older).several_bookings is False
+    assert mapper.to_domain_event(created).several_bookings is True
+
+
 def test_the_same_person_books_other_events(world: World) -> None:
     account = world.account()
     salon, forum = world.event(account), world.event(account)
