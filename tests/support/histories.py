@@ -79,12 +79,13 @@ class History:
         self.people: list[tuple[UUID, UUID]] = []
         self.groups = [world.group(self.account_id, name) for name in ("VIP", "Press")]
 
-    def populate(self, size: int = 14) -> None:
-        """A varied base population: case and accent variants, missing values, statuses."""
+    def populate(self, size: int = 14, first: int = 0) -> None:
+        """A varied base population: case and accent variants, missing values, statuses.
+        Populating again from `first` = the size before books no one twice in an event."""
         companies = ("Acme", "ACME", "Globex", "élan", None, "Acme Corp", "globex")
         first_names = ("Zoé", "zoe", "Émile", None, "Ada", "bob")
         last_names = ("Roux", "roux", "Lefèvre", "Lefevre", None, "Martin", "Ãlvarez")
-        for n in range(size):
+        for n in range(first, first + size):
             fields = {
                 "email": None if n % 9 == 8 else f"Person{n % 11}@Example.org",
                 "company": companies[n % len(companies)],
