@@ -34,6 +34,10 @@ def test_a_second_registration_answers_409_naming_the_booking(api: Api) -> None:
     assert refused["participant_id"] == first["id"]
     assert ok(api.call("GET", f"/v1/events/{event_id}"))["several_bookings"] is False
     assert len(facts(api, "Participant.Registered")) == 1
+    bob = ok(register(api, event_id, email="bob@example.org"), 201)
+    path = f"/v1/events/{event_id}/participants/{bob['id']}"
+    edit = {"fields": {"email": "ada@example.org"}}
+    assert problem(api.call("PATCH", path, json=edit), 409)["participant_id"] == first["id"]
 
 
 def test_an_event_with_several_bookings_books_the_person_again(api: Api) -> None:
