@@ -386,6 +386,21 @@ class Contact(LedgerAggregate):
         )
         return True
 
+    def supersede_edit(
+        self, values: Mapping[str, Any], edited_at: datetime, at: datetime, meta: Meta
+    ) -> dict[str, Any]:
+        """Record the asked values that a newer edit had already replaced (latest edit wins),
+        so that the edit is in the log and the audit though it changed nothing (decision
+        0050). Call it after the values were taken; returns those superseded."""
+        lost = {
+            name: value
+            for name, value in values.items()
+            if edited_at < self.stamps.get(name, edited_at) and self.fields.get(name) != value
+        }
+        if lost:
+            self.record(self.EditSuperseded, at, meta, fields=lost, edited_at=edited_at)
+        return lost
+
     # --- merge (F10) ------------------------------------------------------------------
 
     def check_not_merged(self) -> None:
@@ -603,6 +618,17 @@ class Contact(LedgerAggregate):
 
         def apply(self, contact: Contact) -> None:
             contact.messages.add(self.message_id)
+
+    class EditSuperseded(LedgerAggregate.Event):
+        """An edit of values that a newer edit had already replaced: the values that stand
+        are unchanged; the edit is recorded so that no answered edit is missing."""
+
+        personal_fields: ClassVar[Mapping[str, type]] = {"fields": dict}
+        fields: dict[str, Any]
+        edited_at: datetime
+
+        def apply(self, contact: Contact) -> None:
+            """Nothing changes: a newer edit stands."""
 
     class Deleted(LedgerAggregate.Event):
         """Deleted (one at a time, confirmed); restorable before `restore_until`."""
