@@ -4,7 +4,8 @@ A form shows every field as text and posts them all back; the page sends only th
 whose text changed (so an unchanged field is not re-stamped as a new edit), converted as
 an import converts a cell (`domain.imports.from_cell`: "1 250,5" is a number, "oui" is
 yes, "a; b" two choices). An emptied field is cleared. Values the API refuses come back
-as its errors, beside their fields.
+as its errors, beside their fields; each field is also checked here by its own rule, so
+that every wrong field is shown at once, not only the first.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def changes(
                 "help": field.help,
             }
         )
-        try:
-            values[name] = from_cell(definition, text)
+        try:  # every field's error at once (the API stops at the first)
+            values[name] = definition.validate(from_cell(definition, text))
         except FieldValueError as error:
             errors[name] = str(error)
     return values, errors

@@ -525,3 +525,16 @@ def test_an_editor_merges_two_contacts_and_asks_for_a_password_reset(api: Api) -
     reset = editor.post(f"{card}/do/password-reset", {}, form_page=card)
     assert reset.status_code == 303
     assert "password-reset" in reset.headers.get("set-cookie", "")
+
+
+def test_every_wrong_field_is_shown_at_once(api: Api) -> None:
+    for name, kind in (("website", "url"), ("visits", "number")):
+        ok(api.call("POST", "/v1/fields", json={"name": name, "type": kind, "label": name}), 201)
+    contact_id, _ = a_contact(api, email="ada@example.org")
+    editor = signed_in(api, "editor")
+    answer = editor.post(f"/contacts/{contact_id}", {"field.website": "nope", "field.visits": "x"})
+    assert answer.status_code == 422
+    assert answer.text.count('aria-invalid="true"') == 2
+    converted = editor.post(f"/contacts/{contact_id}", {"field.visits": "1 250"})
+    assert converted.status_code == 303
+    assert ok(api.call("GET", f"/v1/contacts/{contact_id}"))["fields"]["visits"] == 1250
