@@ -266,15 +266,8 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         raw, body, upload = await _upload(endpoint, runtime, request)
     else:
         raw, body = await _body(endpoint, runtime, request) if endpoint.body else (b"", None)
-    return Context(
-        ledger=runtime.ledger,
-        grid=runtime.grid,
-        audit=runtime.audit,
-        jobs=runtime.jobs,
-        outbox=runtime.outbox,
-        reports=runtime.reports,
-        past=runtime.past,
-        feed=runtime.feed,
+    return context_for(
+        runtime,
         principal=principal,
         meta=Meta(
             actor=principal.actor,
@@ -292,8 +285,24 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
         else None,
         raw_body=raw,
         upload=upload,
-        importer=runtime.importer,
         gone=request.is_disconnected,
+    )
+
+
+def context_for(runtime: Runtime, **request: Any) -> Context:
+    """A handler's context: the runtime's collaborators, and the request's own values
+    (who, when, what was sent). The back office builds its contexts here too."""
+    return Context(
+        ledger=runtime.ledger,
+        grid=runtime.grid,
+        audit=runtime.audit,
+        jobs=runtime.jobs,
+        outbox=runtime.outbox,
+        reports=runtime.reports,
+        past=runtime.past,
+        feed=runtime.feed,
+        importer=runtime.importer,
+        **request,
     )
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from adapters.http.endpoint import Context, Endpoint, Reply, Runtime, _wait_for
+from adapters.http.endpoint import Endpoint, Reply, Runtime, _wait_for, context_for
 from adapters.http.errors import HttpError, status_of
 from adapters.http.observe import CORRELATION, correlation_id
 from adapters.http.parameters import check_query, parse_path
@@ -75,15 +75,8 @@ async def call(
         model = _body(declared, body)
         if declared.waits_for_after:
             await _wait_for(runtime, clean_query.get("after"), declared.served_from(clean_query))
-        context = Context(
-            ledger=runtime.ledger,
-            grid=runtime.grid,
-            audit=runtime.audit,
-            jobs=runtime.jobs,
-            outbox=runtime.outbox,
-            reports=runtime.reports,
-            past=runtime.past,
-            feed=runtime.feed,
+        context = context_for(
+            runtime,
             principal=user.principal,
             meta=Meta(
                 actor=user.actor,
@@ -96,7 +89,6 @@ async def call(
             body=model,
             query=clean_query,
             expected_version=expected_version,
-            importer=runtime.importer,
             raw_body=b"" if body is None else json.dumps(body).encode(),
             upload=upload,
         )
@@ -111,18 +103,6 @@ async def call(
         name = getattr(error, "field_name", None)
         raise RefusedError(status, str(error), {name: str(error)} if name else {}) from None
     return reply
-
-
-async def read(
-    runtime: Runtime,
-    request: Request,
-    user: User,
-    route: tuple[str, str],
-    path: Mapping[str, str] | None = None,
-    query: Mapping[str, str] | None = None,
-) -> Any:
-    """A read's reply body (see `call`)."""
-    return (await call(runtime, request, user, route, path, query)).body
 
 
 def position_of(reply: Reply) -> str:

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from adapters.web.calls import RefusedError, call, endpoint, position_of, read
-from adapters.web.forms import changes
+from adapters.web.calls import RefusedError, endpoint, position_of
+from adapters.web.forms import edit_fields
 from adapters.web.pages import Page
 from domain.participants import Status
 
@@ -67,14 +67,14 @@ async def contacts(page: Page) -> Response:
         found = segment(choices)
         if found is not None:
             query["filter"] = json.dumps(found)
-        grid = await read(page.runtime, page.request, page.user, GRID, query=query)
+        grid = await page.read(GRID, query=query)
         error = None
     except RefusedError as refused:
         grid, error = None, refused
-    events = await read(page.runtime, page.request, page.user, ("GET", "/v1/events"))
-    groups = await read(page.runtime, page.request, page.user, ("GET", "/v1/groups"))
-    fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
-    views = await read(page.runtime, page.request, page.user, ("GET", "/v1/views"))
+    events = await page.read(("GET", "/v1/events"))
+    groups = await page.read(("GET", "/v1/groups"))
+    fields = await page.read(("GET", "/v1/fields"))
+    views = await page.read(("GET", "/v1/views"))
     columns = _columns(fields.items, params.getlist("column"))
     kept = [(k, v) for k, v in params.multi_items() if k not in ("cursor", "after")]
     return page.render(
@@ -116,14 +116,14 @@ async def contact(
     contact_id = page.request.path_params["contact_id"]
     path = {"contact_id": contact_id}
     after = {"after": page.request.query_params.get("after", "")}
-    card = await read(page.runtime, page.request, page.user, ("GET", CONTACT), path, after)
-    fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
-    events = await read(page.runtime, page.request, page.user, ("GET", "/v1/events"))
-    groups = await read(page.runtime, page.request, page.user, ("GET", "/v1/groups"))
+    card = await page.read(("GET", CONTACT), path, after)
+    fields = await page.read(("GET", "/v1/fields"))
+    events = await page.read(("GET", "/v1/events"))
+    groups = await page.read(("GET", "/v1/groups"))
     history = None
     if page.user.role in endpoint("GET", CONTACT + "/history").roles:
         route = ("GET", CONTACT + "/history")
-        history = await read(page.runtime, page.request, page.user, route, path, after)
+        history = await page.read(route, path, after)
     return page.render(
         "contact.html",
         status if errors else 200,
@@ -139,44 +139,21 @@ async def contact(
 
 
 async def edit_contact(page: Page) -> Response:
-    form = await page.form()
     contact_id = page.request.path_params["contact_id"]
+    fields = await page.read(("GET", "/v1/fields"))
+
+    async def again(errors: dict[str, str], sent: dict[str, str], status: int) -> Response:
+        return await contact(page, errors, sent, status)
+
     path = {"contact_id": contact_id}
-    version = form.pop("version", "")
-    sent = {k.removeprefix("field."): v for k, v in form.items() if k.startswith("field.")}
-    current = await read(page.runtime, page.request, page.user, ("GET", CONTACT), path)
-    fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
-    values, errors = changes(current.fields, sent, fields.items)
-    if errors:
-        return await contact(page, errors, sent)
-    if not values:
-        return page.redirect(f"/contacts/{contact_id}", page._("Nothing changed."))
-    try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
-            ("PATCH", CONTACT),
-            path=path,
-            body={"fields": values},
-            expected_version=int(version) if version.isdigit() else None,
-        )
-    except RefusedError as refused:
-        if refused.status in (403, 404, 410):
-            raise
-        errors = {k.removeprefix("fields."): v for k, v in refused.errors.items()}
-        return await contact(page, errors or {"": refused.detail}, sent, refused.status)
-    return page.redirect(f"/contacts/{contact_id}{position_of(reply)}", page._("Saved."))
+    return await edit_fields(page, CONTACT, path, fields.items, f"/contacts/{contact_id}", again)
 
 
 async def add_note(page: Page) -> Response:
     form = await page.form()
     contact_id = page.request.path_params["contact_id"]
     try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
+        reply = await page.call(
             ("POST", CONTACT + "/notes"),
             path={"contact_id": contact_id},
             body={"text": form.get("text", "")},
@@ -192,10 +169,7 @@ async def add_note(page: Page) -> Response:
 async def set_processing(page: Page) -> Response:
     form = await page.form()
     contact_id = page.request.path_params["contact_id"]
-    reply = await call(
-        page.runtime,
-        page.request,
-        page.user,
+    reply = await page.call(
         ("PUT", CONTACT + "/processing-status"),
         path={"contact_id": contact_id},
         body={"status": form.get("status", "")},
@@ -210,10 +184,7 @@ async def delete_contact(page: Page) -> Response:
     typed = form.get("confirm", "").strip()
     if typed != "DELETE":
         return await contact(page, {"delete": page._("Type DELETE to confirm.")})
-    reply = await call(
-        page.runtime,
-        page.request,
-        page.user,
+    reply = await page.call(
         ("DELETE", CONTACT),
         path={"contact_id": contact_id},
         query={"confirm": typed},
@@ -227,7 +198,7 @@ async def delete_contact(page: Page) -> Response:
 async def deleted(page: Page) -> Response:
     after = {"after": page.request.query_params.get("after", "")}
     route = ("GET", "/v1/deleted-contacts")
-    found = await read(page.runtime, page.request, page.user, route, query=after)
+    found = await page.read(route, query=after)
     return page.render("deleted.html", items=found.items, now=page.now())
 
 
@@ -235,10 +206,7 @@ async def restore(page: Page) -> Response:
     await page.form()
     contact_id = page.request.path_params["contact_id"]
     try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
+        reply = await page.call(
             ("POST", CONTACT + "/restore"),
             path={"contact_id": contact_id},
         )
@@ -286,7 +254,7 @@ async def bulk(page: Page) -> Response:
     else:
         raise RefusedError(422, page._("Tick some contacts, or choose the whole view."))
     body = {"action": action, "params": params, "selection": selection}
-    reply = await call(page.runtime, page.request, page.user, ("POST", "/v1/bulk"), body=body)
+    reply = await page.call(("POST", "/v1/bulk"), body=body)
     return page.redirect(f"/jobs/{reply.body.id}")
 
 
@@ -300,7 +268,7 @@ async def save_view(page: Page) -> Response:
         "sort": values.get("view_sort") or "name",
         "columns": [c for c in values.get("view_columns", "").split(",") if c],
     }
-    reply = await call(page.runtime, page.request, page.user, ("POST", "/v1/views"), body=body)
+    reply = await page.call(("POST", "/v1/views"), body=body)
     return page.redirect(f"/contacts?view={reply.body.id}", page._("View saved."))
 
 
@@ -317,7 +285,7 @@ async def export(page: Page) -> Response:
     if found is not None:
         query["filter"] = json.dumps(found)
     route = ("GET", f"/v1/exports/contacts.{kind}")
-    answer = await read(page.runtime, page.request, page.user, route, query=query)
+    answer = await page.read(route, query=query)
     answer.headers["Cache-Control"] = "no-store"
     return answer  # type: ignore[no-any-return]
 
@@ -341,9 +309,7 @@ async def contact_action(page: Page) -> Response:
     if word and form.get("confirm", "").strip() != word:
         return await contact(page, {name: page._("Type %(word)s to confirm.", word=word)})
     route = ("POST", CONTACT + suffix)
-    reply = await call(
-        page.runtime, page.request, page.user, route, path={"contact_id": contact_id}
-    )
+    reply = await page.call(route, path={"contact_id": contact_id})
     to = "/contacts" if name == "erase" else f"/contacts/{contact_id}"
     return page.redirect(to + position_of(reply), page._(done))
 
@@ -352,10 +318,7 @@ async def merge(page: Page) -> Response:
     form = await page.form()
     contact_id = page.request.path_params["contact_id"]
     try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
+        reply = await page.call(
             ("POST", CONTACT + "/merge"),
             path={"contact_id": contact_id},
             body={"merge_id": form.get("merge_id", "").strip()},
@@ -371,7 +334,7 @@ async def merge(page: Page) -> Response:
 async def access_export(page: Page) -> Response:
     """Everything held about the person (access request), as a JSON file."""
     path = {"contact_id": page.request.path_params["contact_id"]}
-    found = await read(page.runtime, page.request, page.user, ("GET", CONTACT + "/export"), path)
+    found = await page.read(("GET", CONTACT + "/export"), path)
     name = f"contact-{path['contact_id']}.json"
     return Response(
         found.model_dump_json(indent=2),

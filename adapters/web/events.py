@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from adapters.web.calls import RefusedError, call, position_of, read
-from adapters.web.forms import changes
+from adapters.web.calls import RefusedError, position_of
+from adapters.web.forms import edit_fields
 from adapters.web.pages import Page
 from domain.participants import TRANSITIONS, Status
 
@@ -23,7 +23,7 @@ STATUSES = tuple(s.value for s in Status)
 
 
 async def events(page: Page, errors: dict[str, str] | None = None) -> Response:
-    found = await read(page.runtime, page.request, page.user, ("GET", "/v1/events"))
+    found = await page.read(("GET", "/v1/events"))
     return page.render(
         "events.html", 422 if errors else 200, events=found.items, errors=errors or {}
     )
@@ -38,7 +38,7 @@ async def create_event(page: Page) -> Response:
         "series": form.get("series") or None,
     }
     try:
-        reply = await call(page.runtime, page.request, page.user, ("POST", "/v1/events"), body=body)
+        reply = await page.call(("POST", "/v1/events"), body=body)
     except RefusedError as refused:
         if refused.status == 403:
             raise
@@ -51,18 +51,14 @@ async def event(page: Page, errors: dict[str, str] | None = None) -> Response:
     params = page.request.query_params
     path = {"event_id": event_id}
     after = params.get("after", "")
-    found = await read(
-        page.runtime, page.request, page.user, ("GET", EVENT), path, {"after": after}
-    )
+    found = await page.read(("GET", EVENT), path, {"after": after})
     chosen = [s for s in params.getlist("status") if s in STATUSES]
     query = {k: params[k] for k in ("q", "sort", "cursor", "after") if params.get(k)}
     if chosen:
         query["filter"] = json.dumps({"field": "status", "op": "in", "value": chosen})
     grid, error = None, None
     try:
-        grid = await read(
-            page.runtime, page.request, page.user, ("GET", EVENT + "/participants"), path, query
-        )
+        grid = await page.read(("GET", EVENT + "/participants"), path, query)
     except RefusedError as refused:
         if refused.status != 422:
             raise
@@ -95,10 +91,7 @@ async def change_sync(page: Page) -> Response:
         except json.JSONDecodeError as error:
             return await event(page, {"segment": f"not JSON ({error.msg})"})
     try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
+        reply = await page.call(
             ("PUT", EVENT + "/sync"),
             path={"event_id": event_id},
             body=body,
@@ -115,7 +108,7 @@ async def backfill(page: Page) -> Response:
     await page.form()
     event_id = page.request.path_params["event_id"]
     body = {"action": "backfill", "params": {"event_id": event_id}}
-    reply = await call(page.runtime, page.request, page.user, ("POST", "/v1/bulk"), body=body)
+    reply = await page.call(("POST", "/v1/bulk"), body=body)
     return page.redirect(f"/jobs/{reply.body.id}")
 
 
@@ -127,11 +120,9 @@ async def participant(
 ) -> Response:
     path = dict(page.request.path_params)
     after = {"after": page.request.query_params.get("after", "")}
-    found = await read(page.runtime, page.request, page.user, ("GET", PARTICIPANT), path, after)
-    the_event = await read(
-        page.runtime, page.request, page.user, ("GET", EVENT), {"event_id": path["event_id"]}
-    )
-    fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
+    found = await page.read(("GET", PARTICIPANT), path, after)
+    the_event = await page.read(("GET", EVENT), {"event_id": path["event_id"]})
+    fields = await page.read(("GET", "/v1/fields"))
     return page.render(
         "participant.html",
         status if errors else 200,
@@ -145,47 +136,23 @@ async def participant(
 
 
 async def edit_participant(page: Page) -> Response:
-    form = await page.form()
     path = dict(page.request.path_params)
-    version = form.pop("version", "")
-    sent = {k.removeprefix("field."): v for k, v in form.items() if k.startswith("field.")}
-    current = await read(page.runtime, page.request, page.user, ("GET", PARTICIPANT), path)
-    the_event = await read(
-        page.runtime, page.request, page.user, ("GET", EVENT), {"event_id": path["event_id"]}
-    )
-    fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
-    values, errors = changes(current.fields, sent, [*fields.items, *the_event.fields])
+    the_event = await page.read(("GET", EVENT), {"event_id": path["event_id"]})
+    fields = await page.read(("GET", "/v1/fields"))
+
+    async def again(errors: dict[str, str], sent: dict[str, str], status: int) -> Response:
+        return await participant(page, errors, sent, status)
+
     here = f"/events/{path['event_id']}/participants/{path['participant_id']}"
-    if errors:
-        return await participant(page, errors, sent)
-    if not values:
-        return page.redirect(here, page._("Nothing changed."))
-    try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
-            ("PATCH", PARTICIPANT),
-            path=path,
-            body={"fields": values},
-            expected_version=int(version) if version.isdigit() else None,
-        )
-    except RefusedError as refused:
-        if refused.status in (403, 404, 410):
-            raise
-        errors = {k.removeprefix("fields."): v for k, v in refused.errors.items()}
-        return await participant(page, errors or {"": refused.detail}, sent, refused.status)
-    return page.redirect(f"{here}{position_of(reply)}", page._("Saved."))
+    catalogue = [*fields.items, *the_event.fields]
+    return await edit_fields(page, PARTICIPANT, path, catalogue, here, again)
 
 
 async def change_status(page: Page) -> Response:
     form = await page.form()
     path = dict(page.request.path_params)
     try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
+        reply = await page.call(
             ("POST", PARTICIPANT + "/status"),
             path=path,
             body={"status": form.get("status", "")},

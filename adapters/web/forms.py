@@ -10,9 +10,13 @@ that every wrong field is shown at once, not only the first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from starlette.responses import Response
+
+from adapters.web.calls import RefusedError, position_of
+from adapters.web.pages import Page
 from domain.fields import FieldDefinition, FieldValueError
 from domain.imports import from_cell
 
@@ -60,3 +64,41 @@ def changes(
         except FieldValueError as error:
             errors[name] = str(error)
     return values, errors
+
+
+ShowAgain = Callable[[dict[str, str], dict[str, str], int], Awaitable[Response]]
+
+
+async def edit_fields(
+    page: Page,
+    route: str,
+    path: dict[str, Any],
+    fields: Iterable[Any],
+    here: str,
+    again: ShowAgain,
+) -> Response:
+    """A posted card's fields sent to `PATCH route` (a contact's or a participant's): the
+    changed ones only, each checked; refusals shown again beside their fields by `again`
+    (errors, what was typed, status); done, back to `here` showing the write."""
+    form = await page.form()
+    version = form.pop("version", "")
+    sent = {k.removeprefix("field."): v for k, v in form.items() if k.startswith("field.")}
+    current = await page.read(("GET", route), path)
+    values, errors = changes(current.fields, sent, fields)
+    if errors:
+        return await again(errors, sent, 422)
+    if not values:
+        return page.redirect(here, page._("Nothing changed."))
+    try:
+        reply = await page.call(
+            ("PATCH", route),
+            path=path,
+            body={"fields": values},
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except RefusedError as refused:
+        if refused.status in (403, 404, 410):
+            raise
+        errors = {k.removeprefix("fields."): v for k, v in refused.errors.items()}
+        return await again(errors or {"": refused.detail}, sent, refused.status)
+    return page.redirect(f"{here}{position_of(reply)}", page._("Saved."))

@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from adapters.http.endpoint import spill_upload
 from adapters.http.errors import HttpError
-from adapters.web.calls import RefusedError, call, read
+from adapters.web.calls import RefusedError
 from adapters.web.pages import Page
 
 KEEP_SECONDS = 3600
@@ -54,8 +54,8 @@ def _forget_old() -> None:
 
 
 async def imports(page: Page, error: str = "", status: int = 200) -> Response:
-    found = await read(page.runtime, page.request, page.user, ("GET", "/v1/events"))
-    groups = await read(page.runtime, page.request, page.user, ("GET", "/v1/groups"))
+    found = await page.read(("GET", "/v1/events"))
+    groups = await page.read(("GET", "/v1/groups"))
     return page.render(
         "imports.html", status, events=found.items, groups=groups.items, modes=MODES, error=error
     )
@@ -88,10 +88,7 @@ async def upload(page: Page) -> Response:
 async def _mapping_page(page: Page, values: dict[str, str], token: str) -> Response:
     body = _body(values)
     try:
-        await call(
-            page.runtime,
-            page.request,
-            page.user,
+        await page.call(
             ("POST", "/v1/imports"),
             body=body,
             upload=_kept(page, token),
@@ -100,13 +97,10 @@ async def _mapping_page(page: Page, values: dict[str, str], token: str) -> Respo
         if "columns" not in refused.extra:
             _kept(page, token).unlink(missing_ok=True)
             return await imports(page, refused.detail, refused.status)
-        fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
+        fields = await page.read(("GET", "/v1/fields"))
         extra = []
         if body.get("event_id"):
-            event = await read(
-                page.runtime,
-                page.request,
-                page.user,
+            event = await page.read(
                 ("GET", "/v1/events/{event_id}"),
                 {"event_id": body["event_id"]},
             )
@@ -143,9 +137,7 @@ async def start(page: Page) -> Response:
     }
     body = {**_body(values), "mapping": json.dumps(mapping)}
     try:
-        reply = await call(
-            page.runtime, page.request, page.user, ("POST", "/v1/imports"), body=body, upload=path
-        )
+        reply = await page.call(("POST", "/v1/imports"), body=body, upload=path)
     except RefusedError as refused:
         if refused.status == 403:
             raise
@@ -157,14 +149,12 @@ async def start(page: Page) -> Response:
 
 async def progress(page: Page) -> Response:
     path = {"import_id": page.request.path_params["import_id"]}
-    found = await read(page.runtime, page.request, page.user, ("GET", IMPORT), path)
+    found = await page.read(("GET", IMPORT), path)
     return page.render("import.html", job=found, running=found.status in ("queued", "running"))
 
 
 async def report(page: Page) -> Response:
     path = {"import_id": page.request.path_params["import_id"]}
-    answer = await read(
-        page.runtime, page.request, page.user, ("GET", IMPORT + "/report.csv"), path
-    )
+    answer = await page.read(("GET", IMPORT + "/report.csv"), path)
     answer.headers["Cache-Control"] = "no-store"
     return answer  # type: ignore[no-any-return]

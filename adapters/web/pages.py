@@ -21,10 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.http.endpoint import Runtime
+from adapters.http.endpoint import Reply, Runtime
 from adapters.users import Session
 from adapters.web import i18n
-from adapters.web.calls import RefusedError, allowed
+from adapters.web.calls import RefusedError, allowed, call
 
 SESSION_COOKIE = "ledger_session"
 SIGN_IN_CSRF_COOKIE = "ledger_sign_in"
@@ -100,6 +100,19 @@ class Page:
 
     def now(self) -> datetime:
         return self.runtime.clock()
+
+    async def call(self, route: tuple[str, str], **arguments: Any) -> Reply:
+        """The API endpoint `route`'s reply for this person (`calls.call`)."""
+        return await call(self.runtime, self.request, self.user, route, **arguments)
+
+    async def read(
+        self,
+        route: tuple[str, str],
+        path: dict[str, Any] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> Any:
+        """A read's reply body."""
+        return (await self.call(route, path=path, query=query)).body
 
 
 Handler = Callable[[Page], Awaitable[Response]]

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from adapters.web.calls import RefusedError, read
+from adapters.web.calls import RefusedError
 from adapters.web.pages import Page
 
 AUDIT_KEYS = ("actor", "action", "contact", "from", "to", "cursor")
@@ -24,7 +24,7 @@ async def audit(page: Page) -> Response:
     query = {k: params[k] for k in AUDIT_KEYS if params.get(k)}
     found, error = None, None
     try:
-        found = await read(page.runtime, page.request, page.user, ("GET", "/v1/audit"), query=query)
+        found = await page.read(("GET", "/v1/audit"), query=query)
     except RefusedError as refused:
         if refused.status != 422:
             raise
@@ -49,9 +49,7 @@ async def audit(page: Page) -> Response:
 async def audit_csv(page: Page) -> Response:
     params = page.request.query_params
     query = {k: params[k] for k in AUDIT_KEYS[:-1] if params.get(k)}
-    answer = await read(
-        page.runtime, page.request, page.user, ("GET", "/v1/exports/audit.csv"), query=query
-    )
+    answer = await page.read(("GET", "/v1/exports/audit.csv"), query=query)
     answer.headers["Cache-Control"] = "no-store"
     return answer  # type: ignore[no-any-return]
 
@@ -102,10 +100,7 @@ async def reports(page: Page) -> Response:
     query = {k: params[k] for k in REPORT_KEYS if params.get(k)}
     found, error = None, None
     try:
-        found = await read(
-            page.runtime,
-            page.request,
-            page.user,
+        found = await page.read(
             ("GET", "/v1/reports/{name}"),
             {"name": name},
             query,
@@ -114,7 +109,7 @@ async def reports(page: Page) -> Response:
         if refused.status != 422:
             raise
         error = refused
-    events = await read(page.runtime, page.request, page.user, ("GET", "/v1/events"))
+    events = await page.read(("GET", "/v1/events"))
     return page.render(
         "reports.html",
         422 if error else 200,
@@ -133,10 +128,7 @@ async def report_csv(page: Page) -> Response:
     name = page.request.path_params["name"]
     params = page.request.query_params
     query = {k: params[k] for k in REPORT_KEYS if params.get(k)}
-    answer = await read(
-        page.runtime,
-        page.request,
-        page.user,
+    answer = await page.read(
         ("GET", "/v1/reports/{name}.csv"),
         {"name": name},
         query,

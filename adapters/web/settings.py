@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from adapters.web.calls import RefusedError, call, position_of, read
+from adapters.web.calls import RefusedError, position_of
 from adapters.web.pages import Page
 from domain.fields import FieldType
 
@@ -17,8 +17,8 @@ MODES = ("off", "up", "up_and_propagate")
 
 async def settings(page: Page, errors: dict[str, str] | None = None, status: int = 422) -> Response:
     after = {"after": page.request.query_params.get("after", "")}
-    found = await read(page.runtime, page.request, page.user, ("GET", "/v1/settings"), None, after)
-    fields = await read(page.runtime, page.request, page.user, ("GET", "/v1/fields"))
+    found = await page.read(("GET", "/v1/settings"), None, after)
+    fields = await page.read(("GET", "/v1/fields"))
     return page.render(
         "settings.html",
         status if errors else 200,
@@ -46,10 +46,7 @@ async def save(page: Page) -> Response:
         body["restore_window_months"] = int(months)
     version = values.get("version", "")
     try:
-        reply = await call(
-            page.runtime,
-            page.request,
-            page.user,
+        reply = await page.call(
             ("PATCH", "/v1/settings"),
             body=body,
             expected_version=int(version) if version.isdigit() else None,
@@ -75,7 +72,7 @@ async def define_field(page: Page) -> Response:
     if options:
         body["options"] = options
     try:
-        reply = await call(page.runtime, page.request, page.user, ("POST", "/v1/fields"), body=body)
+        reply = await page.call(("POST", "/v1/fields"), body=body)
     except RefusedError as refused:
         if refused.status == 403:
             raise
