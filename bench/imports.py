@@ -22,18 +22,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from adapters.importing.job import BATCH_ROWS, ImportRequest
+from adapters.importing.job import ImportRequest
 from adapters.importing.sheets import open_sheet
 from adapters.ledger import build_ledger
 from app import build_system
@@ -58,6 +57,9 @@ MAPPING = {
     "Ville": "city",
     "Téléphone": "phone_mobile",
 }
+# Data rows a transaction of the raw baseline: 1,000, as the import batched them until
+# decision 0051 (it now commits 500), so that the baseline is the same before and after.
+RAW_BATCH_ROWS = 1_000
 CITIES = ("Paris", "Lyon", "Genève", "Zürich", "Bruxelles", "Montréal", "Lille", "Nantes")
 
 # --- a workbook as Excel writes it: shared strings, streamed to disk ------------------
@@ -148,7 +150,7 @@ def child_read(path: Path) -> dict[str, Any]:
 
 
 def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
-    with fresh_store(backend, workdir) as store, _watching_children() as children:
+    with fresh_store(backend, workdir) as store:
         ledger = build_ledger(store.settings())
         account_id = ledger.open_account("Bench", datetime.now(UTC), META).id
         event_id = synced_event(ledger, account_id, "2026")
@@ -187,7 +189,6 @@ def child_import(path: Path, backend: str, workdir: Path) -> dict[str, Any]:
         "events": head,
         "grid_seconds": grid_seconds,
         "rss_mb": import_rss,  # before the grid catch-up, which the next figure includes
-        "helper_rss_mb": max(children.values(), default=0.0),  # the larger of its helpers
         "rss_grid_mb": rss_grid,
     }
 
@@ -216,7 +217,7 @@ def grown_tables(before: dict[str, int], after: dict[str, int], rows: int) -> li
 def written_raw(store: Store, grown: list[str], rows: int) -> dict[str, float]:
     """The database's part alone: each table the import grew (events, key index, subject
     keys, the rows' outcomes) is read whole (untimed), emptied, and its rows written back
-    into it, indexes and all, one committed transaction per `BATCH_ROWS` data rows, as the
+    into it, indexes and all, one committed transaction per `RAW_BATCH_ROWS` data rows, as the
     import batches them (timed): by the driver's `executemany` (INSERT), then, on
     PostgreSQL, emptied again and written back by `COPY`."""
     kind = store.kind
@@ -239,7 +240,7 @@ def _write_back(
         name: f'INSERT INTO "{name}" VALUES ({", ".join([mark] * len(table[0]))})'
         for name, table in taken.items()
     }
-    batches = max(1, math.ceil(rows / BATCH_ROWS))
+    batches = max(1, math.ceil(rows / RAW_BATCH_ROWS))
     for i in range(batches):
         with transaction(connection, kind) as cursor:
             for name, table in taken.items():
@@ -250,34 +251,6 @@ def _write_back(
                     with cursor.copy(f'COPY "{name}" FROM STDIN') as copy:
                         for row in chunk:
                             copy.write_row(row)
-
-
-@contextmanager
-def _watching_children() -> Iterator[dict[int, float]]:
-    """The peak RSS (VmHWM, MB) of each child process this one starts meanwhile (the
-    import's helpers: reading ahead, saving behind), read every 0.1 s until it ends
-    (VmHWM only grows). Only this process's children are read
-    (`/proc/self/task/*/children`): scanning all of /proc took 9 ms, a cost the import
-    would have shared."""
-    peaks: dict[int, float] = {}
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.1):
-            for children in Path("/proc/self/task").glob("*/children"):
-                with contextlib.suppress(OSError):
-                    for pid in children.read_text().split():
-                        hwm = _hwm_mb(Path(f"/proc/{pid}/status"))
-                        if hwm is not None:
-                            peaks[int(pid)] = max(peaks.get(int(pid), 0.0), hwm)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield peaks
-    finally:
-        done.set()
-        watcher.join()
 
 
 def _hwm_mb(status: Path) -> float | None:
@@ -324,7 +297,6 @@ def measure(backend: str, path: Path, workdir: Path, repeat: int) -> dict[str, f
         "read_rate": statistics.median(s["rows"] / s["seconds"] for s in reads),
         "rss": statistics.median(s["rss_mb"] for s in imports),
         "rss_grid": statistics.median(s["rss_grid_mb"] for s in imports),
-        "helper_rss": statistics.median(s["helper_rss_mb"] for s in imports),
         "read_rss": statistics.median(s["rss_mb"] for s in reads),
         "events": imports[0]["events"] / rows,
         "grid_rate": statistics.median(rows / s["grid_seconds"] for s in imports),
@@ -344,12 +316,11 @@ def table_rows(backend: str, m: dict[str, float]) -> list[tuple[str, ...]]:
         (backend, f"import, {rows}", f"{m['rate']:,.0f} rows/s",
          f"reader alone {m['read_rate']:,.0f} rows/s; {m['events']:.1f} events/row"),
         (backend, f"  its rows written raw, {rows}", f"{m['insert_rate']:,.0f} rows/s",
-         f"batched INSERT (executemany), {BATCH_ROWS:,} data rows/tx, "
+         f"batched INSERT (executemany), {RAW_BATCH_ROWS:,} data rows/tx, "
          f"{m['raw_rows']:.1f} table rows a data row" + (
              f"; by COPY {m['copy_rate']:,.0f} rows/s" if m["copy_rate"] else "")),
         (backend, f"  peak RSS, {rows}", f"{m['rss']:.0f} MB",
-         f"reader alone {m['read_rss']:.0f} MB; the import's largest helper "
-         f"{m['helper_rss']:.0f} MB"),
+         f"reader alone {m['read_rss']:.0f} MB"),
         (backend, f"  grid catch-up after, {rows}", f"{m['grid_rate']:,.0f} rows/s",
          f"peak RSS with it {m['rss_grid']:.0f} MB"),
     ]  # fmt: skip

@@ -32,7 +32,7 @@ class _Formula:
         return "<formula>"
 
     def __reduce__(self) -> str:
-        return "FORMULA"  # one of them, in every process (see read_ahead.py)
+        return "FORMULA"  # the one sentinel, also when copied or pickled
 
 
 FORMULA: Final = _Formula()
