@@ -2,10 +2,10 @@
 
 Random commands (registrations of a few people in two events, some with an invalid
 email, field edits, status changes, some illegal, a registration refused after it
-decided, one-row import batches) are sent at once from one thread each through the ledger's group commit.
-Whatever batches they fell into, each command's outcome and the final state equal those
-of running the same commands one by one, on a fresh copy of the same world, in the order
-the batches decided them.
+decided, one-row import batches) are sent at once from one thread each through the
+ledger's group commit. Whatever batches they fell into, each command's outcome and the
+final state equal those of running the same commands one by one, on a fresh copy of the
+same world, in the order the batches decided them.
 """
 
 from __future__ import annotations
