@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from adapters.importing import job as import_job
 from adapters.importing.job import ImportRequest
 from adapters.importing.store import ImportStore
 from app import ContactLedgerSystem, build_system
+from domain.import_rows import RowImport
 from domain.meta import Meta
 from domain.participants import Participant
 from tests.support.backends import backend_settings
@@ -211,3 +213,24 @@ def test_each_batch_is_one_command_on_the_write_path_every_command_takes(
     assert system.jobs.run_pending() == 1
     assert len(ran) == 6  # 23 data rows in batches of 4; the 6th holds the empty row too
     assert len(end_state(system, event_id)) == 10
+
+
+def test_a_batch_is_decided_with_the_collector_off_and_it_is_back_on_after(
+    system: ContactLedgerSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's objects live until it commits: the cyclic collector would walk them and
+    free nothing (decision 0051). It is paused around each batch, then as it was found."""
+    seen: list[bool] = []
+    run = RowImport.run
+
+    def watched(self: RowImport) -> Any:
+        seen.append(gc.isenabled())
+        return run(self)
+
+    monkeypatch.setattr(RowImport, "run", watched)
+    account_id, event_id = an_event(system)
+    submit(system, account_id, event_id, tmp_path)
+    assert gc.isenabled()
+    assert system.jobs.run_pending() == 1
+    assert seen == [False] * 6
+    assert gc.isenabled()
