@@ -8,22 +8,23 @@ write path every command takes (group commit, decision 0051): one transaction a 
 After each batch the rows' outcomes and the job's progress are saved together. A job taken
 over after a crash starts again after its last saved batch; a batch whose events committed
 but whose progress did not is read again and finds every row already there (unchanged), so
-the end state is the same as one clean run.
+the end state is the same as one clean run. A large file is parsed by a helper process
+(`read_ahead.py`), the one helper that measured paying for itself (decision 0051).
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from adapters.collector import collector_paused
+from adapters.importing.child import batches
+from adapters.importing.read_ahead import open_sheet_for
 from adapters.importing.sheets import FORMULA, CellError, Sheet, open_sheet
 from adapters.importing.store import ImportStore
 from adapters.job_runner import JobRefusedError, Progress
@@ -150,7 +151,7 @@ class Importer:
         progress: Progress | None,
     ) -> None:
         request = ImportRequest.from_params(job.params)
-        with open_sheet(path) as sheet:
+        with open_sheet_for(path) as sheet:
             try:  # checked when it was asked for; the fields or the group may have changed
                 columns = check_import(self.ledger, job.account_id, request, sheet)
             except (ValueError, NotFoundError) as error:
@@ -192,19 +193,9 @@ class Importer:
         if readable:
             cmd = request.batch(job.account_id, tuple(readable))
             seen = partial(self.store.first_lines, job.job_id)
-            # A batch's objects all live until it commits: the collector's passes would walk
-            # them and free nothing (the import ran NN times as fast without them, decision 0051).
-            with collector_paused():
-                outcomes += self.ledger.import_rows(cmd, self.clock(), meta, seen).detail
+            outcomes += self.ledger.import_rows(cmd, self.clock(), meta, seen).detail
         outcomes.sort(key=lambda row: row.line)
         return outcomes
-
-
-def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Consecutive lists of `size` items (the last may be shorter)."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def unreadable(cells: tuple[Any, ...], columns: dict[int, str], headers: tuple[str, ...]) -> str:

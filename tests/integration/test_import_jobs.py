@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,11 +10,11 @@ from uuid import UUID
 
 import pytest
 
+from adapters.importing import child
 from adapters.importing import job as import_job
 from adapters.importing.job import ImportRequest
 from adapters.importing.store import ImportStore
 from app import ContactLedgerSystem, build_system
-from domain.import_rows import RowImport
 from domain.meta import Meta
 from domain.participants import Participant
 from tests.support.backends import backend_settings
@@ -35,11 +34,13 @@ class Crash(BaseException):
     """The process dies: no handler runs."""
 
 
-@pytest.fixture
+@pytest.fixture(params=["alone", "helped"])
 def system(
-    db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ContactLedgerSystem]:
     monkeypatch.setattr(import_job, "BATCH_ROWS", 4)
+    if request.param == "helped":  # read ahead by a helper, as large files are
+        monkeypatch.setattr(child, "HELPED_BYTES", 0)
     with backend_settings(db_kind, tmp_path) as config:
         built = build_system(config, clock=lambda: NOW)
         yield built
@@ -215,22 +216,20 @@ def test_each_batch_is_one_command_on_the_write_path_every_command_takes(
     assert len(end_state(system, event_id)) == 10
 
 
-def test_a_batch_is_decided_with_the_collector_off_and_it_is_back_on_after(
+def test_a_helper_reads_a_large_files_rows_and_none_a_small_ones(
     system: ContactLedgerSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch's objects live until it commits: the cyclic collector would walk them and
-    free nothing (decision 0051). It is paused around each batch, then as it was found."""
-    seen: list[bool] = []
-    run = RowImport.run
+    helped = child.HELPED_BYTES == 0  # the fixture's "helped": every file counts as large
+    started: list[str] = []
+    popen = child.subprocess.Popen
 
-    def watched(self: RowImport) -> Any:
-        seen.append(gc.isenabled())
-        return run(self)
+    def spawn(args: list[str], **kwargs: Any) -> Any:
+        started.append(args[2])  # python -m MODULE ...
+        return popen(args, **kwargs)
 
-    monkeypatch.setattr(RowImport, "run", watched)
+    monkeypatch.setattr(child.subprocess, "Popen", spawn)
     account_id, event_id = an_event(system)
     submit(system, account_id, event_id, tmp_path)
-    assert gc.isenabled()
     assert system.jobs.run_pending() == 1
-    assert seen == [False] * 6
-    assert gc.isenabled()
+    assert started == (["adapters.importing.read_ahead"] if helped else [])
+    assert len(end_state(system, event_id)) == 10
