@@ -32,7 +32,7 @@ class _Formula:
         return "<formula>"
 
     def __reduce__(self) -> str:
-        return "FORMULA"  # the one sentinel, also when copied or pickled
+        return "FORMULA"  # one of them, in every process (see read_ahead.py)
 
 
 FORMULA: Final = _Formula()
