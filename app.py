@@ -24,6 +24,7 @@ from adapters.job_store import JobStore
 from adapters.ledger import SealedContactLedger, build_ledger
 from adapters.point_in_time import PointInTime
 from adapters.projector import Projector
+from adapters.propagation import PropagationFollower
 from adapters.purge import Purger
 from adapters.settings import Settings
 from adapters.sql.audit_store import SqlAuditStore
@@ -34,6 +35,7 @@ from adapters.sql.grid_store import SqlGridStore
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.report_store import SqlReports, SqlReportStore
 from adapters.tokens import TokenStore
+from adapters.users import UserStore
 
 
 @dataclass
@@ -52,6 +54,7 @@ class ContactLedgerSystem:
     jobs: JobRunner
     http: Starlette
     runtime: Runtime  # what the HTTP app was built from (tests build others from it)
+    propagation_projector: Projector  # the propagation follow-up (decision 0049)
 
     @property
     def idempotency(self) -> IdempotencyStore:
@@ -64,6 +67,7 @@ class ContactLedgerSystem:
             self.audit_projector,
             self.outbox_projector,
             self.report_projector,
+            self.propagation_projector,
         )
         return {p.store.name: p for p in projectors}
 
@@ -97,6 +101,9 @@ def build_system(
     facts.ensure_schema()
     report_projector = Projector(ledger, facts, settings.database)
     projectors = (projector, audit_projector, outbox_projector, report_projector)
+    propagation = PropagationFollower(engine, ledger, clock)
+    propagation.ensure_schema()
+    propagation_projector = Projector(ledger, propagation, settings.database)
     grid = SqlGrid(engine)
     jobs = JobStore(engine, wakeups.jobs_channel(settings.database))
     importer = Importer(ledger, ImportStore(engine), jobs, clock)
@@ -111,7 +118,7 @@ def build_system(
         clock=clock,
         max_body_bytes=settings.max_body_bytes,
         read_wait_seconds=settings.read_wait_seconds,
-        projectors={p.store.name: p for p in projectors},
+        projectors={p.store.name: p for p in (*projectors, propagation_projector)},
         grid=grid,
         audit=audit,
         jobs=jobs,
@@ -124,6 +131,7 @@ def build_system(
         max_upload_bytes=settings.max_upload_bytes,
         throttle=AuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds),
         metrics_token=settings.metrics_token,
+        users=UserStore(engine),
     )
     scrub_every = timedelta(hours=settings.scrub_every_hours)
     purger = Purger(ledger, grid, list(projectors), engine, clock, idempotency, scrub_every)
@@ -148,6 +156,7 @@ def build_system(
         ),
         create_http_app(runtime),
         runtime,
+        propagation_projector,
     )
 
 

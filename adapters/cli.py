@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging.config
 import os
+import secrets
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,11 +34,14 @@ from adapters.settings import Database, Settings, SettingsError
 from adapters.sql.engine import DatabaseUnusableError, check_database
 from adapters.times import Time
 from adapters.tokens import TokenError
+from adapters.users import UserError
 from domain.imports import ImportInputError, ImportMode
 from domain.meta import Meta, Origin
 from domain.unit_of_work import NotFoundError
 
 DEMO_TOKEN_FILE = "demo-admin-token"
+DEMO_SIGN_IN_FILE = "demo-sign-in"  # the demo admin user's address and password
+DEMO_ADMIN_EMAIL = "admin@demo.example"
 EXPORT_ERRORS = (
     OSError,
     PersistenceError,
@@ -287,6 +291,18 @@ def _load_demo(system: Any) -> None:
         f"{len(loaded.event_ids)} events."
     )
     click.echo(f"Admin token (also in {path}): {token}")
+    password = secrets.token_urlsafe(12)
+    user = system.runtime.users.create(
+        loaded.account_id, "admin", DEMO_ADMIN_EMAIL, password, utc_now()
+    )
+    sign_in = system.settings.data_dir / DEMO_SIGN_IN_FILE
+    fd = os.open(sign_in, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{user.email}\n{password}\n")
+    click.echo(
+        f"Back office: sign in at /sign-in as {user.email} with the password {password}"
+        f" (also in {sign_in})"
+    )
 
 
 @main.group()
@@ -311,6 +327,36 @@ def accounts_create(name: str) -> None:
 @main.group()
 def tokens() -> None:
     """Manage API tokens."""
+
+
+@main.group()
+def users() -> None:
+    """Manage the people who sign in to the back office."""
+
+
+@users.command("create")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--role", required=True, help="admin, editor, analyst, compliance or service.")
+@click.option("--email", required=True, help="The address the person signs in with.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(account_id: str, role: str, email: str, password_stdin: bool) -> None:
+    """Create a back-office user in one account with one role; asks for the password."""
+    account = _account_id(account_id)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    system = _system()
+    try:
+        system.ledger.account(account)
+        user = system.runtime.users.create(account, role, email, password, utc_now())
+    except UserError as error:
+        raise BadInputError(str(error)) from None
+    except NotFoundError:
+        raise BadInputError(f"no account {account}") from None
+    finally:
+        system.close()
+    click.echo(f"user {user.actor} ({user.role.value}) created: signs in as {user.email}")
 
 
 class BadInputError(click.ClickException):

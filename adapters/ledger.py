@@ -18,6 +18,7 @@ from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
 from adapters.group_commit import GroupCommit
+from adapters.hot_contacts import HotAggregates
 from adapters.keystore import KeyRing
 from adapters.mapper import LedgerTranscoder, SealingMapper
 from adapters.recorders import MemoryLedgerRecorder, PostgresLedgerRecorder, SqliteLedgerRecorder
@@ -74,6 +75,7 @@ class SealedContactLedger(ContactLedger):
     ) -> None:
         self.keyring = keyring
         self.settled = SettledCache(ttl=settled_ttl)
+        self.hot = HotAggregates()  # long histories, fast-forwarded (decision 0049)
         # Told (account id, erased aggregate ids) after each erasure that erased something:
         # copies kept outside the log (stored HTTP answers) forget the person too.
         self.erasure_listeners: list[Callable[[UUID, set[UUID]], object]] = []
@@ -85,21 +87,47 @@ class SealedContactLedger(ContactLedger):
             cached = self.settled.get(aggregate_id)
             if cached is not None:
                 return cached
-        aggregate = super().load(aggregate_id, for_update)
+        aggregate = self._fast_forwarded(aggregate_id)
+        if aggregate is None:
+            aggregate = super().load(aggregate_id, for_update)
+            self.hot.keep(aggregate)
         self.settled.put(aggregate)
         return aggregate
 
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, LedgerAggregate]:
-        """Several aggregates from one query (keys prefetched in one more)."""
-        ids = list(aggregate_ids)
-        if not ids:
-            return {}
-        self.keyring.prefetch(ids)
+        """Several aggregates from one query (keys prefetched in one more); hot ones
+        fast-forwarded from memory instead."""
         loaded: dict[UUID, Any] = {}
-        for stored in self.recorder.select_events_of(ids):  # type: ignore[attr-defined]
+        cold = []
+        for aggregate_id in aggregate_ids:
+            hot = self._fast_forwarded(aggregate_id)
+            if hot is None:
+                cold.append(aggregate_id)
+            else:
+                loaded[aggregate_id] = hot
+        if not cold:
+            return loaded
+        self.keyring.prefetch(cold)
+        for stored in self.recorder.select_events_of(cold):  # type: ignore[attr-defined]
             event = self.mapper.to_domain_event(stored)
             loaded[event.originator_id] = event.mutate(loaded.get(event.originator_id))
+        for aggregate_id in cold:
+            if aggregate_id in loaded:
+                self.hot.keep(loaded[aggregate_id])
         return loaded
+
+    def _fast_forwarded(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        """A copy of the kept aggregate with the events recorded since (one query), or
+        None if it is not kept."""
+        aggregate = self.hot.take(aggregate_id)
+        if aggregate is None:
+            return None
+        version = aggregate.version
+        for event in self.events.get(aggregate_id, gt=version):
+            aggregate = event.mutate(aggregate)
+        if aggregate.version != version:
+            self.hot.keep(aggregate)
+        return aggregate
 
     def history_of(self, aggregate_ids: Iterable[UUID]) -> list[Any]:
         """Every event of these aggregates, oldest first (erased values as stand-ins)."""
@@ -125,12 +153,14 @@ class SealedContactLedger(ContactLedger):
         return outcome
 
     def _tell_erased(self, account_id: UUID, erased: set[UUID]) -> None:
+        self.hot.forget(erased)
         for listener in self.erasure_listeners:
             listener(account_id, erased)
 
     def committed(self, aggregates: list[LedgerAggregate]) -> None:
         for aggregate in aggregates:
             self.settled.put(aggregate)
+            self.hot.keep(aggregate)
 
     def conflicted(self) -> None:
         self.settled.clear()
@@ -175,7 +205,9 @@ class SealedContactLedger(ContactLedger):
             self.keyring.forget(keys)
             raise
         claims = processing_event.saved_kwargs.get("key_claims") or ()
-        self.keyring.forget(c.subject_id for c in claims if isinstance(c, SubjectShred))
+        shredded = [c.subject_id for c in claims if isinstance(c, SubjectShred)]
+        self.keyring.forget(shredded)
+        self.hot.forget(shredded)
         return recordings
 
 

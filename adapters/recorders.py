@@ -10,10 +10,12 @@ database does not hold.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -26,7 +28,6 @@ from eventsourcing.persistence import (
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -44,6 +45,36 @@ SQLITE_TABLES = (
     " subject_id TEXT PRIMARY KEY, shredded_at TEXT NOT NULL)",
 )
 POSITIONS_PER_QUERY = 900  # SQLite binds at most 999 parameters in older builds
+RECONNECT_ATTEMPTS, RECONNECT_PAUSE = 10, 0.2  # as the library's own retries
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reconnecting(method: F) -> F:
+    """Run a PostgreSQL recorder method again when its connection turned out lost.
+
+    The pool does not ping a connection before lending it (a round trip per checkout,
+    several per command; decision 0052): a connection whose backend is gone (a restart,
+    `pg_terminate_backend`) fails on its first statement instead. Then the pool checks
+    its idle connections, replacing the dead ones, and the statement runs again, up to
+    RECONNECT_ATTEMPTS times, RECONNECT_PAUSE apart while the server does not answer.
+    A statement that failed on a lost connection was not committed (one statement,
+    autocommit), so running it again is safe."""
+
+    @functools.wraps(method)
+    def again(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, RECONNECT_ATTEMPTS + 1):
+            try:
+                return method(self, *args, **kwargs)
+            except (InterfaceError, OperationalError):
+                if attempt == RECONNECT_ATTEMPTS:
+                    raise
+                self.datastore.pool.check()
+                if attempt > 1:
+                    time.sleep(RECONNECT_PAUSE)
+        raise AssertionError("unreachable")
+
+    return again  # type: ignore[return-value]
 
 
 class SqliteLedgerRecorder(SQLiteApplicationRecorder):
@@ -280,7 +311,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @reconnecting
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         """Events, subject keys and key claims in one statement: one round trip. The arrays
         go in binary (%b): psycopg dumps a bytea[] as text ten times slower."""
@@ -304,7 +335,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             curs.execute(self.insert_function_call, params, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @reconnecting
     def select_notifications(
         self,
         start: int | None,
@@ -345,6 +376,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 for i, o, v, t, state in curs.fetchall()
             ]
 
+    @reconnecting
     def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
         """The log entries at these positions, in log order (for point-in-time reads)."""
         statement = SQL(
@@ -366,6 +398,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def find_contact(self, account_id: UUID, digest: str) -> UUID | None:
         return self.find_contacts(account_id, [digest]).get(digest)
 
+    @reconnecting
     def select_events_of(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
         """Every event of several aggregates in one query, by aggregate then version."""
         with self.datastore.get_connection() as connection, connection.cursor() as curs:
@@ -385,6 +418,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 for r in curs.fetchall()
             ]
 
+    @reconnecting
     def select_first_events(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
         """The first event (version 1) of each of several aggregates, in one query."""
         with self.datastore.get_connection() as connection, connection.cursor() as curs:
@@ -401,6 +435,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 for r in curs.fetchall()
             ]
 
+    @reconnecting
     def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]:
         # The pool's connections are in autocommit mode: one round trip, no BEGIN. Arrays
         # go in binary (%b) here and below: in text, psycopg runs a regex on every element.
@@ -415,6 +450,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             )
             return {row["digest"]: row["contact_id"] for row in curs.fetchall()}
 
+    @reconnecting
     def subject_keys(self, subject_ids: Iterable[UUID]) -> tuple[dict[UUID, bytes], set[UUID]]:
         """Keys and shredded subjects among `subject_ids`, in one round trip."""
         ids = list(subject_ids)
@@ -434,6 +470,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         keys = {subject_id: bytes(key) for subject_id, key in rows if key is not None}
         return keys, {subject_id for subject_id, key in rows if key is None}
 
+    @reconnecting
     def shred_subjects(self, subject_ids: Iterable[UUID], at: datetime) -> None:
         ids = list(subject_ids)
         with self.datastore.transaction(commit=True) as curs:

@@ -649,13 +649,13 @@ def _sqlite_params(table: Any, rows: list[dict[str, Any]]) -> list[tuple[Any, ..
     ]
 
 
-def fill(store: Store, engine: Engine, m: int) -> Probes:
+def fill(store: Store, engine: Engine, m: int, account_id: uuid.UUID | None = None) -> Probes:
     """Tables created by the grid store, secondary indexes dropped, M contacts (and the
     big event's participants) bulk-loaded from two worker processes, the product's indexes
     created again (`grid_tables.create_indexes`), then VACUUM ANALYZE (PostgreSQL) or
     ANALYZE (SQLite)."""
     SqlGridStore(engine).ensure_schema()
-    account_id = uuid.uuid4()
+    account_id = account_id or uuid.uuid4()
     events = tuple((uuid.uuid4(), "community" if k % 8 == 7 else "event") for k in range(N_EVENTS))
     with engine.begin() as connection:
         t.drop_indexes(connection)

@@ -47,6 +47,7 @@ class CreateOrganiserEvent:
     kind: str
     starts_on: date | None = None
     series: str | None = None
+    several_bookings: bool = False  # may a person be registered more than once?
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,8 @@ class Contact(LedgerAggregate):
         """Take the values whose edit is not older than the contact's (latest edit wins).
 
         A value equal to the current one still records its newer edit time, so that a
-        later-arriving older edit cannot win. Returns the values that now differ.
+        later-arriving older edit cannot win. Returns only the values that changed: what
+        must flow down to the participants (an equal value has nothing to send).
         """
         taken = {
             name: value
@@ -194,9 +195,17 @@ class Contact(LedgerAggregate):
             if edited_at >= self.stamps.get(name, edited_at)
             and (self.fields.get(name) != value or self.stamps.get(name) != edited_at)
         }
+        changed = {name: v for name, v in taken.items() if self.fields.get(name) != v}
         if taken:
             self.record(self.FieldsChanged, at, meta, fields=taken, edited_at=edited_at, via=via)
-        return taken
+        return changed
+
+    def queue_propagation(
+        self, names: Iterable[str], via: dict[str, str], at: datetime, meta: Meta
+    ) -> None:
+        """Ask for `names` to be brought down to every participant after this command:
+        too many of them to write in the request (domain/propagation.py)."""
+        self.record(self.PropagationQueued, at, meta, names=sorted(names), via=via)
 
     def link(
         self, participant_id: UUID, organiser_event_id: UUID, at: datetime, meta: Meta
@@ -377,6 +386,21 @@ class Contact(LedgerAggregate):
         )
         return True
 
+    def supersede_edit(
+        self, values: Mapping[str, Any], edited_at: datetime, at: datetime, meta: Meta
+    ) -> dict[str, Any]:
+        """Record the asked values that a newer edit had already replaced (latest edit wins),
+        so that the edit is in the log and the audit though it changed nothing (decision
+        0050). Call it after the values were taken; returns those superseded."""
+        lost = {
+            name: value
+            for name, value in values.items()
+            if edited_at < self.stamps.get(name, edited_at) and self.fields.get(name) != value
+        }
+        if lost:
+            self.record(self.EditSuperseded, at, meta, fields=lost, edited_at=edited_at)
+        return lost
+
     # --- merge (F10) ------------------------------------------------------------------
 
     def check_not_merged(self) -> None:
@@ -479,6 +503,17 @@ class Contact(LedgerAggregate):
         def apply(self, contact: Contact) -> None:
             contact.fields.update(self.fields)
             contact.stamps.update(dict.fromkeys(self.fields, self.edited_at))
+
+    class PropagationQueued(LedgerAggregate.Event):
+        """The contact's current values of `names` are to be brought down to its
+        participants by the propagation follow-up (adapters/propagation.py); `via` names
+        the participant or the contact edit the change came from. Changes no state."""
+
+        names: list[str]
+        via: dict[str, str]
+
+        def apply(self, contact: Contact) -> None:
+            pass
 
     class ParticipantLinked(LedgerAggregate.Event):
         participant_id: UUID
@@ -583,6 +618,17 @@ class Contact(LedgerAggregate):
 
         def apply(self, contact: Contact) -> None:
             contact.messages.add(self.message_id)
+
+    class EditSuperseded(LedgerAggregate.Event):
+        """An edit of values that a newer edit had already replaced: the values that stand
+        are unchanged; the edit is recorded so that no answered edit is missing."""
+
+        personal_fields: ClassVar[Mapping[str, type]] = {"fields": dict}
+        fields: dict[str, Any]
+        edited_at: datetime
+
+        def apply(self, contact: Contact) -> None:
+            """Nothing changes: a newer edit stands."""
 
     class Deleted(LedgerAggregate.Event):
         """Deleted (one at a time, confirmed); restorable before `restore_until`."""

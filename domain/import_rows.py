@@ -204,7 +204,8 @@ class RowImport:
                     self.account.id, event.id, values, self.cmd.status, "import"
                 )
                 participant = self.register(self.work, cmd)
-                self.work.claim(event.id, digest, participant.id)
+                if self.work.contact_for_key(event.id, digest) != participant.id:
+                    self.work.claim(event.id, digest, participant.id)  # several bookings
                 self._add_to_group(participant.contact_id)
             return ImportedRow(line, RowOutcome.CREATED, participant.id)
         participant = self.work.participant(self.account.id, holder)

@@ -133,6 +133,12 @@ def field_reader(definition: FieldDefinition) -> Callable[[Any], Any]:
     return read
 
 
+def from_cell(definition: FieldDefinition, cell: Any) -> Any:
+    """A cell's value in the field's type (a number, yes/no, a list of choices), not yet
+    validated: what a sheet's or a web form's text means for this field."""
+    return (CONVERTERS.get(definition.type) or _as_text)(definition, cell)
+
+
 def _as_text(definition: FieldDefinition, cell: Any) -> str:
     if isinstance(cell, str):
         return cell.strip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from domain.accounts import Account
@@ -47,6 +48,15 @@ class BulkStep:
     skipped: dict[UUID, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Superseded:
+    """A value an edit asked for that a newer edit had already replaced: the one standing."""
+
+    field: str
+    asked: Any
+    standing: Any
+
+
 SKIP_REASONS: dict[type[Exception], str] = {
     NotFoundError: "not found",
     ErasedError: "erased",
@@ -60,15 +70,19 @@ class ContactCommands(LedgerCore):
     def change_contact_fields(self, cmd: ChangeContactFields, at: datetime, meta: Meta) -> Outcome:
         """Edit a contact; only up_and_propagate fields flow down to its participants."""
 
-        def decide(work: UnitOfWork) -> Contact:
+        def decide(work: UnitOfWork) -> tuple[Contact, list[Superseded]]:
             contact = work.contact(cmd.account_id, cmd.contact_id)
             check_version(contact, cmd.expected_version)
             contact.check_live()
             values = work.account(cmd.account_id).catalogue.validate(cmd.fields)
             ContactSync(work, at, meta).contact_edited(contact, values)
-            return contact
+            lost = contact.supersede_edit(values, at, at, meta)
+            return contact, [Superseded(n, v, contact.fields.get(n)) for n, v in lost.items()]
 
-        return self._write(decide)
+        (contact, superseded), position = self.run(decide)
+        if position is None:
+            position = self.recorder.max_notification_id()
+        return Outcome(contact.id, contact.version, position, superseded, contact)
 
     def _change_contact(
         self,

@@ -127,11 +127,19 @@ class LedgerCore(Application[UUID]):
     ) -> None:
         """One query for the key index entries of a whole batch, one for their contacts and,
         unless told not to, one for those contacts' participants (which a hot contact has
-        many of: a registration that changes nothing on its contact needs none of them)."""
+        many of: a registration that changes nothing on its contact needs none of them);
+        and one per event for its bookings of those keys (decision 0050)."""
         for account_id in {cmd.account_id for cmd in cmds}:
             key = work.account(account_id).uniqueness_key
-            found = [key_values(key, c.fields) for c in cmds if c.account_id == account_id]
-            digests = {self.hasher.digest(account_id, values) for values in found if values}
+            by_event: dict[UUID, set[str]] = {}
+            for cmd in cmds:
+                values = key_values(key, cmd.fields) if cmd.account_id == account_id else None
+                if values is not None:
+                    digest = work.digest(account_id, values)
+                    by_event.setdefault(cmd.organiser_event_id, set()).add(digest)
+            for event_id, booked in by_event.items():
+                work.prefetch_keys(event_id, booked)
+            digests = set().union(*by_event.values())
             contacts = work.preload(work.prefetch_keys(account_id, digests))
             if participants:
                 work.preload(

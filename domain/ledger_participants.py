@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 from domain.batch import Registering
 from domain.commands import (
@@ -12,6 +13,7 @@ from domain.commands import (
     DeleteParticipant,
     RegisterParticipant,
 )
+from domain.keys import key_values
 from domain.ledger_core import LedgerCore, Outcome, check_event, check_version
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
@@ -19,6 +21,16 @@ from domain.participants import Participant
 from domain.retention import restore_deadline
 from domain.sync import ContactSync
 from domain.unit_of_work import UnitOfWork
+
+
+class AlreadyBookedError(Exception):
+    """Raised when a person is registered again in an event that allows one booking each."""
+
+    def __init__(self, participant_id: UUID) -> None:
+        super().__init__(
+            f"this person is already registered in this event as participant {participant_id}"
+        )
+        self.participant_id = participant_id
 
 
 class ParticipantCommands(LedgerCore):
@@ -49,8 +61,11 @@ class ParticipantCommands(LedgerCore):
             participant, event = self._participant(work, cmd)
             account = work.account(cmd.account_id)
             values = event.catalogue(account.catalogue).validate(cmd.fields)
+            rebooked = _rebooking(work, event, participant, values)
             admitted_before = event.admits(participant.record_for_filters)
             changed = participant.change_fields(values, at, meta)
+            if rebooked is not None:
+                work.claim(event.id, rebooked, participant.id)
             if changed:
                 sync = ContactSync(work, at, meta)
                 sync.participant_changed(participant, event, changed, admitted_before)
@@ -104,6 +119,18 @@ class ParticipantCommands(LedgerCore):
         return participant, work.organiser_event(cmd.account_id, cmd.organiser_event_id)
 
 
+def _rebooking(
+    work: UnitOfWork, event: OrganiserEvent, participant: Participant, values: dict[str, Any]
+) -> str | None:
+    """The key digest an edit moves a participant to in an event with one booking each
+    (None: no move, or several bookings). Raises AlreadyBookedError if another live
+    participant of the event has that key: the edit would make a second booking."""
+    if event.several_bookings or participant.deleted:
+        return None
+    new = booking_key(work, event, {**participant.fields, **values}, participant.id)
+    return None if new == work.event_key(participant) else new
+
+
 def register_in(
     work: UnitOfWork,
     cmd: RegisterParticipant,
@@ -119,6 +146,7 @@ def register_in(
         values = dict(cmd.fields)
     else:
         values = event.catalogue(account.catalogue).validate(cmd.fields)
+    booking = None if event.several_bookings else booking_key(work, event, values)
     admitted = event.admits({**values, "status": cmd.status})
     sync = ContactSync(work, at, meta)
     participant_id = uuid4()
@@ -136,6 +164,26 @@ def register_in(
         contact_id=None if contact is None else contact.id,
     )
     work.add(participant)
+    if booking is not None:
+        work.claim(event.id, booking, participant.id)
     if contact is not None and found:
         sync.settle(participant, contact)
     return participant
+
+
+def booking_key(
+    work: UnitOfWork, event: OrganiserEvent, values: dict[str, Any], who: UUID | None = None
+) -> str | None:
+    """The digest a person with `values` takes in the event's key index: None without a
+    key. Raises AlreadyBookedError if a live participant of the event other than `who`
+    holds it (decision 0050); the caller claims it, so a registration racing in another
+    process loses."""
+    account = work.account(event.account_id)  # type: ignore[arg-type]
+    found = key_values(account.uniqueness_key, values)
+    if found is None:
+        return None
+    digest = work.digest(account.id, found)
+    holder = work.contact_for_key(event.id, digest)
+    if holder is not None and holder != who:
+        raise AlreadyBookedError(holder)
+    return digest

@@ -120,7 +120,14 @@ class SetupCommands(LedgerCore):
         def decide(work: UnitOfWork) -> OrganiserEvent:
             account = work.account(cmd.account_id, for_update=True)
             event = OrganiserEvent.create(
-                account.id, cmd.name, cmd.kind, cmd.starts_on, at, meta, cmd.series
+                account.id,
+                cmd.name,
+                cmd.kind,
+                cmd.starts_on,
+                at,
+                meta,
+                cmd.series,
+                cmd.several_bookings,
             )
             account.add_organiser_event(event.id, at, meta)
             return _added(work, event)

@@ -9,6 +9,7 @@ from typing import Any
 
 class Origin(StrEnum):
     HTTP = "http"
+    UI = "ui"  # the back office (adapters/web)
     CLI = "cli"
     IMPORT = "import"
     PROPAGATION = "propagation"

@@ -48,6 +48,7 @@ class OrganiserEvent(LedgerAggregate):
         self.sync_scope = SyncScope.ALL
         self.sync_segment: Segment | None = None
         self.sync_activated_at: datetime | None = None
+        self.several_bookings = False  # may a person be registered more than once?
 
     @classmethod
     def create(
@@ -59,6 +60,7 @@ class OrganiserEvent(LedgerAggregate):
         at: datetime,
         meta: Meta,
         series: str | None = None,
+        several_bookings: bool = False,
     ) -> OrganiserEvent:
         if not name.strip() or len(name) > 200:
             raise OrganiserEventError("an event name is 1 to 200 characters")
@@ -78,6 +80,7 @@ class OrganiserEvent(LedgerAggregate):
             kind=event_kind.value,
             starts_on=starts_on.isoformat() if starts_on else None,
             series=" ".join(series.split()) if series else None,
+            several_bookings=several_bookings,
         )
 
     @property
@@ -149,9 +152,11 @@ class OrganiserEvent(LedgerAggregate):
         kind: str
         starts_on: str | None
         series: str | None = None  # events stored before series existed have none
+        several_bookings: bool = False  # events stored before it: one booking per person
 
         def apply(self, event: OrganiserEvent) -> None:
             event.account_id = self.account_id
+            event.several_bookings = self.several_bookings
             event.name = self.name
             event.series_name = self.series
             event.kind = EventKind(self.kind)

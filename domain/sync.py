@@ -3,7 +3,9 @@
 Everything a command changes — the participant, its contact, the key index entry and
 every other participant a propagated value flows down to — is saved in ONE transaction,
 so there is no half-applied propagation and no loop: propagated writes never re-enter
-this engine. Concurrent writers are settled by optimistic versions and the key index's
+this engine. A contact with more participants than a command should write records that
+they are due instead, for the propagation follow-up (domain/propagation.py, decision
+0049). Concurrent writers are settled by optimistic versions and the key index's
 unique constraint; the loser re-runs its command on fresh state. The latest edit wins
 by its edit time (ties: the one saved later, i.e. later in the log).
 """
@@ -20,9 +22,10 @@ from domain.accounts import Account
 from domain.contacts import Contact, KeyTakenError
 from domain.fields import FieldValueError
 from domain.keys import key_values
-from domain.meta import Meta, Origin
+from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
+from domain.propagation import bring_in_line, push_down
 
 
 class StaleSettingsError(Exception):
@@ -253,31 +256,12 @@ class ContactSync:
     ) -> None:
         account = self.work.account(contact.account_id)  # type: ignore[arg-type]
         flowing = changed & account.propagated_fields
-        if not flowing:
-            return
-        for participant_id in sorted(contact.participants, key=str):
-            if participant_id != skip:
-                other = self.work.participant(account.id, participant_id)
-                self._bring_in_line(other, contact, flowing, via)
+        push_down(self.work, contact, flowing, via, self.at, self.meta, skip)
 
     def _bring_in_line(
         self, participant: Participant, contact: Contact, names: Iterable[str], via: dict[str, str]
     ) -> None:
-        if participant.deleted:
-            return
-        event = self.work.organiser_event(contact.account_id, participant.organiser_event_id)  # type: ignore[arg-type]
-        stale: dict[datetime, dict[str, Any]] = defaultdict(dict)
-        for name in names:
-            local = name in event.local_fields
-            if (
-                name in contact.fields
-                and not local
-                and participant.fields.get(name) != contact.fields[name]
-            ):
-                stale[contact.stamps[name]][name] = contact.fields[name]
-        meta = self.meta.caused_by(_cause(via), Origin.PROPAGATION)
-        for edited_at, values in sorted(stale.items()):
-            participant.change_fields(values, self.at, meta, edited_at, propagated_from=via)
+        bring_in_line(self.work, participant, contact, names, via, self.at, self.meta)
 
 
 def _by_stamp(participant: Participant, names: set[str]) -> dict[datetime, dict[str, Any]]:
@@ -290,9 +274,3 @@ def _by_stamp(participant: Participant, names: set[str]) -> dict[datetime, dict[
 
 def _via(participant_id: UUID, organiser_event_id: UUID) -> dict[str, str]:
     return {"participant_id": str(participant_id), "organiser_event_id": str(organiser_event_id)}
-
-
-def _cause(via: Mapping[str, str]) -> str:
-    if "participant_id" in via:
-        return f"participant:{via['participant_id']}"
-    return f"contact:{via['contact_id']}"

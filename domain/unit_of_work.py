@@ -198,7 +198,9 @@ class UnitOfWork:
         """Keep each event's key index in step with the participants that changed.
 
         An entry is only offered: the first live participant of a key in an event holds it
-        (the API may register a person twice); an import claims it (see domain/import_rows.py).
+        (an event with several bookings has a person more than once). A registration in an
+        event with one booking each claims it, and so does an import (decision 0050,
+        domain/import_rows.py).
         """
         for aggregate in aggregates:
             if not isinstance(aggregate, Participant) or not aggregate.pending_events:

@@ -132,7 +132,11 @@ def _follow(event: Any, subject: Subject) -> None:
 
 def _changes(event: Any, subject: Subject) -> dict[str, list[Any]]:
     """Old and new of each value that changed. A contact's edit also carries the values it
-    confirms unchanged (their newer edit time decides later conflicts): not changes."""
+    confirms unchanged (their newer edit time decides later conflicts): not changes. A
+    superseded edit changed nothing: each value it asked for, then the one that stands."""
+    if isinstance(event, Contact.EditSuperseded):
+        asked = sorted(event.fields.items())
+        return {n: [_plain(v), _plain(subject.fields.get(n))] for n, v in asked}
     if not isinstance(event, VALUE_EVENTS):
         return {}
     pairs = (

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.http.aside import AsideTimeoutError, run_aside
-from adapters.http.docs import docs_asset, docs_page, landing
+from adapters.http.docs import docs_asset, docs_page
 from adapters.http.endpoint import Endpoint, Runtime, asgi_endpoint
 from adapters.http.errors import (
     HttpError,
@@ -26,6 +26,7 @@ from adapters.http.openapi import openapi_document
 from adapters.http.routes import ENDPOINTS
 from adapters.projector import ELSEWHERE, RETRYING, STOPPED, LiveState
 from adapters.threads import described
+from adapters.web.routes import web_routes
 
 HEALTH_DATABASE_SECONDS = 1.0  # the longest /health waits for the database
 
@@ -50,7 +51,6 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
         Route("/metrics", scrape),
         Route("/docs", docs_page),
         Route("/docs/{asset}", docs_asset),
-        Route("/", landing),
     ]
     by_path: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
@@ -58,6 +58,7 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
     routes += [
         Route(path, _dispatch(methods), methods=list(methods)) for path, methods in by_path.items()
     ]
+    routes += web_routes(runtime)  # the back office, at / (docs/ui.md)
     return Starlette(
         routes=routes,
         middleware=[Middleware(Observed, metrics=metrics)],

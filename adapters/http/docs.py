@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, Response
 
 from adapters.http.errors import problem
 
@@ -94,9 +94,3 @@ async def docs_asset(request: Request) -> Response:
     file, media_type = ASSETS[name]
     headers = {**HEADERS, "Cache-Control": "public, max-age=86400"}
     return FileResponse(folder / file, media_type=media_type, headers=headers)
-
-
-async def landing(_request: Request) -> Response:
-    """`/` sends people to the API page. 307, not 301: browsers would keep a permanent
-    redirect, and `/` is where a back office will live."""
-    return RedirectResponse("/docs", status_code=307)

@@ -47,6 +47,7 @@ from adapters.sql.grid_queries import SqlGrid
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.report_store import SqlReports
 from adapters.tokens import Principal, TokenRefusedError, TokenStore
+from adapters.users import UserStore
 from domain.application import ContactLedger, Outcome
 from domain.meta import Meta, Origin, Role
 
@@ -204,6 +205,7 @@ class Runtime:
     read_wait_seconds: float = 5.0
     throttle: AuthThrottle = field(default_factory=AuthThrottle)  # failed authentications
     metrics_token: str = ""  # the bearer token `GET /metrics` asks for ("": metrics are off)
+    users: UserStore | None = None  # people who sign in to the back office (adapters/web)
 
 
 def asgi_endpoint(endpoint: Endpoint, runtime: Runtime) -> Callable[[Request], Any]:
@@ -368,7 +370,7 @@ async def _upload(
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HttpError(422, "a part named 'file' holding the .xlsx or .csv file is required")
-        path, digest = await run_in_threadpool(_spill, upload, limit)
+        path, digest = await run_in_threadpool(spill_upload, upload, limit)
     finally:
         await form.close()
     assert endpoint.body is not None
@@ -404,7 +406,7 @@ def _has_lone_surrogate(text: str) -> bool:
     return False
 
 
-def _spill(upload: UploadFile, limit: int) -> tuple[Path, str]:
+def spill_upload(upload: UploadFile, limit: int) -> tuple[Path, str]:
     """Copy the uploaded file to a temporary file of its own; (path, SHA-256)."""
     digest, size = hashlib.sha256(), 0
     handle, name = tempfile.mkstemp(prefix="ledger-upload-")

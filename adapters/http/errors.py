@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +37,7 @@ from domain.contacts import (
 )
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.imports import ImportInputError
+from domain.ledger_participants import AlreadyBookedError
 from domain.organiser_events import LocalFieldClashError, OrganiserEventError
 from domain.participants import (
     IllegalTransitionError,
@@ -77,6 +79,7 @@ STATUS_OF: dict[type[Exception], int] = {
     LocalFieldClashError: 409,
     IllegalTransitionError: 409,
     ParticipantDeletedError: 409,
+    AlreadyBookedError: 409,
     KeyTakenError: 409,
     ContactDeletedError: 409,
     ContactMergedError: 409,
@@ -110,23 +113,33 @@ def problem(
 
 def domain_problem(error: Exception) -> Response | None:
     """The problem response for a known domain error, or None if it is not one."""
+    status = status_of(error)
+    return None if status is None else problem(status, str(error), **_extra(error))
+
+
+def status_of(error: Exception) -> int | None:
+    """The HTTP status of a known domain error (the back office shows the same refusals)."""
     for kind, status in STATUS_OF.items():
         if isinstance(error, kind):
-            return problem(status, str(error), **_extra(error))
+            return status
     return None
 
 
+# the members a problem adds for an error: who holds what, or what the state is
+EXTRAS: dict[type[Exception], Callable[[Any], dict[str, Any]]] = {
+    FieldValueError: lambda error: {"field": error.field_name},
+    KeyTakenError: lambda error: {"contact_id": str(error.holder_id)},
+    AlreadyBookedError: lambda error: {"participant_id": str(error.participant_id)},
+    ContactMergedError: lambda error: {"contact_id": str(error.survivor_id)},
+    IllegalTransitionError: lambda error: {"current_status": error.current.value},
+    BusyError: lambda _error: {"headers": {"Retry-After": "1"}},
+}
+
+
 def _extra(error: Exception) -> dict[str, Any]:
-    if isinstance(error, FieldValueError):
-        return {"field": error.field_name}
-    if isinstance(error, KeyTakenError):
-        return {"contact_id": str(error.holder_id)}
-    if isinstance(error, ContactMergedError):
-        return {"contact_id": str(error.survivor_id)}
-    if isinstance(error, IllegalTransitionError):
-        return {"current_status": error.current.value}
-    if isinstance(error, BusyError):
-        return {"headers": {"Retry-After": "1"}}
+    for kind, extra in EXTRAS.items():
+        if isinstance(error, kind):
+            return extra(error)
     return {}
 
 

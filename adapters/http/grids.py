@@ -92,6 +92,21 @@ def get_contacts(ctx: Context) -> Reply:
     return Reply(schemas.ContactGrid(items=items, **_paging(page)))
 
 
+def get_deleted_contacts(ctx: Context) -> Reply:
+    """Deleted contacts still restorable or awaiting the purge (the restore list)."""
+    with _grid_then(ctx) as grid:
+        rows = grid.deleted_contacts(ctx.account_id)
+    items = [
+        schemas.DeletedContact(
+            id=r.contact_id,
+            fields=r.fields,
+            restore_until=None if r.restore_until is None else presenters.utc(r.restore_until),
+        )
+        for r in rows
+    ]
+    return Reply(schemas.DeletedContactList(items=items))
+
+
 def get_participants(ctx: Context) -> Reply:
     ctx.ledger.organiser_event(ctx.account_id, ctx.path["event_id"])  # 404 if not ours
     query = _query(ctx, "participants", ctx.path["event_id"])

@@ -237,7 +237,8 @@ def _itself() -> dict[str, Any]:
 
 
 def _service_pages() -> dict[str, Any]:
-    """The scrape, the API page and `/`: outside the API's own tokens."""
+    """The scrape and the API page: outside the API's own tokens. (The back office's pages,
+    `/` and the rest, are for people, not part of this document: docs/ui.md.)"""
     problem_json = {"application/problem+json": {"schema": _ref(schemas.Problem)}}
     text = {"schema": {"type": "string"}}
     metrics = {
@@ -256,12 +257,10 @@ def _service_pages() -> dict[str, Any]:
     }
     asset_name = {"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}
     name = {"parameters": [asset_name]}
-    moved = {"307": {"description": "To /docs", "headers": {"Location": text}}}
     return {
         "/metrics": {"get": _page("get_metrics", "Prometheus metrics", metrics, [{"scrape": []}])},
         "/docs": {"get": _page("get_docs", "This document, for people (Swagger UI)", page)},
         "/docs/{asset}": {"get": {**_page("get_docs_asset", "A file of /docs", asset), **name}},
-        "/": {"get": _page("get_root", "Where to go: /docs", moved)},
     }
 
 

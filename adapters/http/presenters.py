@@ -11,6 +11,7 @@ from domain.accounts import IDENTITY_NAMES, Account
 from domain.application import ContactLedger
 from domain.contacts import Contact
 from domain.fields import IDENTITY_FIELDS, FieldDefinition
+from domain.ledger_contacts import Superseded
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 from domain.retention import ErasedError
@@ -63,6 +64,7 @@ def event_out(event: OrganiserEvent) -> schemas.EventOut:
         kind=event.kind.value,
         starts_on=event.starts_on,
         series=event.series,
+        several_bookings=event.several_bookings,
         sync=schemas.SyncOut(
             enabled=event.sync_enabled,
             scope=event.sync_scope.value,
@@ -85,6 +87,14 @@ def participant_out(participant: Participant) -> schemas.ParticipantOut:
         deleted=participant.deleted,
         created_at=participant.created_on,
         updated_at=participant.modified_on,
+    )
+
+
+def edit_out(contact: schemas.ContactOut, superseded: list[Superseded]) -> schemas.ContactEditOut:
+    """A contact as an edit left it, with the values of the edit a newer one replaced."""
+    return schemas.ContactEditOut(
+        **dict(contact),
+        superseded=[schemas.SupersededOut(**vars(s)) for s in superseded],
     )
 
 

@@ -90,7 +90,7 @@ def get_fields(ctx: Context) -> Reply:
 def post_event(ctx: Context) -> Reply:
     body: schemas.EventIn = ctx.body
     cmd = commands.CreateOrganiserEvent(
-        ctx.account_id, body.name, body.kind, body.starts_on, body.series
+        ctx.account_id, body.name, body.kind, body.starts_on, body.series, body.several_bookings
     )
     outcome = ctx.ledger.create_organiser_event(cmd, ctx.at, ctx.meta)
     event = ctx.ledger.organiser_event(ctx.account_id, outcome.id)
@@ -194,7 +194,8 @@ def patch_contact(ctx: Context) -> Reply:
     )
     outcome = ctx.ledger.change_contact_fields(cmd, ctx.at, ctx.meta)
     contact = ctx.ledger.contact(ctx.account_id, outcome.id)
-    return Reply(presenters.contact_out(ctx.ledger, contact, ctx.at), outcome=outcome)
+    body_out = presenters.contact_out(ctx.ledger, contact, ctx.at)
+    return Reply(presenters.edit_out(body_out, outcome.detail), outcome=outcome)
 
 
 def _contact_reply(ctx: Context, outcome: Outcome) -> Reply:
@@ -410,10 +411,13 @@ ENDPOINTS = (
              response=schemas.ViewOut),
     Endpoint("DELETE", "/v1/views/{view_id}", delete_view, "Delete a saved view", READERS,
              response=schemas.Deleted),
+    Endpoint("GET", "/v1/deleted-contacts", grids.get_deleted_contacts,
+             "List deleted contacts with their restore deadlines", EDITORS | PRIVACY,
+             response=schemas.DeletedContactList, projected="grid"),
     Endpoint("GET", "/v1/contacts/{contact_id}", get_contact, "Read a contact", READERS,
              response=schemas.ContactOut, errors=GONE),
     Endpoint("PATCH", "/v1/contacts/{contact_id}", patch_contact, "Edit a contact", EDITORS,
-             schemas.FieldsIn, schemas.ContactOut, conditional=True, errors=GONE),
+             schemas.FieldsIn, schemas.ContactEditOut, conditional=True, errors=GONE),
     Endpoint("DELETE", CONTACT, delete_contact,
              "Delete a contact and its participants (?confirm=DELETE); restorable for a while",
              EDITORS, response=schemas.ContactOut, conditional=True, query=(CONFIRM,),

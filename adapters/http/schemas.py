@@ -73,6 +73,11 @@ class EventIn(Body):
         "by default the name without its years",
         examples=["Salon"],
     )
+    several_bookings: bool = Field(
+        default=False,
+        description="false: registering a person already registered here answers 409 naming "
+        "their participant; true: a person may have several bookings (participants) here",
+    )
 
 
 class SyncIn(Body):
@@ -157,6 +162,7 @@ class EventOut(BaseModel):
     kind: str
     starts_on: date | None
     series: str
+    several_bookings: bool = Field(description="whether a person may be registered more than once")
     sync: SyncOut
     fields: list[FieldOut]
 
@@ -243,6 +249,20 @@ class ContactOut(BaseModel):
     )
     merged_from: list[UUID] = Field(
         default_factory=list, description="the contacts merged into this one"
+    )
+
+
+class SupersededOut(BaseModel):
+    field: str
+    asked: Any = Field(description="the value this edit asked for")
+    standing: Any = Field(description="the value a newer edit set, which stands")
+
+
+class ContactEditOut(ContactOut):
+    superseded: list[SupersededOut] = Field(
+        default_factory=list,
+        description="values of this edit that a newer edit had already replaced: the edit "
+        "is recorded (Contact.EditSuperseded) but these values do not stand",
     )
 
 
@@ -470,6 +490,9 @@ class Problem(BaseModel):
     contact_id: UUID | None = Field(
         default=None, description="the contact that already holds the uniqueness key"
     )
+    participant_id: UUID | None = Field(
+        default=None, description="the participant of the event the person already is (409)"
+    )
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="every invalid part of the body: loc and msg"
     )
@@ -500,6 +523,18 @@ class GridPage(BaseModel):
     next_cursor: str | None
     total: int = Field(description=TOTAL)
     total_exact: bool = Field(description=TOTAL_EXACT)
+
+
+class DeletedContact(BaseModel):
+    id: UUID
+    fields: dict[str, Any]
+    restore_until: datetime | None = Field(
+        description="restorable until then; after it the purge erases the contact"
+    )
+
+
+class DeletedContactList(BaseModel):
+    items: list[DeletedContact]
 
 
 class ContactGrid(GridPage):

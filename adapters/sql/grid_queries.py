@@ -122,6 +122,19 @@ class SqlGrid:
                 [tuple(r) for r in connection.execute(participants)],
             )
 
+    def deleted_contacts(self, account_id: Any, limit: int = 500) -> list[Any]:
+        """The account's deleted contacts not erased yet, the soonest past its restore
+        window first: (contact_id, fields, restore_until)."""
+        c = t.contacts
+        statement = (
+            select(c.c.contact_id, c.c.fields, c.c.restore_until)
+            .where(c.c.account_id == account_id, c.c.deleted, not_(c.c.erased))
+            .order_by(c.c.restore_until, c.c.contact_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(statement))
+
     def event_names(self, account_id: Any) -> dict[Any, str]:
         with self.engine.connect() as connection:
             found = connection.execute(

@@ -48,6 +48,7 @@ POST /v1/views: admin editor analyst compliance
 GET /v1/views: admin editor analyst compliance
 GET /v1/views/{view_id}: admin editor analyst compliance
 DELETE /v1/views/{view_id}: admin editor analyst compliance
+GET /v1/deleted-contacts: admin editor compliance
 GET /v1/contacts/{contact_id}: admin editor analyst compliance
 PATCH /v1/contacts/{contact_id}: admin editor
 DELETE /v1/contacts/{contact_id}: admin editor

@@ -77,6 +77,8 @@ def test_demo_loads_a_multi_event_dataset(run, tmp_path: Path) -> None:  # type:
     assert result.exit_code == 0, result.output
     assert "participants in 3 events" in result.output
     assert (tmp_path / "demo-admin-token").read_text().startswith("clt_")
+    email, password = (tmp_path / "demo-sign-in").read_text().split()
+    assert f"sign in at /sign-in as {email} with the password {password}" in result.output
 
 
 def test_project_and_rebuild_fill_the_read_models(run) -> None:  # type: ignore[no-untyped-def]
@@ -208,3 +210,32 @@ def test_time_options_take_dates_and_times_with_or_without_offsets(  # type: ign
     refused = run("purge", "--as-of", "next tuesday")
     assert refused.exit_code == 2
     assert "'next tuesday' is not an ISO 8601 date or time" in refused.output
+
+
+def test_a_back_office_user_is_created_with_a_password_from_stdin(run) -> None:  # type: ignore[no-untyped-def]
+    account_id = run("accounts", "create", "Salon Expo").output.strip()
+    args = ("users", "create", "--account", account_id, "--role", "editor")
+    made = CliRunner().invoke(
+        main, [*args, "--email", "Eve@Example.org", "--password-stdin"],
+        input="a long enough password\n", obj=build_system,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "signs in as eve@example.org" in made.output
+    assert "a long enough password" not in made.output
+    again = CliRunner().invoke(
+        main, [*args, "--email", "eve@example.org", "--password-stdin"],
+        input="another long password\n", obj=build_system,
+    )  # fmt: skip
+    assert again.exit_code == 2
+    assert "a user with this e-mail address exists already" in again.output
+
+
+def test_a_short_password_or_an_unknown_account_is_refused_readably(run) -> None:  # type: ignore[no-untyped-def]
+    account_id = run("accounts", "create", "Salon Expo").output.strip()
+    for account, message in ((account_id, "password must be 12"), (str(UUID(int=1)), "no account")):
+        made = CliRunner().invoke(
+            main, ["users", "create", "--account", account, "--role", "admin", "--email",
+                   "a@b.org", "--password-stdin"], input="short\n", obj=build_system,
+        )  # fmt: skip
+        assert made.exit_code == 2, made.output
+        assert message in made.output

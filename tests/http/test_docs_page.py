@@ -1,4 +1,4 @@
-"""`/docs`: Swagger UI on `/openapi.json`, from the installed package; `/` points there."""
+"""`/docs`: Swagger UI on `/openapi.json`, from the installed package; `/` leads there."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from tests.http.conftest import Api
 README = Path(__file__).parents[2] / "README.md"
 
 
-def test_the_root_sends_people_to_the_api_page(api: Api) -> None:
+def test_the_root_leads_to_the_api_page(api: Api) -> None:
     answer = api.client.get("/", follow_redirects=False)
-    assert answer.status_code == 307  # not 301: browsers would keep it
-    assert answer.headers["location"] == "/docs"
+    assert answer.status_code == 303  # the back office's sign-in (issue 25), not 301
+    assert answer.headers["location"] == "/sign-in"
+    assert 'href="/docs"' in api.client.get("/sign-in").text
 
 
 def test_the_api_page_loads_swagger_ui_on_the_openapi_document(api: Api) -> None:

@@ -311,7 +311,9 @@ def test_a_reservation_older_than_the_stale_limit_is_taken_over(api: Api) -> Non
 def test_the_key_is_new_again_after_the_keep_time(db_kind: str, tmp_path: Path) -> None:
     clock = Clock(T0)
     with running_api(db_kind, tmp_path, clock) as api:
-        event_id = an_event(api)
+        # several bookings: run again, the registration makes a second one (not a 409)
+        body = {"name": "Club", "kind": "community", "several_bookings": True}
+        event_id = ok(api.call("POST", "/v1/events", json=body), 201)["id"]
         first = ok(register_as(api, event_id, "daily", **ADA), 201)
         clock.now = T0 + timedelta(hours=23, minutes=59)
         assert ok(register_as(api, event_id, "daily", **ADA), 201) == first

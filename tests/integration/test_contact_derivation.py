@@ -36,7 +36,7 @@ def test_one_person_in_two_events_is_one_contact(world: World) -> None:
 
 def test_a_stricter_key_keeps_spelling_variants_apart(world: World) -> None:
     account_id = world.account(key=("email", "first_name", "last_name"))
-    event_id = world.event(account_id)
+    event_id = world.event(account_id, several_bookings=True)
     one = world.register(account_id, event_id, email="a@x.org", first_name="Zoé", last_name="Roux")
     other = world.register(
         account_id, event_id, email="a@x.org", first_name="Zoe", last_name="Roux"
@@ -140,7 +140,7 @@ def test_deleting_a_participant_takes_it_off_its_contact(world: World) -> None:
 
 def test_registrations_in_one_batch_share_contacts(world: World) -> None:
     account_id = world.account()
-    event_a, event_b = world.event(account_id), world.event(account_id)
+    event_a, event_b = (world.event(account_id, several_bookings=True) for _ in "ab")
     batch = [
         commands.RegisterParticipant(account_id, event_id, {"email": email})
         for event_id in (event_a, event_b)

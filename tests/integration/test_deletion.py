@@ -82,7 +82,7 @@ def test_restore_brings_everything_back_as_it_was(world: World) -> None:
     assert not any(ada.participant(i).deleted for i in (0, 1))
     assert world.participant(ada.account_id, lone).deleted  # deleted on its own: stays so
     # the key is claimed again: a new registration links to the restored contact
-    again = world.register(ada.account_id, ada.events[0], email="ADA@example.org")
+    again = world.register(ada.account_id, world.event(ada.account_id), email="ADA@example.org")
     assert world.contact_of(ada.account_id, again).id == ada.contact_id
 
 

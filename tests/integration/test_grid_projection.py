@@ -145,7 +145,7 @@ def test_a_crash_mid_batch_then_a_restart_leaves_no_gap_and_no_duplicate(
     history.populate(10)
     projected.projector.batch_size = 7
     projected.projector.catch_up()
-    history.populate(10)
+    history.populate(10, first=10)
     original = SqlGridStore._write
     writes: list[int] = []
 

@@ -73,7 +73,7 @@ def test_commands_sent_together_share_transactions_and_one_refused_lands_alone(
     world: World, slow_batches: list[int]
 ) -> None:
     account = world.account()
-    event = world.event(account)
+    event = world.event(account, several_bookings=True)
     before = world.position()
     emails = ["ada@example.org", "not an email", "grace@example.org", "ada@example.org"]
     results = together(registrations(world, account, event, emails))

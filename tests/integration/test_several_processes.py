@@ -88,7 +88,8 @@ def test_two_api_processes_and_a_projector_register_one_person_1000_times(
         try:
             world = World(system.ledger)
             account = world.account(sync={"company": "up_and_propagate"})
-            events = [world.event(account) for _ in range(EVENTS)]
+            # a hot contact: the person books each event many times (decision 0050)
+            events = [world.event(account, several_bookings=True) for _ in range(EVENTS)]
             token = system.tokens.create(account, "service", "crowd", utc_now())
             with fleet(settings, tmp_path) as processes:
                 bases = [processes.api("api-1"), processes.api("api-2")]

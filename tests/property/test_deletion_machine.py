@@ -39,7 +39,9 @@ class DeletionMachine(LedgerMachine):
         self.account_id = self.ledger.open_account("Org", T0, META).id
         self.events = []
         for index in range(2):
-            create = commands.CreateOrganiserEvent(self.account_id, f"Edition {index}", "event")
+            create = commands.CreateOrganiserEvent(
+                self.account_id, f"Edition {index}", "event", several_bookings=True
+            )  # the machine is about contacts: a person may register again
             event_id = self.ledger.create_organiser_event(create, T0, META).id
             self.ledger.change_sync(commands.ChangeSync(self.account_id, event_id, True), T0, META)
             self.events.append(event_id)

@@ -13,6 +13,7 @@ from domain import commands
 from domain.application import InvalidInputError
 from domain.contacts import PROCESSING_STATUSES, ContactDeletedError, ContactMergedError
 from domain.fields import FieldValueError
+from domain.ledger_participants import AlreadyBookedError
 from domain.participants import IllegalTransitionError, ParticipantDeletedError, Status
 from domain.retention import ErasedError
 from tests.support.world import World
@@ -40,13 +41,20 @@ operation = st.one_of(
     st.tuples(st.just("merge"), st.integers(0, 20), st.integers(0, 20)),
 )
 operations = st.lists(operation, max_size=25)
-EXPECTED = (IllegalTransitionError, ParticipantDeletedError, FieldValueError, InvalidInputError)
+EXPECTED = (
+    IllegalTransitionError,
+    ParticipantDeletedError,
+    FieldValueError,
+    InvalidInputError,
+    AlreadyBookedError,  # a person registered again in an event with one booking each
+)
 REFUSED = (ContactDeletedError, ContactMergedError, ErasedError)  # after an erasure or merge
 SEGMENT = {"field": "status", "op": "eq", "value": "attended"}
 
 
 class History:
-    """An account with three events (two synced for all, one for a segment) to act on."""
+    """An account with three events (two synced for all, one for a segment) to act on;
+    the community takes several bookings of one person, the others one (decision 0050)."""
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -65,18 +73,19 @@ class History:
         world.ledger.change_settings(settings, world.tick(), world.meta)
         self.events = [
             world.event(self.account_id),
-            world.event(self.account_id, kind="community"),
+            world.event(self.account_id, kind="community", several_bookings=True),
             world.event(self.account_id, scope="segment", segment=SEGMENT),
         ]
         self.people: list[tuple[UUID, UUID]] = []
         self.groups = [world.group(self.account_id, name) for name in ("VIP", "Press")]
 
-    def populate(self, size: int = 14) -> None:
-        """A varied base population: case and accent variants, missing values, statuses."""
+    def populate(self, size: int = 14, first: int = 0) -> None:
+        """A varied base population: case and accent variants, missing values, statuses.
+        Populating again from `first` = the size before books no one twice in an event."""
         companies = ("Acme", "ACME", "Globex", "élan", None, "Acme Corp", "globex")
         first_names = ("Zoé", "zoe", "Émile", None, "Ada", "bob")
         last_names = ("Roux", "roux", "Lefèvre", "Lefevre", None, "Martin", "Ãlvarez")
-        for n in range(size):
+        for n in range(first, first + size):
             fields = {
                 "email": None if n % 9 == 8 else f"Person{n % 11}@Example.org",
                 "company": companies[n % len(companies)],

@@ -44,8 +44,12 @@ class World:
         scope: str = "all",
         segment: dict[str, Any] | None = None,
         kind: str = "event",
+        several_bookings: bool = False,
     ) -> UUID:
-        cmd = commands.CreateOrganiserEvent(account_id, f"Event {uuid4().hex[:6]}", kind)
+        name = f"Event {uuid4().hex[:6]}"
+        cmd = commands.CreateOrganiserEvent(
+            account_id, name, kind, several_bookings=several_bookings
+        )
         event_id = self.ledger.create_organiser_event(cmd, self.tick(), self.meta).id
         if sync:
             self.sync(account_id, event_id, True, scope, segment)

@@ -1,0 +1,1 @@
+"""The back office: server-rendered pages for the people who work with contacts (issue 25)."""
