@@ -106,7 +106,7 @@ def build_system(
     propagation_projector = Projector(ledger, propagation, settings.database)
     grid = SqlGrid(engine)
     jobs = JobStore(engine, wakeups.jobs_channel(settings.database))
-    importer = Importer(ledger, ImportStore(engine), jobs, clock, settings)
+    importer = Importer(ledger, ImportStore(engine), jobs, clock)
     # memory:// has one shared SQLite connection: the store's commits must not end the
     # projector's transactions, so it gets a connection (and database) of its own.
     own = make_engine(settings.database) if settings.database.kind == "memory" else engine

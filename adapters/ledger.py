@@ -27,7 +27,7 @@ from adapters.sql.engine import create_private_file
 from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
 from domain.application import ContactLedger, Outcome
-from domain.claims import Claim, SubjectShred
+from domain.claims import SubjectShred
 from domain.commands import EraseContact, EraseParticipant
 from domain.keys import KeyHasher
 from domain.meta import Meta
@@ -195,21 +195,8 @@ class SealedContactLedger(ContactLedger):
         recorder.create_table()
         return recorder  # type: ignore[no-any-return]
 
-    def record_events(
-        self, events: list[Any], subjects: list[UUID], claims: list[Claim]
-    ) -> int | None:
-        """Save events decided in another process (an import's), as `save_aggregates`
-        would have saved their aggregates: `subjects` (see `born_subjects`) get new keys."""
-        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
-        processing_event.events.extend(events)
-        processing_event.saved_kwargs.update(key_claims=claims, born_subjects=subjects)
-        recordings = self._record(processing_event)
-        return recordings[-1].notification.id if recordings else None
-
     def _record(self, processing_event: ProcessingEvent[Any]) -> Any:
-        subjects = processing_event.saved_kwargs.pop("born_subjects", None)
-        if subjects is None:
-            subjects = born_subjects(processing_event.events, processing_event.aggregates)
+        subjects = born_subjects(processing_event.events, processing_event.aggregates)
         keys = self.keyring.new_keys(subjects)
         processing_event.saved_kwargs["subject_keys"] = keys
         try:

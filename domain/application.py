@@ -9,7 +9,6 @@ __all__ = [  # what callers import from here, wherever it is defined
     "BulkStep",
     "BusyError",
     "ContactLedger",
-    "DecidedImport",
     "InvalidInputError",
     "LedgerCore",
     "MetaAsDict",
@@ -33,7 +32,7 @@ from domain.ledger_core import (
     check_version,
 )
 from domain.ledger_gdpr import GdprCommands
-from domain.ledger_imports import DecidedImport, ImportCommands
+from domain.ledger_imports import ImportCommands
 from domain.ledger_participants import ParticipantCommands
 from domain.ledger_setup import SetupCommands
 

@@ -31,7 +31,6 @@ from domain.participants import Participant
 from domain.unit_of_work import NotFoundError, UnitOfWork
 
 T = TypeVar("T", bound=LedgerAggregate)
-MAX_ATTEMPTS = 25  # decisions of an import batch against a changing account
 BACKFILL_BATCH = 200
 MAX_SELECTION = 1000  # contacts per group-membership command; more is a bulk job
 

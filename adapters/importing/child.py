@@ -1,22 +1,21 @@
-"""A helper interpreter of an import's, spoken to in pickled messages over its pipes.
+"""A helper interpreter of an import's, spoken to in pickled messages over its pipe.
 
-Two helpers share the import's work with the job's process: one reads a large file ahead
-(`read_ahead.py`), one seals and saves the decided batches behind (`write_behind.py`). Each
-is a new interpreter (`python -m MODULE ARGS`), not multiprocessing: forking would copy the
-job runner's and the web server's threads in whatever state they were, and multiprocessing's
-spawn re-imports the caller's main module, which not every program guards. Starting costs a
-fraction of a second, so small files are imported without them (`helped`).
+One helper shares the import's work with the job's process: it reads a large file ahead
+(`read_ahead.py`; decision 0051 kept it, measured). It is a new interpreter (`python -m
+MODULE ARGS`), not multiprocessing: forking would copy the job runner's and the web
+server's threads in whatever state they were, and multiprocessing's spawn re-imports the
+caller's main module, which not every program guards. Starting costs a fraction of a
+second, so small files are read without it (`helped`).
 
-Messages are `(kind, payload)` pairs, pickled. Each side unpickles only what the other, a
+Messages are `(kind, payload)` pairs, pickled. The job unpickles only what the helper, a
 process of the same user and code, wrote: no trust boundary is crossed that the file's
-parsing did not already cross in-process. A helper's error comes back as an "error"
+parsing did not already cross in-process. The helper's error comes back as an "error"
 message and is raised in the caller; one that does not pickle comes back as its text.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import pickle
 import subprocess
@@ -26,7 +25,6 @@ from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
-from uuid import UUID, SafeUUID
 
 HELPED_BYTES = 256 * 1024  # smaller files are imported in the job's process alone
 STOP_SECONDS = 5.0
@@ -39,25 +37,23 @@ def helped(path: Path) -> bool:
 
 
 @contextmanager
-def started(module: str, *args: str, talk: bool = False) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m module args`, its output piped (and its input, if `talk`); on leaving,
-    its pipes are closed (a helper still writing gets a broken pipe, one reading gets the
-    end of its input, and ends) and it is waited for, then killed after `STOP_SECONDS`."""
+def started(module: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m module args`, its output piped; on leaving, its pipe is closed (a helper
+    still writing gets a broken pipe, and ends) and it is waited for, then killed after
+    `STOP_SECONDS`."""
     paths = (str(ROOT), os.environ.get("PYTHONPATH"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     child = subprocess.Popen(
         [sys.executable, "-m", module, *args],
-        stdin=subprocess.PIPE if talk else None,
         stdout=subprocess.PIPE,
         env=env,
     )
     try:
         yield child
     finally:
-        for pipe in (child.stdin, child.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):  # a helper already gone: nothing to flush
-                    pipe.close()
+        if child.stdout is not None:
+            with contextlib.suppress(OSError):  # a helper already gone: nothing to flush
+                child.stdout.close()
         try:
             child.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
@@ -65,27 +61,9 @@ def started(module: str, *args: str, talk: bool = False) -> Iterator[subprocess.
             child.wait()
 
 
-def _uuid(number: int, safe: int | None) -> UUID:
-    """A UUID as `send` pickles it: its number and whether it was made safely."""
-    made = object.__new__(UUID)
-    object.__setattr__(made, "int", number)
-    object.__setattr__(made, "is_safe", SAFETY[safe])
-    return made
-
-
-SAFETY = {s.value: s for s in SafeUUID}
-# A batch's events hold a few ids a row: pickled as they are, each costs a call of
-# UUID.__getstate__ and UUID.__setstate__, three times this (`tests/unit/test_child.py`).
-PICKLED_AS = {UUID: lambda value: (_uuid, (value.int, value.is_safe.value))}
-
-
 def send(out: IO[bytes], kind: str, payload: Any) -> None:
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = PICKLED_AS
-    pickler.dump((kind, payload))
     # whole or not at all: an error that does not pickle is sent as text
-    out.write(buffer.getbuffer())
+    out.write(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
     out.flush()
 
 

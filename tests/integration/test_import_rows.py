@@ -12,7 +12,6 @@ from domain.import_rows import ImportedRow, RowImport
 from domain.imports import ImportInputError
 from domain.participants import Participant
 from domain.sync import ContactSync, StaleSettingsError
-from domain.unit_of_work import Save
 from tests.support.races import at_once
 from tests.support.world import World
 
@@ -213,39 +212,30 @@ def test_a_row_failing_half_way_is_skipped_and_leaves_no_trace(
     assert world.facts_since(position).count("Participant.FieldsChanged") == 1
 
 
-def test_a_batch_decided_before_another_writer_saved_its_person_is_decided_again(
-    world: World,
+def test_a_batch_that_lost_a_race_is_decided_again_on_fresh_state(
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An importer decides a batch while the one before is written (adapters/importing):
-    what it read may change before it is saved."""
-    decided_again_after_a_race(world)
-
-
-def decided_again_after_a_race(world: World, save: Save | None = None) -> None:
-    """A batch decided, another writer saves one of its people, the batch is saved (by
-    `save`, if given): it is decided again and finds that person unchanged."""
+    """Another writer saves one of the batch's people after the batch was decided and
+    before it is committed: the commit loses the race (the key is claimed), and the group
+    commit decides the batch again, which finds that person unchanged."""
     account = world.account()
     salon = world.event(account)
     world.import_rows(account, salon, GRACE)
-    cmd = commands.ImportRows(account, salon, ((2, ADA), (3, GRACE)), "create_and_update", None)
-    decided = world.ledger.decide_import(cmd, world.tick(), world.meta)
-    assert outcomes(decided.rows) == ["created", "unchanged"]
-    [ada] = world.import_rows(account, salon, ADA)  # meanwhile, another writer
-    saved = world.ledger.commit_import(decided, save).detail
-    assert outcomes(saved) == ["unchanged", "unchanged"]
-    assert saved[0].record_id == ada.record_id
+    original = RowImport.run
+    decided: list[list[str]] = []
+
+    def racing(self: RowImport) -> list[ImportedRow]:
+        rows = original(self)
+        decided.append(outcomes(rows))
+        if len(decided) == 1:
+            world.import_rows(account, salon, ADA)  # meanwhile, another writer
+        return rows
+
+    monkeypatch.setattr(RowImport, "run", racing)
+    rows = world.import_rows(account, salon, ADA, GRACE)
+    assert decided == [["created", "unchanged"], ["created"], ["unchanged", "unchanged"]]
+    assert outcomes(rows) == ["unchanged", "unchanged"]
     assert len(participants_in(world, salon)) == 2
-
-
-def test_the_first_contacts_of_an_account_change_what_every_batch_reads(world: World) -> None:
-    account = world.account()
-    salon = world.event(account)
-    first = commands.ImportRows(account, salon, ((2, ADA),), "create_and_update", None)
-    decided = world.ledger.decide_import(first, world.tick(), world.meta)
-    assert decided.changes_settings()  # the account notes its first contact: the key is fixed
-    world.ledger.commit_import(decided)
-    later = commands.ImportRows(account, salon, ((3, GRACE),), "create_and_update", None)
-    assert not world.ledger.decide_import(later, world.tick(), world.meta).changes_settings()
 
 
 def test_a_batch_decided_on_stale_settings_is_decided_again(
@@ -263,7 +253,5 @@ def test_a_batch_decided_on_stale_settings_is_decided_again(
         return original(self)
 
     monkeypatch.setattr(RowImport, "run", stale_once)
-    cmd = commands.ImportRows(account, salon, ((2, ADA),), "create_and_update", None)
-    decided = world.ledger.decide_import(cmd, world.tick(), world.meta)
-    assert outcomes(world.ledger.commit_import(decided).detail) == ["created"]
+    assert outcomes(world.import_rows(account, salon, ADA)) == ["created"]
     assert len(calls) == 2

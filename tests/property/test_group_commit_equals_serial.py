@@ -2,10 +2,10 @@
 
 Random commands (registrations of a few people in two events, some with an invalid
 email, field edits, status changes, some illegal, a registration refused after it
-decided) are sent at once from one thread each through the ledger's group commit.
-Whatever batches they fell into, each command's outcome and the final state equal those
-of running the same commands one by one, on a fresh copy of the same world, in the order
-the batches decided them.
+decided, one-row import batches) are sent at once from one thread each through the
+ledger's group commit. Whatever batches they fell into, each command's outcome and the
+final state equal those of running the same commands one by one, on a fresh copy of the
+same world, in the order the batches decided them.
 """
 
 from __future__ import annotations
@@ -46,8 +46,11 @@ STATUS = st.tuples(st.just("status"), st.integers(0, 3), st.sampled_from(STATUSE
 DOOMED = st.tuples(
     st.just("doomed"), st.integers(0, 1), st.sampled_from(EMAILS[:2]), st.sampled_from(COMPANIES)
 )
-# (one-row import batches join these once the import runs on the group commit's path)
-COMMANDS = st.lists(st.one_of(REGISTER, EDIT, STATUS, DOOMED), min_size=2, max_size=12)
+# a one-row import batch: the import runs on the group commit's path (decision 0051)
+IMPORT = st.tuples(
+    st.just("import"), st.integers(0, 1), st.sampled_from(EMAILS), st.sampled_from(COMPANIES)
+)
+COMMANDS = st.lists(st.one_of(REGISTER, EDIT, STATUS, DOOMED, IMPORT), min_size=2, max_size=12)
 
 
 class RefusedAfterDecidingError(Exception):
