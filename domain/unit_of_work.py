@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from domain.ledger_core import LedgerCore
 
 T = TypeVar("T", bound=LedgerAggregate)
-Save = Callable[[list[LedgerAggregate], list[Claim]], "int | None"]
 
 
 class NotFoundError(Exception):
@@ -216,27 +215,23 @@ class UnitOfWork:
             if after is not None and self.overlay.get((scope, after)) != aggregate.id:
                 self.offer(scope, after, aggregate.id)  # unless it claimed it
 
-    def commit(self, save: Save | None = None) -> int | None:
-        """Save what the command changed, with its key claims; the log position, if any.
-
-        `save` saves elsewhere (an import hands its batches to a process of their own);
-        it must raise IntegrityError as the ledger's save does when it loses a race, or,
-        if it only sends them and answers None, the answer must (`settle_import`).
-        """
+    def commit(self) -> int | None:
+        """Save what the commands changed, with their key claims, in one transaction (the
+        ledger's one save path); the log position, if anything was saved. A lost race
+        raises IntegrityError."""
         for aggregate_id in self.shared:
             if self.aggregates[aggregate_id].pending_events:
                 raise RuntimeError(f"{aggregate_id} was loaded read-only but modified")
         self._index_participants(self.aggregates.values())
-        position = (save or self._save_here)(list(self.aggregates.values()), self.claims)
+        recordings = self.app.save_aggregates(
+            list(self.aggregates.values()), key_claims=self.claims
+        )
+        position = recordings[-1].notification.id if recordings else None
         # Only what this command loaded for update: re-caching a shared copy would restart
         # its expiry on every commit and could keep stale settings forever.
         fresh = [a for i, a in self.aggregates.items() if i not in self.shared]
         self.app.committed(fresh)
         return position
-
-    def _save_here(self, aggregates: list[LedgerAggregate], claims: list[Claim]) -> int | None:
-        recordings = self.app.save_aggregates(aggregates, key_claims=claims)
-        return recordings[-1].notification.id if recordings else None
 
 
 def _applied(change: KeyOffer | KeyRelease, holder: UUID | None) -> UUID | None:
