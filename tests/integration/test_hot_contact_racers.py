@@ -10,9 +10,9 @@ the log it made."""
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from adapters.clock import utc_now
 from app import build_system
 from tests.support.backends import backend_settings
+from tests.support.crowd import crowd
 from tests.support.world import World
 
 REGISTRATIONS = 1_000
@@ -33,29 +34,16 @@ EMAIL = "Claire.Dubois@Example.org"
 def _register_all(
     client: TestClient, token: str, events: list[UUID]
 ) -> tuple[Counter[int], list[dict[str, Any]]]:
-    numbers = itertools.count()
-    answers: Counter[int] = Counter()
-    created: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def register(index: int) -> None:
-        while (n := next(numbers)) < REGISTRATIONS:
-            reply = client.post(
+    def opened(index: int) -> AbstractContextManager[Callable[[int], Any]]:
+        return nullcontext(
+            lambda n: client.post(
                 f"/v1/events/{events[n % EVENTS]}/participants",
                 json={"fields": {"email": EMAIL, "company": f"Company {index}"}},
                 headers={"Authorization": f"Bearer {token}"},
             )
-            with lock:
-                answers[reply.status_code] += 1
-                if reply.status_code == 201:
-                    created.append(reply.json())
+        )
 
-    threads = [threading.Thread(target=register, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers, created
+    return crowd(REGISTRATIONS, CLIENTS, opened)
 
 
 def test_a_thousand_registrations_of_one_person_make_one_contact_in_line(

@@ -8,10 +8,10 @@ equal a clean rebuild of them from the log."""
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from sqlalchemy import MetaData, select
 from adapters.clock import utc_now
 from app import build_system
 from tests.support.backends import backend_settings
+from tests.support.crowd import crowd
 from tests.support.processes import fleet
 from tests.support.world import World
 
@@ -35,30 +36,17 @@ def _register_all(
     bases: list[str], token: str, events: list[UUID]
 ) -> tuple[Counter[int], list[dict[str, Any]]]:
     """1,000 POSTs of one person spread over the events, the API processes and 16 clients."""
-    numbers = itertools.count()
-    answers: Counter[int] = Counter()
-    created: list[dict[str, Any]] = []
-    lock = threading.Lock()
 
-    def client(index: int) -> None:
+    @contextmanager
+    def opened(index: int) -> Iterator[Callable[[int], Any]]:
         with httpx.Client(base_url=bases[index % len(bases)], timeout=120) as http:
-            while (n := next(numbers)) < REGISTRATIONS:
-                reply = http.post(
-                    f"/v1/events/{events[n % len(events)]}/participants",
-                    json={"fields": {"email": EMAIL, "first_name": "Claire"}},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                with lock:
-                    answers[reply.status_code] += 1
-                    if reply.status_code == 201:
-                        created.append(reply.json())
+            yield lambda n: http.post(
+                f"/v1/events/{events[n % len(events)]}/participants",
+                json={"fields": {"email": EMAIL, "first_name": "Claire"}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers, created
+    return crowd(REGISTRATIONS, CLIENTS, opened)
 
 
 def _read_models(system: Any) -> dict[str, list[tuple[Any, ...]]]:
