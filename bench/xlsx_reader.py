@@ -1,4 +1,8 @@
-"""The .xlsx reader at the upload cap: peak memory and rows/s, beside the sheet's XML alone.
+"""The .xlsx reader at its limit: peak memory and rows/s, beside the sheet's XML alone.
+
+The limit is the upload cap (`--mb`) or, before it, the most text the reader accepts (its
+shared strings under SHARED_STRINGS_LIMIT: decision 0054, a larger workbook is refused
+with the advice to save it as .csv).
 
 Two workbooks just under `--mb` MiB (the upload cap, LEDGER_IMPORT_MAX_MB: 50), written the way
 Excel writes one (every text cell a shared string, see bench/imports.py):
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, XMLPullParser
 
-from adapters.importing.sheets import open_sheet
+from adapters.importing.sheets import SHARED_STRINGS_LIMIT, open_sheet
 from bench.imports import MAIN, peak_rss_mb, person, run_child, write_workbook
 from bench.registrations import print_table
 
@@ -61,11 +65,20 @@ KINDS: dict[str, Callable[[int], tuple[str, ...]]] = {"typical": person, "distin
 
 
 def write_capped(path: Path, kind: str, mebibytes: float) -> int:
-    """A workbook of `kind` rows, 95 % of `mebibytes` as a sample's size per row predicts."""
+    """A workbook of `kind` rows, 95 % of `mebibytes` as a sample's size per row predicts,
+    or fewer: the most the reader accepts (its shared strings under SHARED_STRINGS_LIMIT,
+    decision 0054), whichever is smaller."""
     write_workbook(path, SAMPLE_ROWS, KINDS[kind])
-    rows = int(0.95 * mebibytes * 2**20 / path.stat().st_size * SAMPLE_ROWS)
+    by_file = 0.95 * mebibytes * 2**20 / path.stat().st_size
+    by_text = 0.97 * SHARED_STRINGS_LIMIT / _shared_strings_bytes(path)
+    rows = int(min(by_file, by_text) * SAMPLE_ROWS)
     write_workbook(path, rows, KINDS[kind])
     return rows
+
+
+def _shared_strings_bytes(path: Path) -> int:
+    with zipfile.ZipFile(path) as archive:
+        return archive.getinfo("xl/sharedStrings.xml").file_size
 
 
 def child_reader(path: Path) -> dict[str, Any]:

@@ -51,10 +51,17 @@ from adapters.importing.table import (
 __all__ = ["FORMULA", "CellError", "FileRefusedError", "Row", "Sheet", "open_sheet"]
 
 CHECK_BYTES = 64 * 1024
+# openpyxl holds a workbook's shared strings (its text cells) in memory, about 5 times
+# their XML for contact data: above this the import would pass its 300 MB (decision 0054)
+SHARED_STRINGS_LIMIT = 24 * 1024 * 1024
 DAMAGED = f"the file is damaged and cannot be read: open it, save it again {AGAIN}"
 NOT_ACCEPTED = (
     "this file is neither an Excel workbook (.xlsx) nor a CSV file, and only .xlsx and .csv "
     f"files are accepted: save it in one of these formats {AGAIN}"
+)
+TOO_MUCH_TEXT = (
+    "this workbook holds more text than an .xlsx import can read at once: save it as .csv "
+    f"(UTF-8), which is read line by line, or split it into smaller workbooks {AGAIN}"
 )
 OLD_EXCEL = (
     "this is an old Excel file (.xls) or a password-protected workbook: save it as .xlsx "
@@ -87,9 +94,20 @@ def _detected_format(path: Path) -> str:
             if "xl/workbook.xml" not in archive.namelist():
                 raise FileRefusedError(NOT_ACCEPTED)
             _check_members(archive)
+            if _shared_strings_size(archive) > SHARED_STRINGS_LIMIT:
+                raise FileRefusedError(TOO_MUCH_TEXT)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
         raise FileRefusedError(DAMAGED) from None
     return "xlsx"
+
+
+def _shared_strings_size(archive: zipfile.ZipFile) -> int:
+    """The inflated size of the workbook's shared-strings part(s), as the archive says."""
+    return sum(
+        member.file_size
+        for member in archive.infolist()
+        if member.filename.lower().endswith("sharedstrings.xml")
+    )
 
 
 def _check_members(archive: zipfile.ZipFile) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.chart import BarChart
 
+from adapters.importing import sheets
 from adapters.importing.sheets import FORMULA, CellError, FileRefusedError, Sheet, open_sheet
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -130,6 +131,22 @@ def test_refuses_a_damaged_workbook(tmp_path: Path, damage: str) -> None:
         data[middle : middle + 8] = bytes(8)
     path.write_bytes(data)
     assert "the file is damaged" in refusal(path)
+
+
+def test_refuses_a_workbook_whose_text_would_not_fit_the_imports_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strings = ["Nom", *(f"person number {i}" for i in range(500))]
+    cells = (f'<row r="{i + 1}"><c r="A{i + 1}" t="s"><v>{i}</v></c></row>' for i in range(501))
+    data = "".join(cells)
+    path = handmade_xlsx(tmp_path / "inscrits.xlsx", data, strings)
+    with zipfile.ZipFile(path) as archive:
+        size = archive.getinfo("xl/sharedStrings.xml").file_size
+    monkeypatch.setattr(sheets, "SHARED_STRINGS_LIMIT", size)
+    with open_sheet(path) as sheet:  # at the limit: read
+        assert len(list(sheet.rows())) == 500
+    monkeypatch.setattr(sheets, "SHARED_STRINGS_LIMIT", size - 1)
+    assert "save it as .csv (UTF-8), which is read line by line" in refusal(path)
 
 
 def test_refuses_a_workbook_with_two_sheets(tmp_path: Path) -> None:
