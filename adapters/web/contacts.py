@@ -28,23 +28,26 @@ GRID_KEYS = ("q", "sort", "cursor", "limit", "view", "after", "as_of")
 FILTER_KEYS = ("event_id", "status", "group", "processing", "consent", "locked", "min_events")
 
 
-def segment(choices: dict[str, Any]) -> dict[str, Any] | None:
-    """The grid filter the form's simple choices make (None: no filter)."""
+def segment(choices: dict[str, Any], participants: bool = False) -> dict[str, Any] | None:
+    """The grid filter the form's simple choices make (None: no filter). On an event's
+    participant grid (`participants`) the statuses are the participants' own."""
     parts: list[dict[str, Any]] = []
-    if choices.get("event_id"):
-        statuses = [s for s in choices.get("status", []) if s in STATUSES]
+    statuses = [s for s in choices.get("status", []) if s in STATUSES]
+    if participants and statuses:
+        parts.append({"field": "status", "op": "in", "value": statuses})
+    elif choices.get("event_id"):
         wanted: dict[str, Any] = {"event_id": choices["event_id"]}
         if statuses:
             wanted["status"] = statuses
         parts.append({"participated": wanted})
     if choices.get("group"):
         parts.append({"group": choices["group"]})
-    if choices.get("processing") in PROCESSING:
+    if choices.get("processing") in PROCESSING and not participants:
         parts.append({"field": "processing_status", "op": "eq", "value": choices["processing"]})
     for name in ("consent", "locked"):
         if choices.get(name) in ("yes", "no"):
             parts.append({name: choices[name] == "yes"})
-    if str(choices.get("min_events", "")).isdigit():
+    if str(choices.get("min_events", "")).isdigit() and not participants:
         value = {"gte": int(choices["min_events"])}
         parts.append({"field": "n_events", "op": "range", "value": value})
     advanced = str(choices.get("advanced", "")).strip()

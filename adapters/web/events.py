@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from adapters.web.calls import RefusedError, position_of
+from adapters.web.contacts import segment
 from adapters.web.forms import edit_fields
 from adapters.web.pages import Page
 from domain.participants import TRANSITIONS, Status
@@ -52,12 +53,15 @@ async def event(page: Page, errors: dict[str, str] | None = None) -> Response:
     path = {"event_id": event_id}
     after = params.get("after", "")
     found = await page.read(("GET", EVENT), path, {"after": after})
-    chosen = [s for s in params.getlist("status") if s in STATUSES]
+    choices: dict[str, Any] = {k: params.get(k, "") for k in ("group", "consent", "locked")}
+    choices["status"] = params.getlist("status")
+    choices["advanced"] = params.get("advanced", "")
     query = {k: params[k] for k in ("q", "sort", "cursor", "after") if params.get(k)}
-    if chosen:
-        query["filter"] = json.dumps({"field": "status", "op": "in", "value": chosen})
     grid, error = None, None
     try:
+        found_filter = segment(choices, participants=True)
+        if found_filter is not None:
+            query["filter"] = json.dumps(found_filter)
         grid = await page.read(("GET", EVENT + "/participants"), path, query)
     except RefusedError as refused:
         if refused.status != 422:
@@ -72,7 +76,10 @@ async def event(page: Page, errors: dict[str, str] | None = None) -> Response:
         error=error,
         errors=errors or {},
         statuses=STATUSES,
-        chosen=chosen,
+        choices=choices,
+        groups=(await page.read(("GET", "/v1/groups"))).items,
+        fields=(await page.read(("GET", "/v1/fields"))).items + found.fields,
+        operators=OPERATORS,
         segment=json.dumps(found.sync.segment) if found.sync.segment else "",
         next_link=None
         if grid is None or grid.next_cursor is None
@@ -87,7 +94,7 @@ async def change_sync(page: Page) -> Response:
     body: dict[str, Any] = {"enabled": form.get("enabled") == "on", "scope": scope}
     if scope == "segment":
         try:
-            body["segment"] = json.loads(form.get("segment") or "null")
+            body["segment"] = edited_segment(form)
         except json.JSONDecodeError as error:
             return await event(page, {"segment": f"not JSON ({error.msg})"})
     try:
@@ -102,6 +109,32 @@ async def change_sync(page: Page) -> Response:
         return await event(page, {"segment": refused.detail})
     to = f"/events/{event_id}{position_of(reply)}"
     return page.redirect(to, page._("Contact sync saved."))
+
+
+OPERATORS = ("eq", "ne", "contains", "in", "not_empty", "empty")
+CONDITIONS = 3  # rows of the segment editor
+
+
+def edited_segment(form: dict[str, str]) -> Any:
+    """The segment of the editor's rows (field, operator, value; "in" takes values
+    separated by ";"), all of them, and of the JSON box if filled."""
+    parts: list[Any] = []
+    for row in range(CONDITIONS):
+        name, op = form.get(f"cond.{row}.field", ""), form.get(f"cond.{row}.op", "")
+        if not name or op not in OPERATORS:
+            continue
+        value = form.get(f"cond.{row}.value", "").strip()
+        condition: dict[str, Any] = {"field": name, "op": op}
+        if op == "in":
+            condition["value"] = [v.strip() for v in value.split(";") if v.strip()]
+        elif op not in ("empty", "not_empty"):
+            condition["value"] = value
+        parts.append(condition)
+    if form.get("segment", "").strip():
+        parts.append(json.loads(form["segment"]))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"all": parts}
 
 
 async def backfill(page: Page) -> Response:

@@ -538,3 +538,53 @@ def test_every_wrong_field_is_shown_at_once(api: Api) -> None:
     converted = editor.post(f"/contacts/{contact_id}", {"field.visits": "1 250"})
     assert converted.status_code == 303
     assert ok(api.call("GET", f"/v1/contacts/{contact_id}"))["fields"]["visits"] == 1250
+
+
+def test_the_sync_segment_is_built_in_the_editor(api: Api) -> None:
+    event_id = ok(api.call("POST", "/v1/events", json={"name": "Salon"}), 201)["id"]
+    admin = signed_in(api)
+    page = f"/events/{event_id}"
+    saved = admin.post(
+        f"{page}/sync",
+        {
+            "enabled": "on",
+            "scope": "segment",
+            "cond.0.field": "status",
+            "cond.0.op": "in",
+            "cond.0.value": "registered; attended",
+            "cond.1.field": "company",
+            "cond.1.op": "not_empty",
+        },
+        form_page=page,
+    )
+    assert saved.status_code == 303, saved.text
+    sync = ok(api.call("GET", f"/v1/events/{event_id}"))["sync"]
+    assert sync["scope"] == "segment"
+    conditions = [{k: v for k, v in c.items() if v is not None} for c in sync["segment"]["all"]]
+    assert conditions == [
+        {"field": "status", "op": "in", "value": ["registered", "attended"]},
+        {"field": "company", "op": "not_empty"},
+    ]
+    refused = admin.post(
+        f"{page}/sync",
+        {"enabled": "on", "scope": "segment", "segment": "{not json"},
+        form_page=page,
+    )
+    assert refused.status_code == 422
+
+
+def test_an_events_participants_are_filtered_as_the_contacts_are(api: Api) -> None:
+    event_id = an_event(api)
+    group = ok(api.call("POST", "/v1/groups", json={"name": "VIP"}), 201)["id"]
+    vip = register(api, event_id, email="vip@example.org").json()
+    other = register(api, event_id, email="other@example.org").json()
+    members = {"contact_ids": [vip["contact_id"]]}
+    added = api.call("POST", f"/v1/groups/{group}/members", json=members)
+    assert added.status_code == 200, added.text
+    editor = signed_in(api, "editor")
+    after = added.headers["X-Position"]
+    page = editor.get(f"/events/{event_id}?group={group}&status=registered&after={after}")
+    assert page.status_code == 200, page.text
+    assert "vip@example.org" in page.text
+    assert "other@example.org" not in page.text
+    assert other["id"]
