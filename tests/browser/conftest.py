@@ -42,8 +42,10 @@ class Site:
         return address
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One browser per module, closed at its end: Playwright's sync API runs an event loop
+    in this thread while it is open, and a later test's `asyncio.run` would find it."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no browser at {CHROMIUM}: install Debian's chromium (scripts/setup.sh)")
     with sync_playwright() as playwright:
