@@ -72,10 +72,11 @@ class ContactLedgerSystem:
         return {p.store.name: p for p in projectors}
 
     def close(self) -> None:
-        self.jobs.stop()
-        self.purger.stop()
-        for projector in self.projectors.values():
-            projector.stop()
+        workers = [self.jobs, self.purger, *self.projectors.values()]
+        for worker in workers:  # all told at once: a sleeping thread notices within 1 s
+            worker.stopping()
+        for worker in workers:
+            worker.stop()
         self.ledger.close()
         self.tokens.engine.dispose()
         self.idempotency.engine.dispose()

@@ -143,8 +143,12 @@ class JobRunner:
         self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stopping(self) -> None:
+        """Ask the thread to stop, without waiting for it (`stop` waits)."""
         self._stop.set()
+
+    def stop(self) -> None:
+        self.stopping()
         joined(self._thread, 30, log)
         self._thread = None
 

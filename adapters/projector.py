@@ -223,8 +223,12 @@ class Projector:
         self._thread = threading.Thread(target=self.follow, name="projector", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stopping(self) -> None:
+        """Ask the thread to stop, without waiting for it (`stop` waits)."""
         self._stop.set()
+
+    def stop(self) -> None:
+        self.stopping()
         joined(self._thread, 10, log)
 
     def follow(self) -> None:

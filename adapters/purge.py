@@ -240,8 +240,12 @@ class Purger:
         )
         self._thread.start()
 
-    def stop(self) -> None:
+    def stopping(self) -> None:
+        """Ask the thread to stop, without waiting for it (`stop` waits)."""
         self._stop.set()
+
+    def stop(self) -> None:
+        self.stopping()
         joined(self._thread, 10, log)
 
     def _loop(self, every_seconds: float) -> None:

@@ -32,7 +32,7 @@ from psycopg import sql
 from adapters.settings import Database
 
 JOBS = "contactledger_jobs"  # after the schema's name
-STOP_CHECK_SECONDS = 1.0  # how soon a thread sleeping on PostgreSQL notices `stop`
+STOP_CHECK_SECONDS = 0.2  # how soon a sleeping thread notices `stop` (a shutdown, a test's close)
 
 Wait = Callable[[], bool]
 
@@ -183,7 +183,8 @@ class PostgresNotifications(AbstractContextManager[Wait]):
 
     def _wait(self) -> bool:
         """Sleeps in `select` on the connection's socket (psycopg's own `notifies` wakes
-        ten times a second to look for Ctrl+C), waking each second only to look at `stop`.
+        ten times a second to look for Ctrl+C), waking every STOP_CHECK_SECONDS only to look at
+        `stop`.
         A lost connection raises here, for the caller to reconnect."""
         assert self.connection is not None
         deadline = time.monotonic() + self.longest
