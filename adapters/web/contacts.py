@@ -52,13 +52,18 @@ def segment(choices: dict[str, Any], participants: bool = False) -> dict[str, An
         parts.append({"field": "n_events", "op": "range", "value": value})
     advanced = str(choices.get("advanced", "")).strip()
     if advanced:
-        try:
-            parts.append(json.loads(advanced))
-        except json.JSONDecodeError as error:
-            raise RefusedError(422, f"advanced filter: not JSON ({error.msg})") from None
+        parts.append(parsed_json(advanced, "advanced filter"))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"all": parts}
+
+
+def parsed_json(text: str, what: str) -> Any:
+    """A form's JSON text, or a 422 page saying where it is not JSON (never a 500)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RefusedError(422, f"{what}: not JSON ({error.msg})") from None
 
 
 async def contacts(page: Page) -> Response:
@@ -250,7 +255,7 @@ async def bulk(page: Page) -> Response:
             "view_id": values.get("view_id") or None,
         }
         if values.get("view_filter"):
-            view["filter"] = json.loads(values["view_filter"])
+            view["filter"] = parsed_json(values["view_filter"], "the view's filter")
         selection: dict[str, Any] = {"view": view}
     elif checked:
         selection = {"contact_ids": [str(c) for c in checked]}
@@ -267,7 +272,9 @@ async def save_view(page: Page) -> Response:
         "name": values.get("name", ""),
         "grid": "contacts",
         "q": values.get("view_q") or None,
-        "filter": json.loads(values["view_filter"]) if values.get("view_filter") else None,
+        "filter": parsed_json(values["view_filter"], "the view's filter")
+        if values.get("view_filter")
+        else None,
         "sort": values.get("view_sort") or "name",
         "columns": [c for c in values.get("view_columns", "").split(",") if c],
     }

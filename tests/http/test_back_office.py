@@ -589,3 +589,14 @@ def test_an_events_participants_are_filtered_as_the_contacts_are(api: Api) -> No
     assert "vip@example.org" in page.text
     assert "other@example.org" not in page.text
     assert other["id"]
+
+
+def test_a_forged_view_filter_is_a_clear_refusal_not_a_500(api: Api) -> None:
+    editor = signed_in(api, "editor")
+    for path, data in (
+        ("/contacts/bulk", {"scope": "view", "action": "add_to_group", "view_filter": "{oops"}),
+        ("/contacts/views", {"name": "x", "view_filter": "{oops"}),
+    ):
+        answer = editor.post(path, data, form_page="/contacts")
+        assert answer.status_code == 422, answer.text
+        assert "not JSON" in answer.text
