@@ -50,6 +50,9 @@ def _identity_columns() -> list[Column]:
     ]
 
 
+# Kept for finding, sorting and folding rows, never shown: a page does not read them.
+FINDING = frozenset({"memberships", *(column.name for column in _identity_columns())})
+
 # Identity filters (eq, in, range) in the default name order, straight from an index: the
 # grid's scope, the filtered column, then the sort key. E-mail on contacts has its own.
 FILTERED = ("email", "first_name", "last_name", "company", "job_title")

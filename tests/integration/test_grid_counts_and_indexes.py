@@ -8,15 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, inspect, select
 
 from adapters.settings import Settings
 from adapters.sql import grid_tables as t
 from adapters.sql.engine import create_tables
-from adapters.sql.grid_queries import SqlGrid
+from adapters.sql.grid_queries import SqlGrid, holding_text
 from domain.segments import parse_segment
 from projections.grid_query import GridQuery, evaluate
+from tests.conftest import _require
 from tests.integration.test_grid_projection import Projected
+from tests.support.backends import backend_settings
 from tests.support.histories import History
 from tests.support.world import T0
 
@@ -113,6 +115,35 @@ def test_free_text_works_without_pg_trgm_and_says_so_once(
         actual = SqlGrid(system.engine).page(query)
         assert [_id(r) for r in actual.rows] == [_id(r) for r in expected.rows]
         assert actual.total == expected.total > 0
+
+
+@pytest.fixture
+def postgres_settings(tmp_path: Any) -> Iterator[Settings]:
+    _require("postgres")
+    with backend_settings("postgres", tmp_path) as settings_:
+        yield settings_
+
+
+def test_a_phrase_asks_the_trigram_index_for_its_words_only(postgres_settings: Settings) -> None:
+    """Asked for 'helene lefevre', the trigram index would also look up ' le' and 'ne ', the
+    start and end of a word at its space, common to a large part of all rows (2.5 times the
+    index reads at 1M contacts); asked for its words, it finds the rows the phrase is then
+    checked on."""
+    system = Projected(postgres_settings)
+    try:
+        searched = select(t.contacts.c.contact_id).where(
+            holding_text("Hélène  Lefèvre", t.contacts)
+        )
+        sql = str(searched.compile(system.engine, compile_kwargs={"literal_binds": True}))
+        with system.engine.connect() as connection:
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(r[0] for r in connection.exec_driver_sql("EXPLAIN " + sql))
+        assert "Bitmap Index Scan on rm_contacts_search" in plan, plan
+        conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+        assert conditions and all("'%helene%lefevre%'" in line for line in conditions), plan
+        assert "strpos(search, 'helene  lefevre'::text) > 0" in plan, plan
+    finally:
+        system.close()
 
 
 def _indexes(engine: Engine, table: str) -> set[str]:

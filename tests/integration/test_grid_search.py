@@ -108,3 +108,22 @@ def test_names_sort_with_their_unaccented_letters(searched: Searched) -> None:
     # "Élodie Müller" files under m, not after z as its code points would
     assert searched.last_names(sort="name") == ["Lefèvre", "Lovelace", "Müller"]
     assert searched.last_names(sort="first_name") == ["Lovelace", "Müller", "Lefèvre"]
+
+
+@pytest.mark.parametrize("grid", ["contacts", "participants"])
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("francois lefevre", ["Lefèvre"]),
+        ("lefevre societe", ["Lefèvre"]),  # the last name, then the company
+        ("lefevre francois", ["Lefèvre"]),  # the name as the grid sorts it, last name first
+        ("francois societe", []),  # both words, not next to each other
+        ("societe lefevre", []),  # not in this order
+        ("francois  lefevre", []),  # two spaces: not the phrase
+        ("ois lef", ["Lefèvre"]),  # the end of a word, the start of the next
+    ],
+)
+def test_free_text_finds_the_phrase_not_its_words_apart(
+    searched: Searched, grid: str, text: str, found: list[str]
+) -> None:
+    assert searched.last_names(grid, q=text) == found
