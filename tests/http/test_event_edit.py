@@ -39,6 +39,10 @@ def test_an_edit_changes_only_what_the_body_names(api: Api) -> None:
     assert back["series"] == "Salon Expo"
     (changed, *_) = facts(api, "OrganiserEvent.DetailsChanged")
     assert changed.changes == {"name": "Salon Expo 2026", "starts_on": "2026-03-10"}
+    audit = {"action": "OrganiserEvent.DetailsChanged", "after": answer.headers["X-Position"]}
+    (entry, *_) = ok(api.call("GET", "/v1/audit", params=audit))["items"]
+    assert (entry["subject_kind"], entry["event_id"]) == ("event", salon["id"])
+    assert entry["details"] == {"changes": changed.changes}
 
 
 def test_an_edit_changing_nothing_records_nothing(api: Api) -> None:
