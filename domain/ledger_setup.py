@@ -144,7 +144,12 @@ class SetupCommands(LedgerCore):
             event = work.organiser_event(cmd.account_id, cmd.organiser_event_id, for_update=True)
             check_version(event, cmd.expected_version)
             event.change_details(
-                at, meta, cmd.name, cmd.starts_on, cmd.series, cmd.several_bookings
+                at,
+                meta,
+                name=cmd.name,
+                starts_on=cmd.starts_on,
+                series=cmd.series,
+                several_bookings=cmd.several_bookings,
             )
             return event
 

@@ -91,6 +91,7 @@ class OrganiserEvent(LedgerAggregate):
         self,
         at: datetime,
         meta: Meta,
+        *,
         name: str | Keep = KEEP,
         starts_on: date | Keep | None = KEEP,
         series: str | Keep | None = KEEP,
