@@ -5,6 +5,7 @@ the event is the one its final state implies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
@@ -42,7 +43,7 @@ def _valid(edit: dict[str, Any]) -> bool:
 
 def _stored(edit: dict[str, Any]) -> dict[str, Any]:
     """An edit as the model keeps it: what `Created` stores."""
-    tidy = {
+    tidy: dict[str, Callable[[Any], Any]] = {
         "name": lambda v: v.strip(),
         "starts_on": lambda v: v.isoformat() if v else None,
         "series": lambda v: " ".join(v.split()) if v else None,
