@@ -7,6 +7,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from domain.organiser_events import KEEP, Keep
+
 
 @dataclass(frozen=True)
 class ChangeSettings:
@@ -48,6 +50,19 @@ class CreateOrganiserEvent:
     starts_on: date | None = None
     series: str | None = None
     several_bookings: bool = False  # may a person be registered more than once?
+
+
+@dataclass(frozen=True)
+class ChangeOrganiserEventDetails:
+    """Change only the attributes given (KEEP: not named); the kind stays."""
+
+    account_id: UUID
+    organiser_event_id: UUID
+    name: str | Keep = KEEP
+    starts_on: date | Keep | None = KEEP
+    series: str | Keep | None = KEEP
+    several_bookings: bool | Keep = KEEP
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)

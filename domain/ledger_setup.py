@@ -12,6 +12,7 @@ from domain.aggregate import LedgerAggregate
 from domain.commands import (
     AmendSettings,
     BackfillSync,
+    ChangeOrganiserEventDetails,
     ChangeSettings,
     ChangeSync,
     CreateOrganiserEvent,
@@ -131,6 +132,26 @@ class SetupCommands(LedgerCore):
             )
             account.add_organiser_event(event.id, at, meta)
             return _added(work, event)
+
+        return self._write(decide)
+
+    def change_organiser_event_details(
+        self, cmd: ChangeOrganiserEventDetails, at: datetime, meta: Meta
+    ) -> Outcome:
+        """Change an event's name, start date, series or bookings rule: only those given."""
+
+        def decide(work: UnitOfWork) -> OrganiserEvent:
+            event = work.organiser_event(cmd.account_id, cmd.organiser_event_id, for_update=True)
+            check_version(event, cmd.expected_version)
+            event.change_details(
+                at,
+                meta,
+                name=cmd.name,
+                starts_on=cmd.starts_on,
+                series=cmd.series,
+                several_bookings=cmd.several_bookings,
+            )
+            return event
 
         return self._write(decide)
 

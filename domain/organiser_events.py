@@ -1,11 +1,11 @@
-"""The events people attend (event or community): local fields, sync activation (F4)."""
+"""The events people attend (event or community): details, local fields, sync (F4)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, Final
 from uuid import UUID, uuid4
 
 from domain.aggregate import LedgerAggregate
@@ -22,6 +22,16 @@ class EventKind(StrEnum):
 class SyncScope(StrEnum):
     ALL = "all"
     SEGMENT = "segment"
+
+
+class Keep(Enum):
+    """The value of an attribute a change does not name: it keeps its value."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+DETAILS = ("name", "starts_on", "series", "several_bookings")  # what an edit may change
 
 
 class OrganiserEventError(ValueError):
@@ -62,10 +72,7 @@ class OrganiserEvent(LedgerAggregate):
         series: str | None = None,
         several_bookings: bool = False,
     ) -> OrganiserEvent:
-        if not name.strip() or len(name) > 200:
-            raise OrganiserEventError("an event name is 1 to 200 characters")
-        if series is not None and (not series.strip() or len(series) > 200):
-            raise OrganiserEventError("a series name is 1 to 200 characters")
+        details = checked_details(name, starts_on, series, several_bookings)
         try:
             event_kind = EventKind(kind)
         except ValueError:
@@ -76,12 +83,51 @@ class OrganiserEvent(LedgerAggregate):
             timestamp=at,
             meta=meta,
             account_id=account_id,
-            name=name.strip(),
             kind=event_kind.value,
-            starts_on=starts_on.isoformat() if starts_on else None,
-            series=" ".join(series.split()) if series else None,
-            several_bookings=several_bookings,
+            **details,
         )
+
+    def change_details(
+        self,
+        at: datetime,
+        meta: Meta,
+        *,
+        name: str | Keep = KEEP,
+        starts_on: date | Keep | None = KEEP,
+        series: str | Keep | None = KEEP,
+        several_bookings: bool | Keep = KEEP,
+    ) -> None:
+        """Change the attributes given (the kind stays); those that differ are recorded."""
+        wanted = checked_details(
+            self.name if name is KEEP else name,
+            self.starts_on if starts_on is KEEP else starts_on,
+            self.series_name if series is KEEP else series,
+            self.several_bookings if several_bookings is KEEP else several_bookings,
+        )
+        standing = self.details()
+        changes = {k: v for k, v in wanted.items() if v != standing[k]}
+        if changes:
+            self.record(self.DetailsChanged, at, meta, changes=changes)
+
+    def details(self) -> dict[str, Any]:
+        """The editable attributes as events store them (dates as ISO text)."""
+        return {
+            "name": self.name,
+            "starts_on": self.starts_on.isoformat() if self.starts_on else None,
+            "series": self.series_name,
+            "several_bookings": self.several_bookings,
+        }
+
+    def _take(self, details: dict[str, Any]) -> None:
+        if "name" in details:
+            self.name = details["name"]
+        if "starts_on" in details:
+            given = details["starts_on"]
+            self.starts_on = date.fromisoformat(given) if given else None
+        if "series" in details:
+            self.series_name = details["series"]
+        if "several_bookings" in details:
+            self.several_bookings = details["several_bookings"]
 
     @property
     def series(self) -> str:
@@ -156,11 +202,14 @@ class OrganiserEvent(LedgerAggregate):
 
         def apply(self, event: OrganiserEvent) -> None:
             event.account_id = self.account_id
-            event.several_bookings = self.several_bookings
-            event.name = self.name
-            event.series_name = self.series
             event.kind = EventKind(self.kind)
-            event.starts_on = date.fromisoformat(self.starts_on) if self.starts_on else None
+            event._take({name: getattr(self, name) for name in DETAILS})
+
+    class DetailsChanged(LedgerAggregate.Event):
+        changes: dict[str, Any]  # only the attributes that changed, as `Created` stores them
+
+        def apply(self, event: OrganiserEvent) -> None:
+            event._take(self.changes)
 
     class LocalFieldDefined(LedgerAggregate.Event):
         definition: dict[str, Any]
@@ -181,6 +230,23 @@ class OrganiserEvent(LedgerAggregate):
             event.sync_segment = parse_segment(self.segment) if self.segment else None
             if self.enabled and not was_enabled:
                 event.sync_activated_at = self.timestamp
+
+
+def checked_details(
+    name: str, starts_on: date | None, series: str | None, several_bookings: bool
+) -> dict[str, Any]:
+    """An event's editable attributes as events store them, checked: the one validator of
+    `create` and `change_details` (names 1 to 200 characters, spaces tidied)."""
+    if not name.strip() or len(name) > 200:
+        raise OrganiserEventError("an event name is 1 to 200 characters")
+    if series is not None and (not series.strip() or len(series) > 200):
+        raise OrganiserEventError("a series name is 1 to 200 characters")
+    return {
+        "name": name.strip(),
+        "starts_on": starts_on.isoformat() if starts_on else None,
+        "series": " ".join(series.split()) if series else None,
+        "several_bookings": several_bookings,
+    }
 
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")

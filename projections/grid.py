@@ -110,6 +110,7 @@ TOPICS = tuple(
     f"{cls.__module__}:{cls.__qualname__}"
     for cls in (
         OrganiserEvent.Created,
+        OrganiserEvent.DetailsChanged,
         Participant.Registered,
         Participant.FieldsChanged,
         Participant.StatusChanged,
@@ -142,7 +143,7 @@ def needs(events: Iterable[Any]) -> Needs:
     """The rows a batch of events reads or writes."""
     wanted = Needs()
     for event in events:
-        if isinstance(event, OrganiserEvent.Created):
+        if isinstance(event, OrganiserEvent.Created | OrganiserEvent.DetailsChanged):
             wanted.events.add(event.originator_id)
         elif isinstance(event, Participant.Event):
             wanted.participants.add(event.originator_id)
@@ -165,6 +166,15 @@ def _event_created(event: OrganiserEvent.Created, rows: Rows) -> None:
     rows.events[event.originator_id] = EventRow(
         event.originator_id, event.account_id, event.name, event.kind, event.starts_on
     )
+    rows.touch("event", event.originator_id)
+
+
+def _event_changed(event: OrganiserEvent.DetailsChanged, rows: Rows) -> None:
+    row = rows.events.get(event.originator_id)
+    if row is None:
+        raise ProjectionError(f"event {event.originator_id} has no row for {event!r}")
+    row.name = event.changes.get("name", row.name)
+    row.starts_on = event.changes.get("starts_on", row.starts_on)
     rows.touch("event", event.originator_id)
 
 
@@ -326,6 +336,7 @@ def _contact_absorbed(event: Contact.Absorbed, rows: Rows) -> None:
 
 HANDLERS: dict[type, Any] = {
     OrganiserEvent.Created: _event_created,
+    OrganiserEvent.DetailsChanged: _event_changed,
     Participant.Registered: _registered,
     Participant.FieldsChanged: _participant_fields,
     Participant.StatusChanged: _participant_status,

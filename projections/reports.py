@@ -1,10 +1,10 @@
 """The analysts' projection (F21): anonymous facts that multi-event reports count.
 
-One fact per organiser event (its series and edition), per participant (its event, its
-contact, when it first registered, when it attended) and per contact (when it was
-created, merged away, erased). No field value is ever read: the projector decodes these
-events without opening their sealed personal data, so the facts hold nothing personal
-and stay after an erasure, and the reports still add up (F12).
+One fact per organiser event (its series and edition, which follow its edits), per
+participant (its event, its contact, when it first registered, when it attended) and per
+contact (when it was created, merged away, erased). No field value is ever read: the
+projector decodes these events without opening their sealed personal data, so the facts
+hold nothing personal and stay after an erasure, and the reports still add up (F12).
 
 Pure, like the grid: a batch names the facts it needs, the store loads them, `apply`
 folds the events into them and the store writes back the touched ones.
@@ -23,7 +23,8 @@ from domain.organiser_events import OrganiserEvent, series_of
 from domain.participants import Participant, Status
 
 NAME = "reports"
-VERSION = 1  # bump to rebuild this read model from the log
+VERSION = 2  # bump to rebuild this read model from the log (2: events remember what
+# their series and edition come from, so an edit recomputes them: decision 0055)
 REGISTERED = frozenset({Status.REGISTERED.value, Status.ATTENDED.value})
 
 
@@ -33,8 +34,16 @@ class EventFact:
     account_id: UUID
     name: str
     kind: str
-    series: str
+    series: str  # as given, or the name without its years
     edition: int  # the year it starts (or was created, without a start date)
+    given_series: str | None = None
+    created_in: int = 0  # the year it was created
+    starts_on: date | None = None
+
+    def follow(self) -> None:
+        """Series and edition again, from the name, series and dates it now has."""
+        self.series = self.given_series or series_of(self.name)
+        self.edition = self.starts_on.year if self.starts_on else self.created_in
 
 
 @dataclass
@@ -60,6 +69,7 @@ class ContactFact:
 
 @dataclass
 class Needs:
+    events: set[UUID] = field(default_factory=set)
     participants: set[UUID] = field(default_factory=set)
     contacts: set[UUID] = field(default_factory=set)
 
@@ -86,6 +96,7 @@ TOPICS = frozenset(
     _topic(cls)
     for cls in (
         OrganiserEvent.Created,
+        OrganiserEvent.DetailsChanged,
         Participant.Registered,
         Participant.StatusChanged,
         Participant.Linked,
@@ -102,7 +113,9 @@ def needs(events: Iterable[Any]) -> Needs:
     wanted = Needs()
     for event in events:
         kind = type(event)
-        if kind in CHANGES_PARTICIPANT:
+        if kind is OrganiserEvent.DetailsChanged:
+            wanted.events.add(event.originator_id)
+        elif kind in CHANGES_PARTICIPANT:
             wanted.participants.add(event.originator_id)
         elif kind in CHANGES_CONTACT:
             wanted.contacts.add(event.originator_id)
@@ -116,16 +129,36 @@ def apply(facts: Facts, event: Any) -> None:
 
 
 def _event_created(facts: Facts, event: OrganiserEvent.Created) -> None:
-    starts_on = date.fromisoformat(event.starts_on) if event.starts_on else None
-    facts.events[event.originator_id] = EventFact(
+    fact = facts.events[event.originator_id] = EventFact(
         event.originator_id,
         event.account_id,
         event.name,
         event.kind,
-        event.series or series_of(event.name),
-        (starts_on or event.timestamp).year,
+        series="",
+        edition=0,
+        given_series=event.series,
+        created_in=event.timestamp.year,
+        starts_on=_day(event.starts_on),
     )
+    fact.follow()
     facts.touched.add(("event", event.originator_id))
+
+
+def _event_changed(facts: Facts, event: OrganiserEvent.DetailsChanged) -> None:
+    fact = facts.events.get(event.originator_id)
+    if fact is None:
+        raise ReportProjectionError(f"event {event.originator_id} is not known")
+    changes = event.changes
+    fact.name = changes.get("name", fact.name)
+    fact.given_series = changes.get("series", fact.given_series)
+    if "starts_on" in changes:
+        fact.starts_on = _day(changes["starts_on"])
+    fact.follow()
+    facts.touched.add(("event", event.originator_id))
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _registered(facts: Facts, event: Participant.Registered) -> None:
@@ -193,6 +226,7 @@ def _contact(facts: Facts, event: Any) -> ContactFact:
 
 HANDLERS: dict[type, Any] = {
     OrganiserEvent.Created: _event_created,
+    OrganiserEvent.DetailsChanged: _event_changed,
     Participant.Registered: _registered,
     Participant.StatusChanged: _status_changed,
     Participant.Linked: _linked,

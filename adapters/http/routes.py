@@ -108,6 +108,22 @@ def get_event(ctx: Context) -> Reply:
     return Reply(presenters.event_out(event))
 
 
+def patch_event(ctx: Context) -> Reply:
+    body: schemas.EventPatch = ctx.body
+    cmd = commands.ChangeOrganiserEventDetails(
+        ctx.account_id,
+        ctx.path["event_id"],
+        body.named("name"),
+        body.named("starts_on"),
+        body.named("series"),
+        body.named("several_bookings"),
+        ctx.expected_version,
+    )
+    outcome = ctx.ledger.change_organiser_event_details(cmd, ctx.at, ctx.meta)
+    event = ctx.ledger.organiser_event(ctx.account_id, outcome.id)
+    return Reply(presenters.event_out(event), outcome=outcome)
+
+
 def put_sync(ctx: Context) -> Reply:
     body: schemas.SyncIn = ctx.body
     cmd = commands.ChangeSync(
@@ -369,6 +385,9 @@ ENDPOINTS = (
              schemas.EventIn, schemas.EventOut, 201),
     Endpoint("GET", "/v1/events", get_events, "List events", response=schemas.EventList),
     Endpoint("GET", EVENT, get_event, "Read an event", response=schemas.EventOut),
+    Endpoint("PATCH", EVENT, patch_event,
+             "Edit an event: only what the body names (name, date, series, bookings)", ADMIN,
+             schemas.EventPatch, schemas.EventOut, conditional=True),
     Endpoint("POST", EVENT + "/fields", post_field, "Define an event-local field", ADMIN,
              schemas.FieldIn, schemas.FieldWritten, 201),
     Endpoint("PUT", EVENT + "/sync", put_sync, "Change the contact sync of an event", ADMIN,

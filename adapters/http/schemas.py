@@ -7,9 +7,11 @@ from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from adapters.times import Instant
 from domain.fields import IDENTITY_FIELDS, MAX_TEXT, FieldType
+from domain.organiser_events import KEEP
 from projections.grid_query import COUNT_CAP
 
 
@@ -78,6 +80,42 @@ class EventIn(Body):
         description="false: registering a person already registered here answers 409 naming "
         "their participant; true: a person may have several bookings (participants) here",
     )
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """An attribute a PATCH may leave out, but not send as null: no `default: null`."""
+    schema.pop("default", None)
+
+
+class EventPatch(Body):
+    """Only what is named changes; `null` clears `starts_on` or `series`. The kind stays."""
+
+    name: str | SkipJsonSchema[None] = Field(
+        default=None, examples=["Salon 2026"], json_schema_extra=_no_default
+    )
+    starts_on: date | None = Field(default=None, description="null: no start date")
+    series: str | None = Field(
+        default=None,
+        max_length=200,
+        description="null: the name without its years again",
+        examples=["Salon"],
+    )
+    several_bookings: bool | SkipJsonSchema[None] = Field(
+        default=None,
+        description="false applies to registrations from then on: the bookings already made stay",
+        json_schema_extra=_no_default,
+    )
+
+    @model_validator(mode="after")
+    def _no_null_name_or_bookings(self) -> EventPatch:
+        for name in ("name", "several_bookings"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null: leave it out to keep it")
+        return self
+
+    def named(self, name: str) -> Any:
+        """The value given for `name`, or KEEP if the body does not name it."""
+        return getattr(self, name) if name in self.model_fields_set else KEEP
 
 
 class SyncIn(Body):

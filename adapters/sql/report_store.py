@@ -49,6 +49,9 @@ events = Table(
     Column("kind", String(16), nullable=False),
     Column("series", String(200), nullable=False),
     Column("edition", Integer, nullable=False),
+    Column("given_series", String(200)),  # what an edit recomputes series and edition from
+    Column("created_in", Integer, nullable=False),
+    Column("starts_on", String(10)),
     Index("rm_report_events_by_account", "account_id", "series", "edition"),
 )
 participants = Table(
@@ -102,6 +105,10 @@ class SqlReportStore(TrackedStore):
 
 def _load(connection: Connection, needs: reports.Needs) -> Facts:
     facts = Facts()
+    for chunk in _chunks(needs.events):
+        for row in connection.execute(select(events).where(events.c.event_id.in_(chunk))):
+            fields = {**row._asdict(), "starts_on": _day(row.starts_on)}
+            facts.events[row.event_id] = EventFact(**fields)
     for chunk in _chunks(needs.participants):
         for row in connection.execute(
             select(participants).where(participants.c.participant_id.in_(chunk))

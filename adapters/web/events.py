@@ -1,4 +1,4 @@
-"""The events screens: the list, an event with its sync and its participants, a participant.
+"""The events screens: the list, an event (its details, sync and participants), a participant.
 
 A participant's edit is `PATCH …/participants/{id}`: the synced fields go up to the contact
 and, where the account says so, down to the person's other events, as over the API.
@@ -47,7 +47,7 @@ async def create_event(page: Page) -> Response:
     return page.redirect(f"/events/{reply.body.id}", page._("Event created."))
 
 
-async def event(page: Page, errors: dict[str, str] | None = None) -> Response:
+async def event(page: Page, errors: dict[str, str] | None = None, status: int = 422) -> Response:
     event_id = page.request.path_params["event_id"]
     params = page.request.query_params
     path = {"event_id": event_id}
@@ -70,7 +70,7 @@ async def event(page: Page, errors: dict[str, str] | None = None) -> Response:
     kept = [(k, v) for k, v in params.multi_items() if k not in ("cursor", "after")]
     return page.render(
         "event.html",
-        422 if errors or error else 200,
+        status if errors else 422 if error else 200,
         event=found,
         grid=grid,
         error=error,
@@ -85,6 +85,46 @@ async def event(page: Page, errors: dict[str, str] | None = None) -> Response:
         if grid is None or grid.next_cursor is None
         else "?" + urlencode([*kept, ("cursor", grid.next_cursor)]),
     )
+
+
+async def edit_event(page: Page) -> Response:
+    """`PATCH /v1/events/{id}` with what the form changed (a field left as shown is not
+    named, so an unchanged series stays the name's); `If-Match` is the version shown."""
+    form = await page.form()
+    path = {"event_id": page.request.path_params["event_id"]}
+    standing = await page.read(("GET", EVENT), path)
+    version = form.get("version", "")
+    try:
+        reply = await page.call(
+            ("PATCH", EVENT),
+            path=path,
+            body=edited_details(form, standing),
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except RefusedError as refused:
+        if refused.status in (403, 404):
+            raise
+        return await event(page, {"edit": refused.detail}, refused.status)
+    to = f"/events/{path['event_id']}{position_of(reply)}"
+    return page.redirect(to, page._("Event saved."))
+
+
+def edited_details(form: dict[str, str], standing: Any) -> dict[str, Any]:
+    """The members of the PATCH body: those whose value differs from the standing one
+    (a blank date or series is null: no date, the series from the name)."""
+    shown = {
+        "name": standing.name,
+        "starts_on": standing.starts_on.isoformat() if standing.starts_on else None,
+        "series": standing.series,
+        "several_bookings": standing.several_bookings,
+    }
+    sent = {
+        "name": form.get("name", ""),
+        "starts_on": form.get("starts_on") or None,
+        "series": form.get("series", "").strip() or None,
+        "several_bookings": form.get("several_bookings") == "on",
+    }
+    return {name: value for name, value in sent.items() if value != shown[name]}
 
 
 async def change_sync(page: Page) -> Response:

@@ -48,6 +48,7 @@ def web_routes(runtime: Runtime) -> list[BaseRoute]:
         at("/events", events.events),
         at("/events", events.create_event, ("POST",)),
         at("/events/{event_id}", events.event),
+        at("/events/{event_id}", events.edit_event, ("POST",)),
         at("/events/{event_id}/sync", events.change_sync, ("POST",)),
         at("/events/{event_id}/backfill", events.backfill, ("POST",)),
         at("/events/{event_id}/participants/{participant_id}", events.participant),

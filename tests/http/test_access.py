@@ -30,6 +30,7 @@ GET /v1/fields: admin editor analyst compliance service
 POST /v1/events: admin
 GET /v1/events: admin editor analyst compliance service
 GET /v1/events/{event_id}: admin editor analyst compliance service
+PATCH /v1/events/{event_id}: admin
 POST /v1/events/{event_id}/fields: admin
 PUT /v1/events/{event_id}/sync: admin
 POST /v1/events/{event_id}/sync/backfill: admin editor

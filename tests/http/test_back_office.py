@@ -285,6 +285,32 @@ def test_an_admin_creates_an_event_and_turns_its_contact_sync_on(api: Api) -> No
     assert signed_in(api, "editor").post("/events", {"name": "X"}, "/events").status_code == 403
 
 
+def test_an_admin_edits_an_event_with_only_what_the_form_changed(api: Api) -> None:
+    event_id = an_event(api)
+    admin = signed_in(api)
+    page = f"/events/{event_id}"
+    shown = {"version": "2", "name": "Salon 2025", "starts_on": "", "series": "Salon"}
+    edited = admin.post(page, {**shown, "name": "Salon Expo 2025", "several_bookings": "on"})
+    assert edited.status_code == 303, edited.text
+    after = admin.get(edited.headers["location"])
+    assert "<h1>Salon Expo 2025</h1>" in after.text
+    event = ok(api.call("GET", f"/v1/events/{event_id}"))
+    assert (event["name"], event["series"], event["several_bookings"]) == (
+        "Salon Expo 2025", "Salon Expo", True,
+    )  # fmt: skip  # the series shown was not sent: it follows the name
+    stale = admin.post(page, {**shown, "name": "Salon 2099"})  # version 2 is past
+    assert stale.status_code == 412
+    assert ok(api.call("GET", f"/v1/events/{event_id}"))["name"] == "Salon Expo 2025"
+    blank = admin.post(page, {**shown, "version": "3", "name": " "})
+    assert blank.status_code == 422
+    assert 'role="alert">an event name is 1 to 200 characters' in blank.text
+    editor = signed_in(api, "editor")
+    assert f'action="/events/{event_id}" class="fields"' not in editor.get(page).text
+    assert editor.post(page, {**shown, "name": "Mine"}).status_code == 403
+    assert admin.client.post(page, data={"name": "No token"}).status_code == 403
+    assert ok(api.call("GET", f"/v1/events/{event_id}"))["version"] == 3
+
+
 def test_a_company_edited_in_one_event_is_seen_in_the_other(api: Api) -> None:
     api.call("PUT", "/v1/settings", json={"sync": {"company": "up_and_propagate"}})
     first, second = an_event(api), an_event(api)

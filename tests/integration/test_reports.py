@@ -233,6 +233,34 @@ def test_a_rebuild_gives_the_same_reports(reporting: Reporting, salon: dict[str,
     assert {name: reporting.report(name, salon["account"]) for name in names} == live
 
 
+def test_an_edited_event_moves_to_its_new_series_and_edition_live_and_rebuilt(
+    reporting: Reporting, salon: dict[str, Any]
+) -> None:
+    world, account_id = reporting.world, salon["account"]
+
+    def edit(**changes: Any) -> None:
+        cmd = commands.ChangeOrganiserEventDetails(account_id, salon["second"], **changes)
+        reporting.ledger.change_organiser_event_details(cmd, world.tick(), world.meta)
+
+    def returning() -> list[tuple[Any, ...]]:
+        rows = reporting.report("returning", account_id)
+        return [(r["series"], r["edition"], r["people"], r["returned"]) for r in rows]
+
+    edit(name="Salon Expo 2025")  # its series follows the name: no longer the Salon's
+    assert returning() == [("Salon", 2024, 4, None), ("Salon Expo", 2025, 2, None)]
+    edit(series="Salon", starts_on=date(2026, 3, 10))
+    assert returning() == [("Salon", 2024, 4, 2), ("Salon", 2026, 2, None)]
+    edit(starts_on=None)  # the edition of its creation year again
+    assert returning() == [("Salon", 2024, 4, None)]  # one edition: the same four people
+    live = reporting.report("conversion", account_id)
+    assert [(r["event_name"], r["series"], r["edition"]) for r in live] == [
+        ("Salon 2024", "Salon", 2024),
+        ("Salon Expo 2025", "Salon", 2024),
+    ]
+    reporting.projector.rebuild()
+    assert reporting.report("conversion", account_id) == live
+
+
 @pytest.mark.parametrize(
     ("query", "reason"),
     [
