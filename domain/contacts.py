@@ -5,23 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from domain.aggregate import LedgerAggregate
 from domain.meta import Meta
 from domain.retention import ErasedError, RestoreWindowClosedError
-
-
-class ContactKeyIndex(Protocol):
-    """Port: who holds a key digest in a scope. Claims are written with the events.
-
-    The scope is an account (the holder is its contact of that key) or an organiser event
-    (the holder is the participant of that key in the event: what an import matches on).
-    """
-
-    def find_contact(self, account_id: UUID, digest: str) -> UUID | None: ...
-    def find_contacts(self, account_id: UUID, digests: Iterable[str]) -> dict[str, UUID]: ...
 
 
 class ContactNotFoundError(Exception):
@@ -30,16 +19,6 @@ class ContactNotFoundError(Exception):
     def __init__(self, contact_id: UUID) -> None:
         super().__init__(f"contact {contact_id} not found")
         self.contact_id = contact_id
-
-
-class KeyTakenError(Exception):
-    """Raised when a contact edit would give it the key another contact holds."""
-
-    def __init__(self, holder_id: UUID) -> None:
-        super().__init__(
-            f"another contact ({holder_id}) already has this uniqueness key; merge them instead"
-        )
-        self.holder_id = holder_id
 
 
 PROCESSING_STATUSES = ("new", "in_progress", "processed")

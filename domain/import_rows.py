@@ -24,13 +24,8 @@ from uuid import UUID
 
 from domain.accounts import Account
 from domain.commands import ImportRows, RegisterParticipant
-from domain.contacts import (
-    Contact,
-    ContactDeletedError,
-    ContactMergedError,
-    KeyTakenError,
-    NotReachableError,
-)
+from domain.contact_keys import KeyTakenError
+from domain.contacts import Contact, ContactDeletedError, ContactMergedError, NotReachableError
 from domain.fields import FieldCatalogue, FieldValueError, UnknownFieldError
 from domain.imports import ImportInputError, ImportMode, RowOutcome, field_reader
 from domain.keys import key_values

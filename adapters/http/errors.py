@@ -28,11 +28,11 @@ from domain.application import (
     VersionMismatchError,
 )
 from domain.bulk import BulkActionError
+from domain.contact_keys import KeyTakenError
 from domain.contacts import (
     ContactDeletedError,
     ContactInputError,
     ContactMergedError,
-    KeyTakenError,
     NotReachableError,
 )
 from domain.fields import FieldDefinitionError, FieldValueError
