@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from domain.aggregate import LedgerAggregate
+from domain.contact_extras import Consent, ContactExtras, SiteAccount
+from domain.contact_work import ContactWork, FormSubmission, Note
 from domain.meta import Meta
 from domain.retention import ErasedError, RestoreWindowClosedError
 
@@ -21,29 +22,11 @@ class ContactNotFoundError(Exception):
         self.contact_id = contact_id
 
 
-PROCESSING_STATUSES = ("new", "in_progress", "processed")
-FORM_KINDS = ("contact", "registration", "request")
-MESSAGE_KINDS = ("password_reset", "marketing_email")
-MAX_FAILED_ATTEMPTS = 1_000_000
-MAX_SOURCE_LENGTH = 200
-MAX_NOTE_LENGTH = 10_000
-MAX_MESSAGE_LENGTH = 10_000
-MAX_PAGE_LENGTH = 2_000
-
-
 class ContactDeletedError(Exception):
     """Raised when a command would change a deleted contact (restore it first)."""
 
     def __init__(self, contact_id: UUID) -> None:
         super().__init__(f"contact {contact_id} is deleted; restore it first")
-
-
-class ContactInputError(ValueError):
-    """Raised when a contact extra (status, consent, site account, note, form) is not valid."""
-
-
-class NotReachableError(Exception):
-    """Raised when a message cannot be asked for this contact (no consent, no email)."""
 
 
 class ContactMergedError(Exception):
@@ -57,49 +40,7 @@ class ContactMergedError(Exception):
         self.survivor_id = survivor_id
 
 
-@dataclass(frozen=True)
-class Consent:
-    """Marketing consent (F8): when and where it was given."""
-
-    given_at: datetime
-    source: str
-
-
-@dataclass(frozen=True)
-class SiteAccount:
-    """The person's account on the organiser's site, as the site reports it (F8)."""
-
-    confirmed: bool = False
-    locked_until: datetime | None = None
-    failed_attempts: int = 0
-
-    def locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
-
-
-@dataclass(frozen=True)
-class Note:
-    """An internal note (F8): staff-only free text, with its author and time."""
-
-    id: UUID
-    text: str
-    author: str
-    written_at: datetime
-
-
-@dataclass(frozen=True)
-class FormSubmission:
-    """A site form the person sent (F9): its kind, page, message and the values it carried."""
-
-    id: UUID
-    form: str
-    page: str
-    message: str
-    fields: dict[str, Any]
-    submitted_at: datetime
-
-
-class Contact(LedgerAggregate):
+class Contact(ContactExtras, ContactWork, LedgerAggregate):
     holds_personal_data = True
 
     def __init__(self) -> None:
@@ -237,132 +178,6 @@ class Contact(LedgerAggregate):
         if self.erased:
             return False
         self.record(self.Erased, at, meta, reason=reason)
-        return True
-
-    def set_processing_status(self, status: str, at: datetime, meta: Meta) -> None:
-        if status not in PROCESSING_STATUSES:
-            raise ContactInputError(
-                f"processing status must be one of {', '.join(PROCESSING_STATUSES)}"
-            )
-        if status != self.processing_status:
-            self.record(self.ProcessingStatusSet, at, meta, status=status)
-
-    def add_to_group(self, group_id: UUID, at: datetime, meta: Meta) -> bool:
-        if group_id in self.groups:
-            return False
-        self.record(self.AddedToGroup, at, meta, group_id=group_id)
-        return True
-
-    def remove_from_group(self, group_id: UUID, at: datetime, meta: Meta) -> bool:
-        if group_id not in self.groups:
-            return False
-        self.record(self.RemovedFromGroup, at, meta, group_id=group_id)
-        return True
-
-    def give_consent(self, given_at: datetime, source: str, at: datetime, meta: Meta) -> None:
-        """Record marketing consent; giving it again with the same date and source is a no-op."""
-        _check_source(source)
-        _check_time(given_at, "given_at")
-        if self.consent != Consent(given_at, source):
-            self.record(self.ConsentGiven, at, meta, given_at=given_at, source=source)
-
-    def withdraw_consent(self, source: str, at: datetime, meta: Meta) -> None:
-        _check_source(source)
-        if self.consent is not None:
-            self.record(self.ConsentWithdrawn, at, meta, source=source)
-
-    def change_site_account(self, state: SiteAccount, at: datetime, meta: Meta) -> None:
-        if not 0 <= state.failed_attempts <= MAX_FAILED_ATTEMPTS:
-            raise ContactInputError(f"failed_attempts is 0 to {MAX_FAILED_ATTEMPTS}")
-        if state.locked_until is not None:
-            _check_time(state.locked_until, "locked_until")
-        if state != self.site_account:
-            self.record(
-                self.SiteAccountChanged,
-                at,
-                meta,
-                confirmed=state.confirmed,
-                locked_until=state.locked_until,
-                failed_attempts=state.failed_attempts,
-            )
-
-    def unlock(self, at: datetime, meta: Meta) -> None:
-        """Lift a lock and forget failed attempts (the site's "unlock" button)."""
-        state = SiteAccount(self.site_account.confirmed, None, 0)
-        self.change_site_account(state, at, meta)
-
-    def add_note(self, note_id: UUID, text: str, at: datetime, meta: Meta) -> None:
-        """Write an internal note; its author is the actor of `meta` (staff, not the person)."""
-        _check_text(text, "a note", 1, MAX_NOTE_LENGTH)
-        self._record_note(Note(note_id, text, meta.actor, at), at, meta)
-
-    def _record_note(self, note: Note, at: datetime, meta: Meta) -> None:
-        self.record(
-            self.NoteAdded,
-            at,
-            meta,
-            note_id=note.id,
-            text=note.text,
-            author=note.author,
-            written_at=note.written_at,
-        )
-
-    def submit_form(
-        self,
-        submission_id: UUID,
-        form: str,
-        page: str,
-        message: str,
-        values: Mapping[str, Any],
-        at: datetime,
-        meta: Meta,
-    ) -> None:
-        """Keep a site form the person sent on their record (its values are taken apart)."""
-        if form not in FORM_KINDS:
-            raise ContactInputError(f"form must be one of {', '.join(FORM_KINDS)}")
-        _check_text(page, "page", 0, MAX_PAGE_LENGTH)
-        _check_text(message, "message", 0, MAX_MESSAGE_LENGTH)
-        sent = FormSubmission(submission_id, form, page, message, dict(values), at)
-        self._record_submission(sent, at, meta)
-
-    def _record_submission(self, sent: FormSubmission, at: datetime, meta: Meta) -> None:
-        self.record(
-            self.FormSubmitted,
-            at,
-            meta,
-            submission_id=sent.id,
-            form=sent.form,
-            page=sent.page,
-            message=sent.message,
-            fields=sent.fields,
-            submitted_at=sent.submitted_at,
-        )
-
-    def request_message(
-        self, message_id: UUID, kind: str, campaign: str, at: datetime, meta: Meta
-    ) -> bool:
-        """Ask the mailer to write to the person; asked again with the same id: nothing.
-
-        A marketing email needs consent; every message needs an email address.
-        """
-        if kind not in MESSAGE_KINDS:
-            raise ContactInputError(f"message kind must be one of {', '.join(MESSAGE_KINDS)}")
-        _check_text(campaign, "campaign", 0, MAX_SOURCE_LENGTH)
-        if message_id in self.messages:
-            return False
-        if not self.fields.get("email"):
-            raise NotReachableError("the contact has no email address")
-        if kind == "marketing_email" and self.consent is None:
-            raise NotReachableError("the contact has not consented to marketing emails")
-        self.record(
-            self.MessageRequested,
-            at,
-            meta,
-            message_id=message_id,
-            kind=kind,
-            campaign=campaign,
-            account_id=self.account_id,
-        )
         return True
 
     def supersede_edit(
@@ -659,23 +474,3 @@ class Contact(LedgerAggregate):
 def is_empty(value: Any) -> bool:
     """No value: missing, null, an empty text or an empty choice list."""
     return value is None or value in ("", [])
-
-
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def _check_time(value: datetime, name: str) -> None:
-    """A time every store and every reader can hold (UTC years 1900 to 8999)."""
-    if value.tzinfo is None or not EARLIEST <= value < LATEST:
-        raise ContactInputError(f"{name} must have a time zone and lie in the years 1900–8999")
-
-
-def _check_text(text: str, name: str, shortest: int, longest: int) -> None:
-    fits = shortest <= len(text.strip()) and len(text) <= longest
-    if not fits or "\x00" in text:
-        raise ContactInputError(f"{name} is {shortest} to {longest} characters, without NUL")
-
-
-def _check_source(source: str) -> None:
-    if not source.strip() or len(source) > MAX_SOURCE_LENGTH or "\x00" in source:
-        raise ContactInputError(f"a consent source is 1 to {MAX_SOURCE_LENGTH} characters")

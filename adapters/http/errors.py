@@ -28,13 +28,10 @@ from domain.application import (
     VersionMismatchError,
 )
 from domain.bulk import BulkActionError
+from domain.contact_extras import ContactInputError
 from domain.contact_keys import KeyTakenError
-from domain.contacts import (
-    ContactDeletedError,
-    ContactInputError,
-    ContactMergedError,
-    NotReachableError,
-)
+from domain.contact_work import NotReachableError
+from domain.contacts import ContactDeletedError, ContactMergedError
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.imports import ImportInputError
 from domain.ledger_participants import AlreadyBookedError
