@@ -1,17 +1,24 @@
-"""A contact: one person at account level, linked to 0..n participants (F5, F6)."""
+"""A contact: one person at account level, linked to 0..n participants (F5, F6).
+
+Here: its state, its creation and its events. The events stay nested in `Contact` because
+their topic, `domain.contacts:Contact.<Name>`, is how stored events are read back. Its
+commands come from one mixin per topic: `contact_values`, `contact_extras`, `contact_work`,
+`contact_lifecycle`, `contact_merge`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from domain.aggregate import LedgerAggregate
 from domain.contact_extras import Consent, ContactExtras, SiteAccount
+from domain.contact_lifecycle import ContactLifecycle
+from domain.contact_merge import ContactMerge
+from domain.contact_values import ContactValues
 from domain.contact_work import ContactWork, FormSubmission, Note
 from domain.meta import Meta
-from domain.retention import ErasedError, RestoreWindowClosedError
 
 
 class ContactNotFoundError(Exception):
@@ -22,25 +29,9 @@ class ContactNotFoundError(Exception):
         self.contact_id = contact_id
 
 
-class ContactDeletedError(Exception):
-    """Raised when a command would change a deleted contact (restore it first)."""
-
-    def __init__(self, contact_id: UUID) -> None:
-        super().__init__(f"contact {contact_id} is deleted; restore it first")
-
-
-class ContactMergedError(Exception):
-    """Raised when a command targets a contact merged into another (act on the survivor)."""
-
-    def __init__(self, contact_id: UUID, survivor_id: UUID) -> None:
-        super().__init__(
-            f"contact {contact_id} was merged into contact {survivor_id}; use that contact"
-        )
-        self.contact_id = contact_id
-        self.survivor_id = survivor_id
-
-
-class Contact(ContactExtras, ContactWork, LedgerAggregate):
+class Contact(
+    ContactValues, ContactExtras, ContactWork, ContactLifecycle, ContactMerge, LedgerAggregate
+):
     holds_personal_data = True
 
     def __init__(self) -> None:
@@ -94,173 +85,6 @@ class Contact(ContactExtras, ContactWork, LedgerAggregate):
             edited_at=(edited_at or at) if values else None,
             via=via,
         )
-
-    def take_values(
-        self,
-        values: Mapping[str, Any],
-        edited_at: datetime,
-        at: datetime,
-        meta: Meta,
-        via: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Take the values whose edit is not older than the contact's (latest edit wins).
-
-        A value equal to the current one still records its newer edit time, so that a
-        later-arriving older edit cannot win. Returns only the values that changed: what
-        must flow down to the participants (an equal value has nothing to send).
-        """
-        taken = {
-            name: value
-            for name, value in values.items()
-            if edited_at >= self.stamps.get(name, edited_at)
-            and (self.fields.get(name) != value or self.stamps.get(name) != edited_at)
-        }
-        changed = {name: v for name, v in taken.items() if self.fields.get(name) != v}
-        if taken:
-            self.record(self.FieldsChanged, at, meta, fields=taken, edited_at=edited_at, via=via)
-        return changed
-
-    def queue_propagation(
-        self, names: Iterable[str], via: dict[str, str], at: datetime, meta: Meta
-    ) -> None:
-        """Ask for `names` to be brought down to every participant after this command:
-        too many of them to write in the request (domain/propagation.py)."""
-        self.record(self.PropagationQueued, at, meta, names=sorted(names), via=via)
-
-    def link(
-        self, participant_id: UUID, organiser_event_id: UUID, at: datetime, meta: Meta
-    ) -> None:
-        if participant_id not in self.participants:
-            self.record(
-                self.ParticipantLinked,
-                at,
-                meta,
-                participant_id=participant_id,
-                organiser_event_id=organiser_event_id,
-            )
-
-    def unlink(self, participant_id: UUID, at: datetime, meta: Meta) -> None:
-        if participant_id in self.participants:
-            self.record(self.ParticipantUnlinked, at, meta, participant_id=participant_id)
-
-    def check_live(self) -> None:
-        if self.erased:
-            raise ErasedError("contact", self.id)
-        self.check_not_merged()
-        if self.deleted:
-            raise ContactDeletedError(self.id)
-
-    def delete(self, restore_until: datetime, at: datetime, meta: Meta) -> bool:
-        """Hide the contact until `restore_until` (exclusive); again: nothing."""
-        if self.erased:
-            raise ErasedError("contact", self.id)
-        self.check_not_merged()
-        if self.deleted:
-            return False
-        self.record(self.Deleted, at, meta, restore_until=restore_until)
-        return True
-
-    def restore(self, at: datetime, meta: Meta) -> bool:
-        """Bring a deleted contact back within its window; a live one: nothing."""
-        if self.erased:
-            raise ErasedError("contact", self.id)
-        self.check_not_merged()
-        if not self.deleted:
-            return False
-        assert self.restore_until is not None
-        if at >= self.restore_until:
-            raise RestoreWindowClosedError(self.restore_until)
-        self.record(self.Restored, at, meta)
-        return True
-
-    def erase(self, reason: str, at: datetime, meta: Meta) -> bool:
-        """Forget the person: an `Erased` fact without personal data (keys are shredded)."""
-        if self.erased:
-            return False
-        self.record(self.Erased, at, meta, reason=reason)
-        return True
-
-    def supersede_edit(
-        self, values: Mapping[str, Any], edited_at: datetime, at: datetime, meta: Meta
-    ) -> dict[str, Any]:
-        """Record the asked values that a newer edit had already replaced (latest edit wins),
-        so that the edit is in the log and the audit though it changed nothing (decision
-        0050). Call it after the values were taken; returns those superseded."""
-        lost = {
-            name: value
-            for name, value in values.items()
-            if edited_at < self.stamps.get(name, edited_at) and self.fields.get(name) != value
-        }
-        if lost:
-            self.record(self.EditSuperseded, at, meta, fields=lost, edited_at=edited_at)
-        return lost
-
-    # --- merge (F10) ------------------------------------------------------------------
-
-    def check_not_merged(self) -> None:
-        if self.merged_into is not None:
-            raise ContactMergedError(self.id, self.merged_into)
-
-    def check_mergeable(self, at: datetime) -> None:
-        """May be merged into another: not erased nor merged; deleted, only while restorable."""
-        if self.erased:
-            raise ErasedError("contact", self.id)
-        self.check_not_merged()
-        if self.deleted and self.restore_until is not None and at >= self.restore_until:
-            raise RestoreWindowClosedError(self.restore_until)
-
-    def absorb(
-        self,
-        merged: Contact,
-        keys_from: list[UUID],
-        key_fields: Iterable[str],
-        at: datetime,
-        meta: Meta,
-    ) -> None:
-        """Take over what the merged contact adds: its groups, its consent if this one has
-        none, the values of fields this one lacks (never key fields). Then `Absorbed`."""
-        for group_id in sorted(merged.groups - self.groups, key=str):
-            self.add_to_group(group_id, at, meta)
-        if self.consent is None and merged.consent is not None:
-            self.record(
-                self.ConsentGiven,
-                at,
-                meta,
-                given_at=merged.consent.given_at,
-                source=merged.consent.source,
-            )
-        self._fill_gaps(merged, set(key_fields), at, meta)
-        self._take_records(merged, at, meta)
-        self.record(self.Absorbed, at, meta, merged_id=merged.id, keys_from=keys_from)
-
-    def _take_records(self, merged: Contact, at: datetime, meta: Meta) -> None:
-        """Its notes and form submissions, recorded again here (author and times kept),
-        so they are sealed under this subject's key and go with it."""
-        have = {n.id for n in self.notes}
-        for note in merged.notes:
-            if note.id not in have:
-                self._record_note(note, at, meta)
-        sent = {s.id for s in self.submissions}
-        for form in merged.submissions:
-            if form.id not in sent:
-                self._record_submission(form, at, meta)
-
-    def _fill_gaps(self, merged: Contact, key_fields: set[str], at: datetime, meta: Meta) -> None:
-        """Values this contact lacks, stamped as an edit made now (never older than ours)."""
-        gaps = {
-            name: value
-            for name, value in sorted(merged.fields.items())
-            if name not in key_fields and is_empty(self.fields.get(name)) and not is_empty(value)
-        }
-        if gaps:
-            edited_at = max([at, *(self.stamps[n] for n in gaps if n in self.stamps)])
-            via = {"merged_contact_id": str(merged.id)}
-            self.record(self.FieldsChanged, at, meta, fields=gaps, edited_at=edited_at, via=via)
-
-    def merge_into(self, survivor_id: UUID, at: datetime, meta: Meta) -> None:
-        """Become a tombstone: hidden, never due for the purge, every command names the survivor."""
-        self.check_not_merged()
-        self.record(self.Merged, at, meta, survivor_id=survivor_id)
 
     class Created(LedgerAggregate.Created):
         """A new contact. One derived from a participant (F5) names it and carries the
@@ -469,8 +293,3 @@ class Contact(ContactExtras, ContactWork, LedgerAggregate):
         def apply(self, contact: Contact) -> None:
             contact.merged_from.add(self.merged_id)
             contact.keys_from.update(self.keys_from)
-
-
-def is_empty(value: Any) -> bool:
-    """No value: missing, null, an empty text or an empty choice list."""
-    return value is None or value in ("", [])

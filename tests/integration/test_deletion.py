@@ -8,7 +8,8 @@ import pytest
 
 from domain import commands
 from domain.contact_keys import KeyTakenError
-from domain.contacts import Contact, ContactDeletedError
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contacts import Contact
 from domain.participants import Participant, ParticipantDeletedError
 from domain.retention import ErasedError, RestoreWindowClosedError
 from tests.support.world import World

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from domain import commands
 from domain.application import InvalidInputError
 from domain.contact_extras import PROCESSING_STATUSES
-from domain.contacts import ContactDeletedError, ContactMergedError
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contact_merge import ContactMergedError
 from domain.fields import FieldValueError
 from domain.ledger_participants import AlreadyBookedError
 from domain.participants import IllegalTransitionError, ParticipantDeletedError, Status
