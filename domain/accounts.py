@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,17 +18,10 @@ from domain.fields import (
 from domain.keys import DEFAULT_KEY
 from domain.meta import Meta
 from domain.saved_views import SavedView, SavedViewNotFoundError
+from domain.sync_modes import IDENTITY_NAMES, SyncMode, chosen_modes, default_mode
 
 DEFAULT_RESTORE_WINDOW_MONTHS = 2
 MAX_KEY_FIELDS = 5
-# On contacts unless turned off (SPEC §8): a contact without a name cannot be found or sorted.
-IDENTITY_NAMES = frozenset({"first_name", "last_name"})
-
-
-class SyncMode(StrEnum):
-    OFF = "off"
-    UP = "up"
-    UP_AND_PROPAGATE = "up_and_propagate"
 
 
 class KeyChangeRefusedError(Exception):
@@ -91,7 +83,7 @@ class Account(LedgerAggregate):
     def mode_of(self, field_name: str) -> SyncMode:
         """The mode chosen, else the default (derived here, never stored: decision 0043)."""
         chosen = self.sync.get(field_name)
-        return _default_mode(field_name, self.uniqueness_key) if chosen is None else chosen
+        return default_mode(field_name, self.uniqueness_key) if chosen is None else chosen
 
     @property
     def effective_sync(self) -> dict[str, str]:
@@ -122,12 +114,12 @@ class Account(LedgerAggregate):
         meta: Meta,
     ) -> None:
         key = self._checked_key(uniqueness_key)
-        modes = _chosen(self._checked_sync(sync, key), key)
+        modes = chosen_modes(self._checked_sync(sync, key), key)
         if not 1 <= restore_window_months <= 24:
             raise SettingsError("restore_window_months must be between 1 and 24")
         if (key, modes, restore_window_months) == (
             self.uniqueness_key,
-            _chosen(self.sync, self.uniqueness_key),
+            chosen_modes(self.sync, self.uniqueness_key),
             self.restore_window_months,
         ):
             return
@@ -285,17 +277,7 @@ class Account(LedgerAggregate):
             account.groups[self.group_id] = self.name
 
 
-def _default_mode(name: str, key: Sequence[str]) -> SyncMode:
-    return SyncMode.UP if name in key or name in IDENTITY_NAMES else SyncMode.OFF
-
-
-def _chosen(modes: Mapping[str, SyncMode], key: Sequence[str]) -> dict[str, SyncMode]:
-    """The modes that differ from their default: what settings record (`off` for a name)."""
-    return {name: mode for name, mode in modes.items() if mode is not _default_mode(name, key)}
-
-
 __all__ = [
-    "IDENTITY_NAMES",
     "Account",
     "FieldAlreadyDefinedError",
     "FieldDefinitionError",
@@ -303,5 +285,4 @@ __all__ = [
     "GroupNameTakenError",
     "KeyChangeRefusedError",
     "SettingsError",
-    "SyncMode",
 ]

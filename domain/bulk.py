@@ -15,7 +15,8 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from domain.accounts import Account
-from domain.contacts import MAX_SOURCE_LENGTH, PROCESSING_STATUSES, Contact
+from domain.contact_extras import MAX_SOURCE_LENGTH, PROCESSING_STATUSES
+from domain.contacts import Contact
 from domain.meta import Meta
 from domain.sync import ContactSync
 from domain.unit_of_work import NotFoundError

@@ -24,13 +24,11 @@ from uuid import UUID
 
 from domain.accounts import Account
 from domain.commands import ImportRows, RegisterParticipant
-from domain.contacts import (
-    Contact,
-    ContactDeletedError,
-    ContactMergedError,
-    KeyTakenError,
-    NotReachableError,
-)
+from domain.contact_keys import KeyTakenError
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contact_merge import ContactMergedError
+from domain.contact_work import NotReachableError
+from domain.contacts import Contact
 from domain.fields import FieldCatalogue, FieldValueError, UnknownFieldError
 from domain.imports import ImportInputError, ImportMode, RowOutcome, field_reader
 from domain.keys import key_values

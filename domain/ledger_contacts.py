@@ -25,13 +25,11 @@ from domain.commands import (
     SubmitForm,
     UnlockSiteAccount,
 )
-from domain.contacts import (
-    Contact,
-    ContactDeletedError,
-    ContactMergedError,
-    NotReachableError,
-    SiteAccount,
-)
+from domain.contact_extras import SiteAccount
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contact_merge import ContactMergedError
+from domain.contact_work import NotReachableError
+from domain.contacts import Contact
 from domain.ledger_core import MAX_SELECTION, InvalidInputError, LedgerCore, Outcome, check_version
 from domain.meta import Meta
 from domain.retention import ErasedError

@@ -23,7 +23,8 @@ from domain.accounts import Account
 from domain.aggregate import LedgerAggregate
 from domain.batch import RACES, Decide, Decision, decide_all
 from domain.commands import RegisterParticipant
-from domain.contacts import Contact, ContactKeyIndex
+from domain.contact_keys import ContactKeyIndex
+from domain.contacts import Contact
 from domain.keys import KeyHasher, key_values
 from domain.meta import Meta
 from domain.organiser_events import OrganiserEvent

@@ -18,7 +18,8 @@ from domain.commands import (
     MergeContacts,
     RestoreContact,
 )
-from domain.contacts import Contact, KeyTakenError
+from domain.contact_keys import KeyTakenError
+from domain.contacts import Contact
 from domain.keys import key_values
 from domain.ledger_core import InvalidInputError, LedgerCore, Outcome, check_version
 from domain.meta import Meta

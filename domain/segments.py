@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.contacts import FORM_KINDS
+from domain.contact_work import FORM_KINDS
 
 OPS = ("eq", "ne", "contains", "in", "range", "empty", "not_empty")
 MAX_DEPTH = 8

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.accounts import Account
-from domain.contacts import Contact, KeyTakenError
+from domain.contact_keys import KeyTakenError
+from domain.contacts import Contact
 from domain.fields import FieldValueError
 from domain.keys import key_values
 from domain.meta import Meta

@@ -28,13 +28,11 @@ from domain.application import (
     VersionMismatchError,
 )
 from domain.bulk import BulkActionError
-from domain.contacts import (
-    ContactDeletedError,
-    ContactInputError,
-    ContactMergedError,
-    KeyTakenError,
-    NotReachableError,
-)
+from domain.contact_extras import ContactInputError
+from domain.contact_keys import KeyTakenError
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contact_merge import ContactMergedError
+from domain.contact_work import NotReachableError
 from domain.fields import FieldDefinitionError, FieldValueError
 from domain.imports import ImportInputError
 from domain.ledger_participants import AlreadyBookedError

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.http import schemas
-from domain.accounts import IDENTITY_NAMES, Account
+from domain.accounts import Account
 from domain.application import ContactLedger
 from domain.contacts import Contact
 from domain.fields import IDENTITY_FIELDS, FieldDefinition
@@ -15,6 +15,7 @@ from domain.ledger_contacts import Superseded
 from domain.organiser_events import OrganiserEvent
 from domain.participants import Participant
 from domain.retention import ErasedError
+from domain.sync_modes import IDENTITY_NAMES
 
 
 def readable_contact(ledger: ContactLedger, account_id: UUID, contact_id: UUID) -> Contact:

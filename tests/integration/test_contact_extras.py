@@ -10,7 +10,7 @@ import pytest
 from domain import commands
 from domain.accounts import GroupError, GroupNameTakenError
 from domain.application import InvalidInputError, VersionMismatchError
-from domain.contacts import ContactInputError
+from domain.contact_extras import ContactInputError
 from domain.organiser_events import OrganiserEventError
 from domain.unit_of_work import NotFoundError
 from tests.support.world import World

@@ -10,7 +10,9 @@ import pytest
 
 from app import build_system
 from domain import commands
-from domain.contacts import Contact, ContactInputError, NotReachableError
+from domain.contact_extras import ContactInputError
+from domain.contact_work import NotReachableError
+from domain.contacts import Contact
 from domain.fields import FieldValueError
 from tests.support.backends import backend_settings
 from tests.support.races import at_once

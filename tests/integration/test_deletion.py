@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from domain import commands
-from domain.contacts import Contact, ContactDeletedError, KeyTakenError
+from domain.contact_keys import KeyTakenError
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contacts import Contact
 from domain.participants import Participant, ParticipantDeletedError
 from domain.retention import ErasedError, RestoreWindowClosedError
 from tests.support.world import World

@@ -14,7 +14,10 @@ from adapters.settings import Settings
 from app import ContactLedgerSystem, build_system
 from domain import commands
 from domain.application import InvalidInputError, VersionMismatchError
-from domain.contacts import Contact, ContactDeletedError, ContactMergedError, KeyTakenError
+from domain.contact_keys import KeyTakenError
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contact_merge import ContactMergedError
+from domain.contacts import Contact
 from domain.retention import ErasedError, RestoreWindowClosedError
 from domain.sync import ContactSync
 from domain.unit_of_work import NotFoundError, UnitOfWork

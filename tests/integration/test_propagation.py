@@ -8,7 +8,7 @@ import pytest
 
 from domain import commands
 from domain.application import VersionMismatchError
-from domain.contacts import KeyTakenError
+from domain.contact_keys import KeyTakenError
 from domain.fields import FieldValueError, UnknownFieldError
 from tests.support.world import World
 

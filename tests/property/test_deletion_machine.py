@@ -22,7 +22,9 @@ from hypothesis.stateful import invariant, precondition, rule
 
 from domain import commands
 from domain.application import InvalidInputError
-from domain.contacts import ContactDeletedError, ContactMergedError, KeyTakenError
+from domain.contact_keys import KeyTakenError
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contact_merge import ContactMergedError
 from domain.meta import Meta
 from domain.retention import ErasedError, RestoreWindowClosedError, restore_deadline
 from tests.support.machines import LedgerMachine

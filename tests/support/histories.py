@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from domain import commands
 from domain.application import InvalidInputError
-from domain.contacts import PROCESSING_STATUSES, ContactDeletedError, ContactMergedError
+from domain.contact_extras import PROCESSING_STATUSES
+from domain.contact_lifecycle import ContactDeletedError
+from domain.contact_merge import ContactMergedError
 from domain.fields import FieldValueError
 from domain.ledger_participants import AlreadyBookedError
 from domain.participants import IllegalTransitionError, ParticipantDeletedError, Status
