@@ -21,14 +21,6 @@ from domain.contact_work import ContactWork, FormSubmission, Note
 from domain.meta import Meta
 
 
-class ContactNotFoundError(Exception):
-    """Raised when no contact with this id exists in the account."""
-
-    def __init__(self, contact_id: UUID) -> None:
-        super().__init__(f"contact {contact_id} not found")
-        self.contact_id = contact_id
-
-
 class Contact(
     ContactValues, ContactExtras, ContactWork, ContactLifecycle, ContactMerge, LedgerAggregate
 ):
