@@ -15,7 +15,7 @@ from adapters.sql import grid_tables as t
 from adapters.sql.engine import create_tables
 from adapters.sql.grid_queries import SqlGrid, holding_text
 from domain.segments import parse_segment
-from projections.grid_query import GridQuery, evaluate
+from projections.grid_query import GridQuery, evaluate, make_cursor
 from tests.conftest import _require
 from tests.integration.test_grid_projection import Projected
 from tests.support.backends import backend_settings
@@ -56,20 +56,39 @@ def test_totals_are_exact_up_to_the_cap_then_more_than_the_cap(
         assert (after.total, after.total_exact) == expected, cap  # deep pages count it all
 
 
-def test_a_first_page_holding_every_match_is_not_counted_again(
+def test_a_page_and_its_total_are_one_statement_up_to_the_cap(
     populated: tuple[Projected, History],
 ) -> None:
+    """Within the cap, the matches gathered once give the page and the total; past it the
+    page is read again in the sort order; after the last match the count stands alone."""
     system, history = populated
     statements: list[str] = []
     event.listen(
         system.engine, "before_cursor_execute", lambda *args: statements.append(str(args[2]))
     )
-    page = SqlGrid(system.engine).page(GridQuery(history.account_id, limit=500, now=T0))
-    assert page.next_cursor is None and page.total_exact
-    assert page.total == len(page.rows)
-    assert not any("count(" in s.lower() for s in statements)
-    SqlGrid(system.engine).page(GridQuery(history.account_id, limit=1, now=T0))
-    assert any("count(" in s.lower() for s in statements)
+    matches = evaluate(system.store.load_all(), GridQuery(history.account_id, now=T0)).total
+    statements.clear()
+    page = SqlGrid(system.engine).page(GridQuery(history.account_id, limit=2, now=T0))
+    assert (page.total, page.total_exact, len(statements)) == (matches, True, 1)
+    statements.clear()
+    capped = SqlGrid(system.engine, count_cap=matches - 1)
+    page = capped.page(GridQuery(history.account_id, limit=2, now=T0))
+    assert (page.total, page.total_exact, len(statements)) == (matches - 1, False, 2)
+    last = SqlGrid(system.engine).page(
+        GridQuery(history.account_id, limit=matches, cursor=page.next_cursor, now=T0)
+    )
+    assert last.next_cursor is None
+    beyond = GridQuery(history.account_id, limit=2, now=T0, cursor=_after(last, history))
+    statements.clear()
+    empty = SqlGrid(system.engine).page(beyond)
+    assert (empty.rows, empty.total, empty.total_exact) == ([], matches, True)
+    assert len(statements) == 2 and "count(" in statements[1].lower()
+
+
+def _after(page: Any, history: History) -> str:
+    """A cursor after the page's last row (no page follows it)."""
+    row = page.rows[-1]
+    return make_cursor(GridQuery(history.account_id, now=T0), row.sort_value, row.contact_id)
 
 
 def test_missing_indexes_are_created_on_existing_tables(db_settings: Settings) -> None:
