@@ -49,6 +49,9 @@ from projections.grid_query import (
     make_cursor,
 )
 
+# A page's matches gathered in no order up to this many (`gathered_statement`): a search for
+# a few people is one statement; a broader query reads its page in the sort order.
+GATHERED = 1_000
 TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "job_title")
 _NUMBER, _TEXT = (int | float, "a number"), (str, "text")
 TYPED_COLUMNS: dict[str, tuple[Any, str]] = {  # grid columns filters compare as they are
@@ -63,34 +66,34 @@ TYPED_COLUMNS: dict[str, tuple[Any, str]] = {  # grid columns filters compare as
 
 
 class SqlGrid:
-    def __init__(self, engine: Engine, count_cap: int = COUNT_CAP) -> None:
+    def __init__(
+        self, engine: Engine, count_cap: int = COUNT_CAP, gathered: int = GATHERED
+    ) -> None:
         self.engine = engine
         self.count_cap = count_cap
+        self.gathered = gathered
 
     def page(self, query: GridQuery, count: bool = True) -> GridPage:
         """One page by keyset, and its total unless `count` is False (exports).
 
-        Counted, a page is one statement in most cases (`gathered_statement`): the query's
-        matches, up to the cap, gathered in no order, then sorted. Past the cap (the total
-        is then a lower bound) the page is read again in the sort order; a page after the
-        last match counts the matches alone."""
+        Counted, a page of a query matching no more than `gathered` rows is one statement
+        (`gathered_statement`); past that, the page is read in the sort order and the
+        matches counted up to the cap, by two more."""
         _, key = _table(query)
+        gathered = min(self.gathered, self.count_cap)
         with self.engine.connect() as connection:
             if not count:  # exports walk pages without counting each one
                 rows = connection.execute(rows_statement(query)).all()
                 total, exact = -1, False
             else:
-                rows = connection.execute(gathered_statement(query, self.count_cap)).all()
-                if rows:
-                    matches = rows[0].matches
-                elif query.cursor is None:  # nothing on the first page: nothing at all
-                    matches = 0
-                else:
-                    matches = connection.execute(count_statement(query, self.count_cap))
-                    matches = int(matches.scalar_one())
-                total, exact = capped_total(matches, self.count_cap)
-                if not exact:  # some matches were not gathered: the page is not theirs
+                rows = connection.execute(gathered_statement(query, gathered)).all()
+                total, exact = rows[0].matches, True
+                if total > gathered:  # some matches were not gathered: the page is not theirs
                     rows = connection.execute(rows_statement(query)).all()
+                    counted = connection.execute(count_statement(query, self.count_cap))
+                    total, exact = capped_total(int(counted.scalar_one()), self.count_cap)
+                elif getattr(rows[0], key.name) is None:  # no row on this page
+                    rows = []
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         cursor = (
@@ -183,31 +186,37 @@ def rows_statement(query: GridQuery) -> Select[Any]:
     return _paged(statement.where(_where(query, table)), query, order, key)
 
 
-def gathered_statement(query: GridQuery, cap: int = COUNT_CAP) -> Select[Any]:
-    """The page's rows as `rows_statement` has them, each with `matches`: how many rows
-    the query matches, counted up to cap + 1.
+def gathered_statement(query: GridQuery, gathered: int = GATHERED) -> Select[Any]:
+    """`matches`, how many rows the query matches counted up to `gathered` + 1, beside the
+    page's rows as `rows_statement` has them while the matches are no more than
+    `gathered` (past it, they are some of the matches, not the first ones); one row with
+    `matches` alone when there is no page.
 
     The matches (id and sort value) are gathered first, in no order, so the database
     finds them with the indexes that select rows (the trigram index for free text) and
-    never walks the sort order's index hoping to meet the page early: a plan it would
-    choose on a wrong guess of how many rows match (a search for one person guessed at
-    1 % of the rows walked a million of them: 2.2 s). Then one scan gives the total and
-    the page. Right only while the matches are no more than the cap: past it, they are
-    some of the matches, not the first ones (`SqlGrid.page` reads the page again)."""
+    never walks the sort order's index hoping to meet the page early: a plan it chooses
+    on a wrong guess of how many rows match (a search for one person guessed at 1 % of a
+    million rows walked all of them: 2.2 s). One scan gives the total and the page. Past
+    `gathered` matches, such a walk meets a page within `limit / gathered` of the rows."""
     table, key = _table(query)
     order = _sort_expression(query, table)
     matches = (
         select(key.label("key"), order.label("sort_value"))
         .where(_where(query, table))
-        .limit(cap + 1)
+        .limit(gathered + 1)
         .cte("matches")
     )
-    counted = select(func.count()).select_from(matches).scalar_subquery()
-    keys = _paged(select(matches), query, matches.c.sort_value, matches.c.key).subquery("page")
-    statement = select(*_shown(table), keys.c.sort_value, counted.label("matches")).join_from(
-        keys, table, key == keys.c.key
+    found = select(func.count().label("matches")).select_from(matches)
+    within = select(matches).where(found.scalar_subquery() <= gathered)
+    keys = _paged(within, query, matches.c.sort_value, matches.c.key).subquery("page")
+    counted = found.subquery("counted")
+    return (
+        select(counted.c.matches, *_shown(table), keys.c.sort_value)
+        .select_from(counted)
+        .outerjoin(keys, true())
+        .outerjoin(table, key == keys.c.key)
+        .order_by(*_direction(query, keys.c.sort_value, keys.c.key))
     )
-    return statement.order_by(*_direction(query, keys.c.sort_value, keys.c.key))
 
 
 def _shown(table: Any) -> list[Any]:
