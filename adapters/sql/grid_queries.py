@@ -49,9 +49,6 @@ from projections.grid_query import (
     make_cursor,
 )
 
-# A page's matches gathered in no order up to this many (`gathered_statement`): a search for
-# a few people is one statement; a broader query reads its page in the sort order.
-GATHERED = 1_000
 TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "job_title")
 _NUMBER, _TEXT = (int | float, "a number"), (str, "text")
 TYPED_COLUMNS: dict[str, tuple[Any, str]] = {  # grid columns filters compare as they are
@@ -66,34 +63,28 @@ TYPED_COLUMNS: dict[str, tuple[Any, str]] = {  # grid columns filters compare as
 
 
 class SqlGrid:
-    def __init__(
-        self, engine: Engine, count_cap: int = COUNT_CAP, gathered: int = GATHERED
-    ) -> None:
+    def __init__(self, engine: Engine, count_cap: int = COUNT_CAP) -> None:
         self.engine = engine
         self.count_cap = count_cap
-        self.gathered = gathered
 
     def page(self, query: GridQuery, count: bool = True) -> GridPage:
         """One page by keyset, and its total unless `count` is False (exports).
 
-        Counted, a page of a query matching no more than `gathered` rows is one statement
-        (`gathered_statement`); past that, the page is read in the sort order and the
-        matches counted up to the cap, by two more."""
+        Counted, the matches are counted first, up to the cap; then a page of no more
+        matches than the cap is read from them gathered in no order (`gathered_statement`),
+        a page of more in the sort order."""
         _, key = _table(query)
-        gathered = min(self.gathered, self.count_cap)
         with self.engine.connect() as connection:
             if not count:  # exports walk pages without counting each one
-                rows = connection.execute(rows_statement(query)).all()
                 total, exact = -1, False
+                statement = rows_statement(query)
             else:
-                rows = connection.execute(gathered_statement(query, gathered)).all()
-                total, exact = rows[0].matches, True
-                if total > gathered:  # some matches were not gathered: the page is not theirs
-                    rows = connection.execute(rows_statement(query)).all()
-                    counted = connection.execute(count_statement(query, self.count_cap))
-                    total, exact = capped_total(int(counted.scalar_one()), self.count_cap)
-                elif getattr(rows[0], key.name) is None:  # no row on this page
-                    rows = []
+                counted = connection.execute(count_statement(query, self.count_cap))
+                total, exact = capped_total(int(counted.scalar_one()), self.count_cap)
+                statement = (
+                    gathered_statement(query, self.count_cap) if exact else rows_statement(query)
+                )
+            rows = connection.execute(statement).all() if total else []
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         cursor = (
@@ -186,37 +177,27 @@ def rows_statement(query: GridQuery) -> Select[Any]:
     return _paged(statement.where(_where(query, table)), query, order, key)
 
 
-def gathered_statement(query: GridQuery, gathered: int = GATHERED) -> Select[Any]:
-    """`matches`, how many rows the query matches counted up to `gathered` + 1, beside the
-    page's rows as `rows_statement` has them while the matches are no more than
-    `gathered` (past it, they are some of the matches, not the first ones); one row with
-    `matches` alone when there is no page.
+def gathered_statement(query: GridQuery, cap: int = COUNT_CAP) -> Select[Any]:
+    """The page's rows as `rows_statement` has them, for a query of no more matches than
+    `cap`: the matches (id and sort value) gathered in no order, sorted, the page's joined
+    to their rows.
 
-    The matches (id and sort value) are gathered first, in no order, so the database
-    finds them with the indexes that select rows (the trigram index for free text) and
-    never walks the sort order's index hoping to meet the page early: a plan it chooses
-    on a wrong guess of how many rows match (a search for one person guessed at 1 % of a
-    million rows walked all of them: 2.2 s). One scan gives the total and the page. Past
-    `gathered` matches, such a walk meets a page within `limit / gathered` of the rows."""
+    Gathered, the matches are found by the indexes that select rows (the trigram index for
+    free text), never by a walk of the sort order's index hoping to meet the page early: a
+    plan the database chooses on a wrong guess of how many rows match (a search for one
+    person guessed at 1 % of a million rows walked all of them: 2.2 s). The limit keeps
+    the gathering apart from the sort; the count said it holds every match."""
     table, key = _table(query)
     order = _sort_expression(query, table)
     matches = (
         select(key.label("key"), order.label("sort_value"))
         .where(_where(query, table))
-        .limit(gathered + 1)
-        .cte("matches")
+        .limit(cap + 1)
+        .subquery("matches")
     )
-    found = select(func.count().label("matches")).select_from(matches)
-    within = select(matches).where(found.scalar_subquery() <= gathered)
-    keys = _paged(within, query, matches.c.sort_value, matches.c.key).subquery("page")
-    counted = found.subquery("counted")
-    return (
-        select(counted.c.matches, *_shown(table), keys.c.sort_value)
-        .select_from(counted)
-        .outerjoin(keys, true())
-        .outerjoin(table, key == keys.c.key)
-        .order_by(*_direction(query, keys.c.sort_value, keys.c.key))
-    )
+    keys = _paged(select(matches), query, matches.c.sort_value, matches.c.key).subquery("page")
+    statement = select(*_shown(table), keys.c.sort_value).join_from(keys, table, key == keys.c.key)
+    return statement.order_by(*_direction(query, keys.c.sort_value, keys.c.key))
 
 
 def _shown(table: Any) -> list[Any]:

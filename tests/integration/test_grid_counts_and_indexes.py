@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from adapters.sql import grid_tables as t
 from adapters.sql.engine import create_tables
 from adapters.sql.grid_queries import SqlGrid, holding_text
 from domain.segments import parse_segment
-from projections.grid_query import GridQuery, evaluate, make_cursor
+from projections.grid_query import GridQuery, evaluate
 from tests.conftest import _require
 from tests.integration.test_grid_projection import Projected
 from tests.support.backends import backend_settings
@@ -56,12 +57,12 @@ def test_totals_are_exact_up_to_the_cap_then_more_than_the_cap(
         assert (after.total, after.total_exact) == expected, cap  # deep pages count it all
 
 
-def test_a_page_of_few_matches_and_its_total_are_one_statement(
+def test_matches_are_counted_then_a_page_within_the_cap_is_gathered(
     populated: tuple[Projected, History],
 ) -> None:
-    """Up to `gathered` matches, the matches gathered once give the page and the total,
-    even after the last match; past it, the page is read in the sort order and the matches
-    counted up to the cap."""
+    """The count comes first; a page of no more matches than the cap is read from them
+    gathered in no order (no walk of the sort order's index), a page of more in the sort
+    order; no match, no second statement."""
     system, history = populated
     statements: list[str] = []
     event.listen(
@@ -69,29 +70,15 @@ def test_a_page_of_few_matches_and_its_total_are_one_statement(
     )
     matches = evaluate(system.store.load_all(), GridQuery(history.account_id, now=T0)).total
     query = GridQuery(history.account_id, limit=2, now=T0)
+    for cap, expected, gathered in [(matches, (matches, True), True), (1, (1, False), False)]:
+        statements.clear()
+        page = SqlGrid(system.engine, count_cap=cap).page(query)
+        assert (page.total, page.total_exact) == expected
+        assert len(statements) == 2 and "count(" in statements[0].lower()
+        assert ("matches" in statements[1]) is gathered, statements[1]
     statements.clear()
-    page = SqlGrid(system.engine, gathered=matches).page(query)
-    assert (page.total, page.total_exact, len(statements)) == (matches, True, 1)
-    statements.clear()
-    page = SqlGrid(system.engine, gathered=matches - 1).page(query)
-    assert (page.total, page.total_exact, len(statements)) == (matches, True, 3)
-    statements.clear()
-    page = SqlGrid(system.engine, count_cap=matches - 1).page(query)
-    assert (page.total, page.total_exact, len(statements)) == (matches - 1, False, 3)
-    last = SqlGrid(system.engine).page(
-        GridQuery(history.account_id, limit=matches, cursor=page.next_cursor, now=T0)
-    )
-    assert last.next_cursor is None
-    beyond = GridQuery(history.account_id, limit=2, now=T0, cursor=_after(last, history))
-    statements.clear()
-    empty = SqlGrid(system.engine).page(beyond)
-    assert (empty.rows, empty.total, empty.total_exact, len(statements)) == ([], matches, True, 1)
-
-
-def _after(page: Any, history: History) -> str:
-    """A cursor after the page's last row (no page follows it)."""
-    row = page.rows[-1]
-    return make_cursor(GridQuery(history.account_id, now=T0), row.sort_value, row.contact_id)
+    nobody = SqlGrid(system.engine).page(replace(query, q="nobody at all"))
+    assert (nobody.rows, nobody.total, len(statements)) == ([], 0, 1)
 
 
 def test_missing_indexes_are_created_on_existing_tables(db_settings: Settings) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.sql.grid_queries import GATHERED, SqlGrid
+from adapters.sql.grid_queries import SqlGrid
 from domain.segments import parse_segment
 from projections.grid_query import COUNT_CAP, GridQuery, evaluate
 from tests.integration.test_grid_projection import Projected
@@ -122,8 +122,6 @@ shapes = st.fixed_dictionaries(
         "filter": st.none() | filters,
         "event": st.integers(0, 3),
         "count_cap": st.sampled_from((1, 2, 3, 5, COUNT_CAP)),
-        # how many matches a page gathers in one statement before reading them in order
-        "gathered": st.sampled_from((0, 1, 3, GATHERED)),
     }
 )
 
@@ -138,11 +136,7 @@ def compare(kind: str, ops: list[Any], shapes_: list[dict[str, Any]]) -> None:
         system.projector.catch_up()
         oracle = system.store.load_all()
         for shape in shapes_:
-            sql = SqlGrid(
-                system.engine,
-                count_cap=shape.get("count_cap", COUNT_CAP),
-                gathered=shape.get("gathered", GATHERED),
-            )
+            sql = SqlGrid(system.engine, count_cap=shape.get("count_cap", COUNT_CAP))
             pages = list(_pages(history, shape, oracle, sql))
             assert pages
         system.close()
