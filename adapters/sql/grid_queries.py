@@ -70,21 +70,28 @@ class SqlGrid:
     def page(self, query: GridQuery, count: bool = True) -> GridPage:
         """One page by keyset, and its total unless `count` is False (exports).
 
-        Counted, the matches are counted first, up to the cap; then a page of no more
-        matches than the cap is read from them gathered in no order (`gathered_statement`),
-        a page of more in the sort order."""
+        A query matching text by a pattern (free text, `contains`) is counted and paged by
+        one statement, from its matches gathered in no order (`gathered_statement`): how
+        many rows a pattern matches, the database can only guess. Others read the page in
+        the sort order, then count, unless the first page holds every match."""
         _, key = _table(query)
         with self.engine.connect() as connection:
-            if not count:  # exports walk pages without counting each one
-                total, exact = -1, False
-                statement = rows_statement(query)
+            if count and by_pattern(query):
+                rows = connection.execute(gathered_statement(query, self.count_cap)).all()
+                total, exact = capped_total(rows[0].matches, self.count_cap)
+                if not exact:  # some matches were not gathered: the page is not theirs
+                    rows = connection.execute(rows_statement(query)).all()
+                elif getattr(rows[0], key.name) is None:  # no row on this page
+                    rows = []
             else:
-                counted = connection.execute(count_statement(query, self.count_cap))
-                total, exact = capped_total(int(counted.scalar_one()), self.count_cap)
-                statement = (
-                    gathered_statement(query, self.count_cap) if exact else rows_statement(query)
-                )
-            rows = connection.execute(statement).all() if total else []
+                rows = connection.execute(rows_statement(query)).all()
+                if not count:  # exports walk pages without counting each one
+                    total, exact = -1, False
+                elif query.cursor is None and len(rows) <= query.limit:  # every match
+                    total, exact = capped_total(len(rows), self.count_cap)
+                else:
+                    counted = connection.execute(count_statement(query, self.count_cap))
+                    total, exact = capped_total(int(counted.scalar_one()), self.count_cap)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         cursor = (
@@ -178,26 +185,46 @@ def rows_statement(query: GridQuery) -> Select[Any]:
 
 
 def gathered_statement(query: GridQuery, cap: int = COUNT_CAP) -> Select[Any]:
-    """The page's rows as `rows_statement` has them, for a query of no more matches than
-    `cap`: the matches (id and sort value) gathered in no order, sorted, the page's joined
-    to their rows.
+    """`matches`, how many rows the query matches counted up to cap + 1, beside the
+    page's rows as `rows_statement` has them while the matches are no more than the cap
+    (past it, they are some of the matches, not the first ones); one row with `matches`
+    alone when there is no page.
 
-    Gathered, the matches are found by the indexes that select rows (the trigram index for
-    free text), never by a walk of the sort order's index hoping to meet the page early: a
-    plan the database chooses on a wrong guess of how many rows match (a search for one
-    person guessed at 1 % of a million rows walked all of them: 2.2 s). The limit keeps
-    the gathering apart from the sort; the count said it holds every match."""
+    The matches (id and sort value) are gathered first, in no order, so the database
+    finds them with the indexes that select rows (the trigram index for free text) and
+    never walks the sort order's index hoping to meet the page early: the plan it chose
+    when it guessed that a search for one person matched 1 % of a million rows, and
+    walked all of them (2.2 s). One scan gives the total and the page."""
     table, key = _table(query)
     order = _sort_expression(query, table)
     matches = (
         select(key.label("key"), order.label("sort_value"))
         .where(_where(query, table))
         .limit(cap + 1)
-        .subquery("matches")
+        .cte("matches")
     )
-    keys = _paged(select(matches), query, matches.c.sort_value, matches.c.key).subquery("page")
-    statement = select(*_shown(table), keys.c.sort_value).join_from(keys, table, key == keys.c.key)
-    return statement.order_by(*_direction(query, keys.c.sort_value, keys.c.key))
+    found = select(func.count().label("matches")).select_from(matches)
+    within = select(matches).where(found.scalar_subquery() <= cap)
+    keys = _paged(within, query, matches.c.sort_value, matches.c.key).subquery("page")
+    counted = found.subquery("counted")
+    return (
+        select(counted.c.matches, *_shown(table), keys.c.sort_value)
+        .select_from(counted)
+        .outerjoin(keys, true())
+        .outerjoin(table, key == keys.c.key)
+        .order_by(*_direction(query, keys.c.sort_value, keys.c.key))
+    )
+
+
+def by_pattern(query: GridQuery) -> bool:
+    """Does the query match text by a pattern (free text, a `contains` condition)?"""
+
+    def patterned(segment: Segment | None) -> bool:
+        if isinstance(segment, Combination):
+            return any(patterned(part) for part in segment.parts)
+        return isinstance(segment, Condition) and segment.op == "contains"
+
+    return bool(query.q and query.q.strip()) or patterned(query.filter)
 
 
 def _shown(table: Any) -> list[Any]:

@@ -16,7 +16,7 @@ from adapters.sql import grid_tables as t
 from adapters.sql.engine import create_tables
 from adapters.sql.grid_queries import SqlGrid, holding_text
 from domain.segments import parse_segment
-from projections.grid_query import GridQuery, evaluate
+from projections.grid_query import GridQuery, evaluate, make_cursor
 from tests.conftest import _require
 from tests.integration.test_grid_projection import Projected
 from tests.support.backends import backend_settings
@@ -57,28 +57,58 @@ def test_totals_are_exact_up_to_the_cap_then_more_than_the_cap(
         assert (after.total, after.total_exact) == expected, cap  # deep pages count it all
 
 
-def test_matches_are_counted_then_a_page_within_the_cap_is_gathered(
+def test_a_first_page_holding_every_match_is_not_counted_again(
     populated: tuple[Projected, History],
 ) -> None:
-    """The count comes first; a page of no more matches than the cap is read from them
-    gathered in no order (no walk of the sort order's index), a page of more in the sort
-    order; no match, no second statement."""
     system, history = populated
     statements: list[str] = []
     event.listen(
         system.engine, "before_cursor_execute", lambda *args: statements.append(str(args[2]))
     )
-    matches = evaluate(system.store.load_all(), GridQuery(history.account_id, now=T0)).total
-    query = GridQuery(history.account_id, limit=2, now=T0)
-    for cap, expected, gathered in [(matches, (matches, True), True), (1, (1, False), False)]:
+    page = SqlGrid(system.engine).page(GridQuery(history.account_id, limit=500, now=T0))
+    assert page.next_cursor is None and page.total_exact
+    assert page.total == len(page.rows)
+    assert not any("count(" in s.lower() for s in statements)
+    SqlGrid(system.engine).page(GridQuery(history.account_id, limit=1, now=T0))
+    assert any("count(" in s.lower() for s in statements)
+
+
+def test_a_search_is_counted_and_paged_by_one_statement_within_the_cap(
+    populated: tuple[Projected, History],
+) -> None:
+    """Free text and `contains` gather their matches in no order: one statement gives the
+    total and the page, even past the last match; past the cap the page is read again in
+    the sort order."""
+    system, history = populated
+    statements: list[str] = []
+    event.listen(
+        system.engine, "before_cursor_execute", lambda *args: statements.append(str(args[2]))
+    )
+    contains = parse_segment({"field": "email", "op": "contains", "value": "example"})
+    for query in [
+        GridQuery(history.account_id, q="example", limit=2, now=T0),
+        GridQuery(history.account_id, filter=contains, limit=2, now=T0),
+    ]:
+        matches = evaluate(system.store.load_all(), query, UNCAPPED).total
+        assert matches > 2
         statements.clear()
-        page = SqlGrid(system.engine, count_cap=cap).page(query)
-        assert (page.total, page.total_exact) == expected
-        assert len(statements) == 2 and "count(" in statements[0].lower()
-        assert ("matches" in statements[1]) is gathered, statements[1]
-    statements.clear()
-    nobody = SqlGrid(system.engine).page(replace(query, q="nobody at all"))
-    assert (nobody.rows, nobody.total, len(statements)) == ([], 0, 1)
+        page = SqlGrid(system.engine).page(query)
+        assert (page.total, page.total_exact, len(statements)) == (matches, True, 1)
+        statements.clear()
+        capped = SqlGrid(system.engine, count_cap=matches - 1).page(query)
+        assert (capped.total, capped.total_exact, len(statements)) == (matches - 1, False, 2)
+        assert [r.contact_id for r in capped.rows] == [r.contact_id for r in page.rows]
+        last = SqlGrid(system.engine).page(replace(query, limit=matches, cursor=page.next_cursor))
+        row = last.rows[-1]
+        beyond = replace(query, cursor=make_cursor(query, row.sort_value, row.contact_id))
+        statements.clear()
+        empty = SqlGrid(system.engine).page(beyond)
+        assert (empty.rows, empty.total, empty.next_cursor, len(statements)) == (
+            [],
+            matches,
+            None,
+            1,
+        )
 
 
 def test_missing_indexes_are_created_on_existing_tables(db_settings: Settings) -> None:
