@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import resolve_topic
@@ -45,3 +46,18 @@ class LedgerAggregate(Aggregate):
     def record(self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any) -> None:
         """Trigger `event_class` at time `at` (the domain never reads a clock)."""
         self.trigger_event(event_class, timestamp=at, meta=meta, **attrs)
+
+
+class AggregatePart:
+    """A part of an aggregate's commands kept in a module of its own, inherited by the
+    aggregate (domain/contact_*.py): what every such part uses of `LedgerAggregate`, for
+    the type checker. Its events stay nested in the aggregate, whose topics are stored."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def id(self) -> UUID: ...
+
+        def record(
+            self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any
+        ) -> None: ...

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
+from domain.aggregate import AggregatePart
 from domain.meta import Meta
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class SiteAccount:
         return self.locked_until is not None and self.locked_until > now
 
 
-class ContactExtras:
+class ContactExtras(AggregatePart):
     """The commands on a contact's extras: a mixin of `Contact`, which holds their state
     and defines the events they record."""
 
@@ -58,10 +59,6 @@ class ContactExtras:
         ConsentGiven: ClassVar[type[LedgerAggregate.Event]]
         ConsentWithdrawn: ClassVar[type[LedgerAggregate.Event]]
         SiteAccountChanged: ClassVar[type[LedgerAggregate.Event]]
-
-        def record(
-            self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any
-        ) -> None: ...
 
     def set_processing_status(self, status: str, at: datetime, meta: Meta) -> None:
         if status not in PROCESSING_STATUSES:

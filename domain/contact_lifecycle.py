@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
+from domain.aggregate import AggregatePart
 from domain.meta import Meta
 from domain.retention import ErasedError, RestoreWindowClosedError
 
@@ -21,7 +22,7 @@ class ContactDeletedError(Exception):
         super().__init__(f"contact {contact_id} is deleted; restore it first")
 
 
-class ContactLifecycle:
+class ContactLifecycle(AggregatePart):
     """Checking, deleting, restoring and erasing a contact: a mixin of `Contact`, which
     holds its state and defines the events these record."""
 
@@ -33,11 +34,6 @@ class ContactLifecycle:
         Restored: ClassVar[type[LedgerAggregate.Event]]
         Erased: ClassVar[type[LedgerAggregate.Event]]
 
-        @property
-        def id(self) -> UUID: ...
-        def record(
-            self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any
-        ) -> None: ...
         def check_not_merged(self) -> None: ...
 
     def check_live(self) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
+from domain.aggregate import AggregatePart
 from domain.meta import Meta
 from domain.retention import ErasedError, RestoreWindowClosedError
 
@@ -29,7 +30,7 @@ class ContactMergedError(Exception):
         self.survivor_id = survivor_id
 
 
-class ContactMerge:
+class ContactMerge(AggregatePart):
     """Merging a contact into another: a mixin of `Contact`, which holds its state and
     defines the events these record."""
 
@@ -49,11 +50,6 @@ class ContactMerge:
         Absorbed: ClassVar[type[LedgerAggregate.Event]]
         Merged: ClassVar[type[LedgerAggregate.Event]]
 
-        @property
-        def id(self) -> UUID: ...
-        def record(
-            self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any
-        ) -> None: ...
         def add_to_group(self, group_id: UUID, at: datetime, meta: Meta) -> bool: ...
         def _record_note(self, note: Note, at: datetime, meta: Meta) -> None: ...
         def _record_submission(self, sent: FormSubmission, at: datetime, meta: Meta) -> None: ...

@@ -9,13 +9,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
+from domain.aggregate import AggregatePart
 from domain.meta import Meta
 
 if TYPE_CHECKING:
     from domain.aggregate import LedgerAggregate
 
 
-class ContactValues:
+class ContactValues(AggregatePart):
     """The commands on a contact's values and links: a mixin of `Contact`, which holds
     their state and defines the events they record."""
 
@@ -28,10 +29,6 @@ class ContactValues:
         PropagationQueued: ClassVar[type[LedgerAggregate.Event]]
         ParticipantLinked: ClassVar[type[LedgerAggregate.Event]]
         ParticipantUnlinked: ClassVar[type[LedgerAggregate.Event]]
-
-        def record(
-            self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any
-        ) -> None: ...
 
     def take_values(
         self,

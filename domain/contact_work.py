@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
+from domain.aggregate import AggregatePart
 from domain.contact_extras import MAX_SOURCE_LENGTH, Consent, ContactInputError
 from domain.meta import Meta
 
@@ -48,7 +49,7 @@ class FormSubmission:
     submitted_at: datetime
 
 
-class ContactWork:
+class ContactWork(AggregatePart):
     """The commands for notes, forms and messages: a mixin of `Contact`, which holds their
     state and defines the events they record."""
 
@@ -60,10 +61,6 @@ class ContactWork:
         NoteAdded: ClassVar[type[LedgerAggregate.Event]]
         FormSubmitted: ClassVar[type[LedgerAggregate.Event]]
         MessageRequested: ClassVar[type[LedgerAggregate.Event]]
-
-        def record(
-            self, event_class: type[Any], at: datetime, meta: Meta, **attrs: Any
-        ) -> None: ...
 
     def add_note(self, note_id: UUID, text: str, at: datetime, meta: Meta) -> None:
         """Write an internal note; its author is the actor of `meta` (staff, not the person)."""
