@@ -466,7 +466,7 @@ def holding_text(text: str, table: Any) -> ColumnElement[bool]:
     one after the other (`%helene%lefevre%`), then the phrase itself is checked on the rows
     it found: asked for the phrase, the index also looks up the trigrams of a word's start
     and end at each space (' le', 'ne '), shared by a large part of all rows, and reads
-    2.5 times as much (bench/README.md, "Search typed without accents")."""
+    2.5 times as much (bench/README.md, "Search typed without accents at 1M: met")."""
     folded = fold(text)
     words = folded.split()
     found = table.c.search.like("%" + "%".join(map(_escaped, words)) + "%", escape="\\")
