@@ -17,7 +17,7 @@ import gc
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -163,7 +163,7 @@ class Projector:
                 start = self.store.position()
                 self._known(start, committed=False)
 
-    def _pages(self, start: int) -> Iterator[_Page]:
+    def _pages(self, start: int) -> Generator[_Page]:
         """Decoded pages from `start` on. Live events come a few at a time; once a page
         comes back full (a backlog), a reader thread reads and decodes the next pages
         while this one is written, and pages already waiting share one transaction."""
