@@ -83,6 +83,6 @@ class AccountResolver:
 
 def _carried(event: Any) -> UUID | None:
     """The account an event names: its own id for an Account, else its `account_id`."""
-    if isinstance(event, Account.Event):  # type: ignore[misc]
-        return event.originator_id  # type: ignore[no-any-return]
+    if isinstance(event, Account.Event):
+        return event.originator_id
     return getattr(event, "account_id", None)

@@ -76,10 +76,17 @@ def event_out(event: OrganiserEvent) -> schemas.EventOut:
     )
 
 
+def event_of(participant: Participant) -> UUID:
+    """The event a participant is registered in: its first event sets it, so never None."""
+    if participant.organiser_event_id is None:
+        raise ValueError(f"participant {participant.id} has no event")
+    return participant.organiser_event_id
+
+
 def participant_out(participant: Participant) -> schemas.ParticipantOut:
     return schemas.ParticipantOut(
         id=participant.id,
-        event_id=participant.organiser_event_id,
+        event_id=event_of(participant),
         version=participant.version,
         status=participant.status.value,
         source=participant.source.value,
