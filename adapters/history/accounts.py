@@ -69,8 +69,8 @@ class AccountResolver:
 
     def _owner_in(self, stored: StoredEvent) -> UUID | None:
         """The owner named by a stored first event, read without unsealing anything."""
-        if stored.topic.startswith(ACCOUNT_EVENTS):
-            return stored.originator_id
+        if stored.topic.startswith(ACCOUNT_EVENTS):  # ids are UUIDs (originator_id_type)
+            return stored.originator_id if isinstance(stored.originator_id, UUID) else None
         owner = self.ledger.mapper.transcoder.decode(stored.state).get("account_id")
         return owner if isinstance(owner, UUID) else None
 
