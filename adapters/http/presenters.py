@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from adapters.http import schemas
@@ -185,7 +185,13 @@ def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def job_times(job: Any) -> dict[str, datetime | None]:
+class JobTimes(TypedDict):
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def job_times(job: Any) -> JobTimes:
     """When a job was asked for, started and finished (UTC), as its answers show them."""
     return {
         "created_at": utc(job.created_at),
