@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from starlette.applications import Starlette
 
@@ -36,6 +37,14 @@ from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.report_store import SqlReports, SqlReportStore
 from adapters.tokens import TokenStore
 from adapters.users import UserStore
+
+
+class Worker(Protocol):
+    """A background thread's owner (job runner, purger, projector): told, then stopped."""
+
+    def stopping(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -72,7 +81,7 @@ class ContactLedgerSystem:
         return {p.store.name: p for p in projectors}
 
     def close(self) -> None:
-        workers = [self.jobs, self.purger, *self.projectors.values()]
+        workers: list[Worker] = [self.jobs, self.purger, *self.projectors.values()]
         for worker in workers:  # all told at once: a sleeping thread notices within 1 s
             worker.stopping()
         for worker in workers:

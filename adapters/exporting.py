@@ -130,7 +130,11 @@ def xlsx_stream(columns: list[Column], rows: Iterable[list[Any]]) -> Iterator[by
 
 
 def _field_columns(names: Iterable[str]) -> list[Column]:
-    return [Column(name, lambda r, n=name: r.fields.get(n)) for name in names]
+    return [Column(name, _field_value(name)) for name in names]
+
+
+def _field_value(name: str) -> Callable[[Any], Any]:
+    return lambda r: r.fields.get(name)
 
 
 def _cells(rows: list[Any], columns: list[Column], per_page: Any) -> Iterator[list[Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Transcoder
+from eventsourcing.persistence import ApplicationRecorder, Transcoder
 from eventsourcing.popo import POPOFactory
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
@@ -69,6 +69,7 @@ class SettledCache:
 
 class SealedContactLedger(ContactLedger):
     name = "ContactLedger"
+    mapper: SealingMapper  # what construct_mapper makes: its events are the domain's
 
     def __init__(
         self, hasher: KeyHasher, keyring: KeyRing, env: dict[str, str], settled_ttl: float = 2.0
@@ -124,7 +125,8 @@ class SealedContactLedger(ContactLedger):
             return None
         version = aggregate.version
         for event in self.events.get(aggregate_id, gt=version):
-            aggregate = event.mutate(aggregate)
+            # the library's EventStore.get types its events as DomainEventProtocol, no mutate
+            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
         if aggregate.version != version:
             self.hot.keep(aggregate)
         return aggregate
@@ -176,7 +178,7 @@ class SealedContactLedger(ContactLedger):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def construct_mapper(self) -> Mapper[Any]:
+    def construct_mapper(self) -> SealingMapper:
         return SealingMapper(self.construct_transcoder(), self.keyring)
 
     def construct_recorder(self) -> ApplicationRecorder:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from json import JSONEncoder
-from json.encoder import c_make_encoder, encode_basestring_ascii
+
+# c_make_encoder (the C encoder, None without it) is not in typeshed's json.encoder
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from json.encoder import encode_basestring as quoted  # as the library's encoder quotes text
 from typing import Any
 from uuid import UUID

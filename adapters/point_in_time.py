@@ -72,7 +72,7 @@ def position_at(ledger: SealedContactLedger, at: datetime) -> int:
     while low < high:
         middle = (low + high + 1) // 2
         entry = recorder.select_notifications(start=middle, limit=1)[0]
-        if ledger.mapper.to_anonymous_event(entry).timestamp <= at:  # type: ignore[attr-defined]
+        if ledger.mapper.to_anonymous_event(entry).timestamp <= at:
             low = entry.id
         else:
             high = middle - 1

@@ -17,10 +17,11 @@ import gc
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from adapters import wakeups
@@ -163,7 +164,7 @@ class Projector:
                 start = self.store.position()
                 self._known(start, committed=False)
 
-    def _pages(self, start: int) -> Iterator[_Page]:
+    def _pages(self, start: int) -> Generator[_Page]:
         """Decoded pages from `start` on. Live events come a few at a time; once a page
         comes back full (a backlog), a reader thread reads and decodes the next pages
         while this one is written, and pages already waiting share one transaction."""
@@ -210,9 +211,15 @@ class Projector:
         the restarted position back, so its position in memory, which `/health` and
         `?after=` read, does not stay ahead of the emptied model. SQLite's watchers see
         the reset's commit; PostgreSQL's listeners need the NOTIFY every insert sends."""
-        channel = getattr(self.ledger.recorder, "channel_name", None)
-        if self.database.kind == "postgres" and channel:
-            with self.ledger.recorder.datastore.transaction(commit=True) as cursor:
+        recorder = self.ledger.recorder
+        channel = getattr(recorder, "channel_name", None)
+        # a postgres database's recorder is always PostgreSQL's (the isinstance is for mypy)
+        if (
+            self.database.kind == "postgres"
+            and channel
+            and isinstance(recorder, PostgresApplicationRecorder)
+        ):
+            with recorder.datastore.transaction(commit=True) as cursor:
                 cursor.execute(SQL("NOTIFY {}").format(Identifier(channel)))
 
     # --- following ------------------------------------------------------------------

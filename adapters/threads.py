@@ -78,7 +78,8 @@ class Backoff:
 
     @property
     def delay(self) -> float:
-        return min(self.longest, self.first * 2 ** max(0, self.retries - 1))
+        factor: int = 2 ** max(0, self.retries - 1)  # int ** int is Any to the type checker
+        return min(self.longest, self.first * factor)
 
     def failed(self, log: logging.Logger, who: str, error: BaseException) -> None:
         """Count a failure, log it in one line (no traceback, no personal data) and wait;

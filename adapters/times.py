@@ -72,7 +72,7 @@ Day = Annotated[
 ]
 
 
-class Time(click.ParamType):
+class Time(click.ParamType[datetime, Any]):
     """A CLI option's time, by the same rule."""
 
     name = "TIME"

@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 from uuid import UUID
 
 from sqlalchemy import (
@@ -220,6 +221,10 @@ def _role(role: str) -> Role:
         raise TokenError(f"role must be one of {', '.join(r.value for r in Role)}") from None
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite gives back naive times: they were stored as UTC."""
     if value is None or value.tzinfo is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from domain.accounts import Account
@@ -33,13 +33,15 @@ VALUE_EVENTS = (
     Contact.FieldsChanged,
 )
 
+SubjectKind = Literal["account", "event", "participant", "contact"]  # what an entry is about
+
 
 @dataclass
 class Subject:
     """What the audit remembers of one aggregate between its events."""
 
     subject_id: UUID
-    kind: str  # account, event, participant, contact
+    kind: SubjectKind
     account_id: UUID | None = None
     contact_id: UUID | None = None
     organiser_event_id: UUID | None = None
@@ -53,7 +55,7 @@ class AuditEntry:
     at: datetime
     account_id: UUID | None
     action: str  # e.g. "Contact.FieldsChanged"
-    subject_kind: str
+    subject_kind: SubjectKind
     subject_id: UUID
     contact_id: UUID | None
     organiser_event_id: UUID | None
@@ -66,7 +68,7 @@ class AuditEntry:
     causation_id: str | None
 
 
-KINDS: dict[type, str] = {
+KINDS: dict[type, SubjectKind] = {
     Account: "account",
     OrganiserEvent: "event",
     Participant: "participant",
@@ -74,7 +76,7 @@ KINDS: dict[type, str] = {
 }
 
 
-def kind_of(event: Any) -> str:
+def kind_of(event: Any) -> SubjectKind:
     for aggregate, kind in KINDS.items():
         if isinstance(event, aggregate.Event):  # type: ignore[attr-defined]
             return kind

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -96,7 +96,7 @@ class GridPage:
     """One page. `total` counts every row of the query when `total_exact`; otherwise more
     than `total` rows match (the count stopped at the cap, see docs/decisions/0011)."""
 
-    rows: list[Any]
+    rows: Sequence[Any]
     next_cursor: str | None
     total: int
     total_exact: bool = True

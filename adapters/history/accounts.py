@@ -69,8 +69,8 @@ class AccountResolver:
 
     def _owner_in(self, stored: StoredEvent) -> UUID | None:
         """The owner named by a stored first event, read without unsealing anything."""
-        if stored.topic.startswith(ACCOUNT_EVENTS):
-            return stored.originator_id
+        if stored.topic.startswith(ACCOUNT_EVENTS):  # ids are UUIDs (originator_id_type)
+            return stored.originator_id if isinstance(stored.originator_id, UUID) else None
         owner = self.ledger.mapper.transcoder.decode(stored.state).get("account_id")
         return owner if isinstance(owner, UUID) else None
 
@@ -83,6 +83,6 @@ class AccountResolver:
 
 def _carried(event: Any) -> UUID | None:
     """The account an event names: its own id for an Account, else its `account_id`."""
-    if isinstance(event, Account.Event):  # type: ignore[misc]
-        return event.originator_id  # type: ignore[no-any-return]
+    if isinstance(event, Account.Event):
+        return event.originator_id
     return getattr(event, "account_id", None)

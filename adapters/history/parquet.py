@@ -15,25 +15,25 @@ from adapters.history.records import COLUMNS, SCHEMA_VERSION, HistoryRecord, dum
 
 ROW_GROUP = 10_000  # records per row group: what the writer holds at most
 
-SCHEMA = pa.schema(
-    [
-        pa.field("position", pa.int64(), nullable=False),
-        pa.field("at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("account_id", pa.string()),
-        pa.field("aggregate_type", pa.string(), nullable=False),
-        pa.field("aggregate_id", pa.string(), nullable=False),
-        pa.field("version", pa.int64(), nullable=False),
-        pa.field("event_type", pa.string(), nullable=False),
-        pa.field("actor", pa.string(), nullable=False),
-        pa.field("role", pa.string(), nullable=False),
-        pa.field("origin", pa.string(), nullable=False),
-        pa.field("correlation_id", pa.string(), nullable=False),
-        pa.field("causation_id", pa.string()),
-        pa.field("erased", pa.bool_(), nullable=False),
-        pa.field("payload", pa.string(), nullable=False),  # a JSON object
-    ],
-    metadata={"contact_ledger.history_schema": SCHEMA_VERSION},
-)
+# Typed as a list of any fields: the columns' fields are of different types (Field[Int64Type],
+# Field[StringType], ...), whose join the type checker would take for a list of objects.
+_FIELDS: list[pa.Field[Any]] = [
+    pa.field("position", pa.int64(), nullable=False),
+    pa.field("at", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("account_id", pa.string()),
+    pa.field("aggregate_type", pa.string(), nullable=False),
+    pa.field("aggregate_id", pa.string(), nullable=False),
+    pa.field("version", pa.int64(), nullable=False),
+    pa.field("event_type", pa.string(), nullable=False),
+    pa.field("actor", pa.string(), nullable=False),
+    pa.field("role", pa.string(), nullable=False),
+    pa.field("origin", pa.string(), nullable=False),
+    pa.field("correlation_id", pa.string(), nullable=False),
+    pa.field("causation_id", pa.string()),
+    pa.field("erased", pa.bool_(), nullable=False),
+    pa.field("payload", pa.string(), nullable=False),  # a JSON object
+]
+SCHEMA = pa.schema(_FIELDS, metadata={"contact_ledger.history_schema": SCHEMA_VERSION})
 
 
 class ParquetHistoryWriter:

@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from adapters.http.aside import AsideTimeoutError, run_aside
 from adapters.http.docs import docs_asset, docs_page
@@ -45,7 +45,7 @@ def create_http_app(runtime: Runtime, endpoints: tuple[Endpoint, ...] = ENDPOINT
     async def scrape(request: Request) -> Response:
         return await metrics_answer(request, runtime, metrics, runtime.metrics_token)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/health", health),
         Route("/openapi.json", openapi),
         Route("/metrics", scrape),

@@ -101,7 +101,7 @@ def _query(ctx: Context, **fixed: Any) -> AuditQuery:
 
 
 def _time(raw: str | None, parameter: Parameter) -> datetime | None:
-    return None if raw is None else parameter.parse(raw)  # type: ignore[no-any-return]
+    return None if raw is None else parameter.parse(raw)
 
 
 def entry_out(entry: AuditEntry) -> schemas.AuditEntryOut:

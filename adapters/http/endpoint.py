@@ -262,6 +262,7 @@ async def _context(endpoint: Endpoint, runtime: Runtime, request: Request) -> Co
     check_query(endpoint.query_parameters, request.query_params)
     path = parse_path(endpoint.path_parameters, request.path_params)
     upload = None
+    body: BaseModel | None
     if endpoint.upload:
         raw, body, upload = await _upload(endpoint, runtime, request)
     else:

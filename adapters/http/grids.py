@@ -211,7 +211,7 @@ def _release(ctx: Context, grid: SqlGrid) -> None:
 
 def _as_of(ctx: Context) -> datetime | None:
     raw = ctx.query.get("as_of")
-    return None if raw is None else AS_OF.parse(raw)  # type: ignore[no-any-return]
+    return None if raw is None else AS_OF.parse(raw)
 
 
 def _list_fields(ctx: Context, grid: str, event_id: UUID | None) -> frozenset[str]:

@@ -89,7 +89,8 @@ class HttpMetrics:
     def exposition(self, state: DatabaseState | None) -> bytes:
         registry = CollectorRegistry()
         if os.environ.get(MULTIPROCESS_DIR):
-            MultiProcessCollector(registry)  # every worker's files, this one's included
+            # every worker's files, this one's included (prometheus_client leaves it untyped)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         else:
             registry.register(self.requests)
             registry.register(self.duration)

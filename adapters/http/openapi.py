@@ -74,7 +74,7 @@ IDEMPOTENCY_KEY = {
 
 
 def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
-    models = {m for e in endpoints for m in (e.body, e.response) if m} | {
+    models: set[type[BaseModel]] = {m for e in endpoints for m in (e.body, e.response) if m} | {
         schemas.Problem,
         schemas.Health,
     }

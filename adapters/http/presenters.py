@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from adapters.http import schemas
@@ -76,10 +76,17 @@ def event_out(event: OrganiserEvent) -> schemas.EventOut:
     )
 
 
+def event_of(participant: Participant) -> UUID:
+    """The event a participant is registered in: its first event sets it, so never None."""
+    if participant.organiser_event_id is None:
+        raise ValueError(f"participant {participant.id} has no event")
+    return participant.organiser_event_id
+
+
 def participant_out(participant: Participant) -> schemas.ParticipantOut:
     return schemas.ParticipantOut(
         id=participant.id,
-        event_id=participant.organiser_event_id,
+        event_id=event_of(participant),
         version=participant.version,
         status=participant.status.value,
         source=participant.source.value,
@@ -178,7 +185,13 @@ def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def job_times(job: Any) -> dict[str, datetime | None]:
+class JobTimes(TypedDict):
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def job_times(job: Any) -> JobTimes:
     """When a job was asked for, started and finished (UTC), as its answers show them."""
     return {
         "created_at": utc(job.created_at),

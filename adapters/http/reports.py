@@ -61,7 +61,7 @@ def _report(ctx: Context) -> Report:
 
 
 def _day(raw: str | None, parameter: Parameter) -> date | None:
-    return None if raw is None else parameter.parse(raw)  # type: ignore[no-any-return]
+    return None if raw is None else parameter.parse(raw)
 
 
 def _cell(name: str) -> Any:

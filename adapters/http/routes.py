@@ -57,7 +57,7 @@ def put_settings(ctx: Context) -> Reply:
 def patch_settings(ctx: Context) -> Reply:
     body: schemas.SettingsPatch = ctx.body
     key = None if body.uniqueness_key is None else tuple(body.uniqueness_key)
-    sync = None if body.sync is None else dict(body.sync)
+    sync: dict[str, str] | None = None if body.sync is None else dict(body.sync)
     cmd = commands.AmendSettings(
         ctx.account_id, key, sync, body.restore_window_months, ctx.expected_version
     )
@@ -258,8 +258,8 @@ def get_export(ctx: Context) -> Reply:
         participations=[
             schemas.ExportedParticipant(
                 id=p.id,
-                event_id=p.organiser_event_id,  # type: ignore[arg-type]
-                event_name=names.get(p.organiser_event_id, ""),  # type: ignore[arg-type]
+                event_id=presenters.event_of(p),
+                event_name=names.get(p.organiser_event_id, ""),
                 status=p.status.value,
                 source=p.source.value,
                 fields=p.fields,

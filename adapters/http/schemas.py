@@ -7,6 +7,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
 from adapters.times import Instant
@@ -21,7 +22,7 @@ def _identity_value(kind: FieldType) -> dict[str, Any]:
     return {"type": "string", "description": f"{kind.value}, checked by the field's rules"}
 
 
-FIELD_VALUES = {
+FIELD_VALUES: JsonDict = {
     "description": "field name → value: the identity fields below and the account's (and the "
     "event's) defined fields, each checked by its type (GET /v1/fields)",
     "properties": {name: _identity_value(d.type) for name, d in IDENTITY_FIELDS.items()},

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager
 from functools import partial
 from pathlib import Path
@@ -185,7 +185,7 @@ def _xlsx_records(worksheet: Any, width: int) -> Iterator[Row]:
             yield line, fitted(cells, width)
 
 
-def _cell_rows(worksheet: Any) -> Iterator[tuple[Any, ...]]:
+def _cell_rows(worksheet: Any) -> Generator[tuple[Any, ...]]:
     """Each row's values, missing rows as empty ones: row n is the n-th."""
     for cells in worksheet.iter_rows():
         yield tuple(map(_value, cells))

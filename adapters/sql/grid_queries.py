@@ -318,6 +318,7 @@ LISTED = {"group": "groups", "form": "forms"}  # facts held as a JSON list of th
 def _fact(fact: ContactFact, table: Any, query: GridQuery) -> ColumnElement[bool]:
     """A fact of the row's contact; on participant rows, of the contact they are linked to."""
     contact = t.contacts if table is t.contacts else t.contacts.alias("person")
+    holds: ColumnElement[bool]
     if fact.kind in LISTED:  # hex ids and form kinds: no LIKE metacharacters to escape
         holds = cast(contact.c[LISTED[fact.kind]], Text).like(f'%"{fact.value}"%')
     elif fact.kind == "consent":
@@ -342,7 +343,7 @@ def _condition(condition: Condition, table: Any, query: GridQuery) -> ColumnElem
             return not_(AnyElement(table.c.folded, condition.field, "eq", condition.value))
         return AnyElement(table.c.folded, condition.field, condition.op, condition.value)
     expression = _operand(condition.field, condition.value, table)
-    compiled = OPERATORS[condition.op](expression, condition.value)
+    compiled: ColumnElement[bool] = OPERATORS[condition.op](expression, condition.value)
     if (
         condition.op == "contains"
         and condition.field in TEXT_COLUMNS
@@ -364,10 +365,14 @@ class AnyElement(ColumnElement[bool]):
     type = Boolean()
 
     def __init__(self, folded: Any, name: str, op: str, value: Any) -> None:
-        self.folded, self.name, self.op, self.value = folded, name, op, value
+        # `operator`, not `op`: that would hide ColumnElement's op() method
+        self.folded, self.name, self.operator, self.value = folded, name, op, value
 
     def predicate(self) -> ColumnElement[bool]:
-        return OPERATORS[self.op](literal_column("element.value"), self.value)  # type: ignore[no-any-return]
+        predicate: ColumnElement[bool] = OPERATORS[self.operator](
+            literal_column("element.value"), self.value
+        )
+        return predicate
 
 
 @compiles(AnyElement, "sqlite")
@@ -469,7 +474,9 @@ def holding_text(text: str, table: Any) -> ColumnElement[bool]:
     2.5 times as much (bench/README.md, "Search typed without accents at 1M: met")."""
     folded = fold(text)
     words = folded.split()
-    found = table.c.search.like("%" + "%".join(map(_escaped, words)) + "%", escape="\\")
+    found: ColumnElement[bool] = table.c.search.like(
+        "%" + "%".join(map(_escaped, words)) + "%", escape="\\"
+    )
     if words == [folded]:
         return found
     return and_(found, Position(table.c.search, folded) > 0)

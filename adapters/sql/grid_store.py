@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -85,7 +85,11 @@ class SqlGridStore(TrackedStore):
         touched: dict[str, list[Any]] = {kind: [] for kind in KINDS}
         for kind, row_id in rows.touched:
             touched[kind].append(row_id)
-        tables = {"event": rows.events, "participant": rows.participants, "contact": rows.contacts}
+        tables: dict[str, Mapping[UUID, object]] = {
+            "event": rows.events,
+            "participant": rows.participants,
+            "contact": rows.contacts,
+        }
         for kind in KINDS:
             ids = touched[kind]
             if ids:

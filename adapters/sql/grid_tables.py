@@ -36,7 +36,7 @@ metadata = MetaData()
 Json = JSON().with_variant(JSONB(), "postgresql")
 
 
-def _identity_columns() -> list[Column]:
+def _identity_columns() -> list[Column[Any]]:
     """Case-folded copies for filtering and sorting; display values stay in `fields`."""
     return [
         Column("folded", Json, nullable=False),

@@ -350,12 +350,12 @@ class SqlReports:
             (contacts.c.merged_on, "merged", None),
             (contacts.c.erased_on, "erased", contacts.c.merged_on.is_(None)),
         ):
-            period = func.substr(column, 1, PERIODS[query.period]).label("period")
+            bucket = func.substr(column, 1, PERIODS[query.period]).label("period")
             statement = (
-                select(period, func.count().label("n"))
+                select(bucket, func.count().label("n"))
                 .where(contacts.c.account_id == query.account_id, column.is_not(None))
                 .where(*([] if only is None else [only]))
-                .group_by(period)
+                .group_by(bucket)
             )
             for row in connection.execute(statement):
                 counts.setdefault(row.period, {})[label] = row.n

@@ -242,13 +242,14 @@ async def bulk(page: Page) -> Response:
     action = values.get("action", "")
     if action not in BULK_ACTIONS:
         raise RefusedError(422, page._("Choose an action."))
-    params: dict[str, Any] = {
+    by_action: dict[str, dict[str, Any]] = {
         "add_to_group": {"group_id": values.get("group_id", "")},
         "remove_from_group": {"group_id": values.get("group_id", "")},
         "set_processing_status": {"status": values.get("status", "")},
         "edit_fields": {"fields": {values.get("field", ""): values.get("value") or None}},
         "marketing_email": {"campaign": values.get("campaign", "")},
-    }[action]
+    }
+    params = by_action[action]
     if values.get("scope") == "view":
         view: dict[str, Any] = {
             "q": values.get("view_q") or None,

@@ -60,7 +60,7 @@ def environments(filters: dict[str, Callable[..., object]]) -> dict[str, Environ
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
     """The person's language: their choice, else their browser's, else English."""
     if cookie in LANGUAGES:
-        return cookie  # type: ignore[return-value]
+        return cookie
     wanted = []
     for part in (accept_language or "").split(","):
         tag, _, quality = part.strip().partition(";q=")
