@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
@@ -106,6 +106,16 @@ class EventPatch(Body):
         description="false applies to registrations from then on: the bookings already made stay",
         json_schema_extra=_no_default,
     )
+
+    kind: SkipJsonSchema[Any] = Field(default=None, exclude=True)  # named only to refuse
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_stays(cls, _: Any) -> Any:
+        raise ValueError(
+            "cannot change: the event's participations were counted as an event's or a "
+            "community's when they were made (create another event)"
+        )
 
     @model_validator(mode="after")
     def _no_null_name_or_bookings(self) -> EventPatch:

@@ -76,6 +76,13 @@ def test_bad_input_is_422(api: Api, body: dict[str, Any]) -> None:
     assert ok(api.call("GET", f"/v1/events/{salon['id']}"))["version"] == 1
 
 
+def test_a_kind_change_is_refused_saying_why(api: Api) -> None:
+    salon = a_salon(api)
+    refused = problem(edit(api, salon["id"], json={"kind": "community"}), 422)
+    assert [error["loc"] for error in refused["errors"]] == ["kind"]
+    assert "cannot change" in refused["detail"], refused
+
+
 def test_an_unknown_event_is_404_and_a_stale_version_412(api: Api) -> None:
     problem(edit(api, "00000000-0000-4000-8000-000000000000", json={"name": "X"}), 404)
     salon = a_salon(api)
